@@ -31,7 +31,7 @@ DEMO_USER = "admin@contoso-sandbox.onmicrosoft.com"
 #: Companies. The US one uses sales tax; the VAT one has a comma, a slash and an ampersand
 #: in its name (the cases Moment's docs and ALAppExtensions#466 warn about).
 US_COMPANY = "CRONUS USA, Inc."
-VAT_COMPANY = "Fabrikam Nord/Süd, Müller & Co. KG"
+VAT_COMPANY = "Müller & Söhne, Nord/Süd"  # BC company names are Text[30]
 
 #: The resource (audience) of BC tokens. It does not change with BC_API_URL: the sandbox accepts it.
 BC_RESOURCE = "https://api.businesscentral.dynamics.com"

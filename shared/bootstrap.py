@@ -1,0 +1,164 @@
+"""Builds the real adapters once per worker, on first use, and lets tests swap any of them.
+
+Nothing here runs at import time: the worker imports every blueprint while indexing, and a missing
+setting must not break indexing, only the call that needs it (STYLE.md, "Layout and boundaries").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, Mapping
+
+from shared.config import AppSettings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Services", "get_services", "set_services", "TABLES", "QUEUES"]
+
+#: Table names (ARCHITECTURE §6).
+TABLES = {
+    "connectors": "Connectors",
+    "ledger": "SyncLedger",
+    "consent": "ConsentStates",
+    "cursors": "ImportCursors",
+    "parked": "Parked",
+}
+
+#: Queue names (ARCHITECTURE §4, Contract).
+QUEUES = {
+    "customers": "bc-customers",
+    "projects": "bc-projects",
+    "invoices": "bc-invoices",
+    "outcomes": "bc-outcomes",
+    "expenses": "bc-expenses",
+    "notifications": "bc-notifications",
+}
+
+
+@dataclass
+class Services:
+    """The adapters of one worker. Fields left as None are built from the environment when first used."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    credential_factory: Callable[..., Any] | None = None
+    connector_store: Any = None
+    secret_store: Any = None
+    notifier: Callable[[dict[str, Any]], None] | None = None
+    purge: Callable[[str], None] | None = None
+    bc_session: Any = None
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+
+    @cached_property
+    def app(self) -> AppSettings:
+        return AppSettings.from_environ(self.environ)
+
+    def _credential_factory(self) -> Callable[..., Any]:
+        if self.credential_factory is not None:
+            return self.credential_factory
+        from shared.storage import default_azure_credential
+
+        return default_azure_credential
+
+    @cached_property
+    def table_service(self) -> Any:
+        from shared.storage import table_service_from_settings
+
+        return table_service_from_settings(self.environ, self._credential_factory())
+
+    @cached_property
+    def queue_service(self) -> Any:
+        from shared.storage import queue_service_from_settings
+
+        return queue_service_from_settings(self.environ, self._credential_factory())
+
+    def table(self, key: str) -> Any:
+        from shared.storage import ensure_table
+
+        return ensure_table(self.table_service.get_table_client(TABLES[key]))
+
+    def queue(self, key: str) -> Any:
+        from shared.storage import ensure_queue
+
+        return ensure_queue(self.queue_service.get_queue_client(QUEUES[key]))
+
+    def store(self) -> Any:
+        with self._lock:
+            if self.connector_store is None:
+                from shared.connectors import TableConnectorStore
+
+                self.connector_store = TableConnectorStore(self.table("connectors"))
+            return self.connector_store
+
+    def secrets(self) -> Any:
+        with self._lock:
+            if self.secret_store is None:
+                from shared.secrets import secret_store_from_settings
+
+                self.secret_store = secret_store_from_settings(self.environ, self._credential_factory())
+            return self.secret_store
+
+    def bc_client_for(self, connection: Any) -> Any:
+        """A BC client for one connection, reusing the worker's HTTP session and cached MSAL app."""
+        from shared.auth import credential_for_client_secret
+        from shared.bc import BcClient
+
+        credential = credential_for_client_secret(
+            authority_host=self.app.bc_authority_host,
+            tenant=connection.tenant,
+            client_id=connection.client_id,
+            client_secret=connection.client_secret,
+        )
+        return BcClient(api_url=self.app.bc_api_url, tenant=connection.tenant,
+                        environment=connection.environment, credential=credential, session=self.bc_session)
+
+    def purge_connector_data(self, name: str) -> None:
+        """Delete a connector's rows in every table that holds per-connector data."""
+        if self.purge is not None:
+            self.purge(name)
+            return
+        from shared.storage import delete_partitions
+
+        delete_partitions(self.table("ledger"), prefixes=[f"{name}|"])
+        delete_partitions(self.table("cursors"), partitions=[name])
+        delete_partitions(self.table("parked"), partitions=[name])
+
+    def notify(self, notification: dict[str, Any]) -> None:
+        """Send one `bc-notifications` message (plain UTF-8 JSON, ARCHITECTURE §4)."""
+        if self.notifier is not None:
+            self.notifier(notification)
+            return
+        self.queue("notifications").send_message(json.dumps(notification, ensure_ascii=False))
+
+    def connector_deps(self) -> Any:
+        from shared.connectors import ConnectorDeps
+
+        return ConnectorDeps(store=self.store(), secrets=self.secrets(), app=self.app,
+                             bc_client_for=self.bc_client_for, purge_connector_data=self.purge_connector_data,
+                             notify=self.notify)
+
+
+_services: Services | None = None
+_services_lock = threading.Lock()
+
+
+def get_services() -> Services:
+    """The worker's services, built on first use from the process environment."""
+    global _services
+    with _services_lock:
+        if _services is None:
+            _services = Services()
+        return _services
+
+
+def set_services(services: Services | None) -> None:
+    """Replace the worker's services (tests, the sandbox demo); None rebuilds them on next use."""
+    global _services
+    with _services_lock:
+        _services = services

@@ -1,0 +1,47 @@
+"""App settings (ARCHITECTURE §7), read from the environment when first needed, never at import time.
+
+Reading settings lazily keeps cold start cheap and lets the Functions host index the app even when a
+setting is missing; the error then names the setting at the moment it is needed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+DEFAULT_BC_API_URL = "https://api.businesscentral.dynamics.com"
+DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+DEFAULT_EXPENSE_IMPORT_SCHEDULE = "0 */15 * * * *"
+DEFAULT_TOKEN_KEEPALIVE_SCHEDULE = "0 0 3 * * *"
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """The connector-wide settings; per-connector settings live in the Connectors table."""
+
+    bc_client_id: str | None
+    bc_api_url: str
+    bc_authority_host: str
+    public_base_url: str | None
+    key_vault_url: str | None
+    functions_environment: str | None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> "AppSettings":
+        env = os.environ if environ is None else environ
+        return cls(
+            bc_client_id=_blank_to_none(env.get("BC_CLIENT_ID")),
+            bc_api_url=(_blank_to_none(env.get("BC_API_URL")) or DEFAULT_BC_API_URL).rstrip("/"),
+            bc_authority_host=(_blank_to_none(env.get("BC_AUTHORITY_HOST")) or DEFAULT_AUTHORITY_HOST).rstrip("/"),
+            public_base_url=(_blank_to_none(env.get("PUBLIC_BASE_URL")) or "").rstrip("/") or None,
+            key_vault_url=_blank_to_none(env.get("KEY_VAULT_URL")),
+            functions_environment=_blank_to_none(env.get("AZURE_FUNCTIONS_ENVIRONMENT")),
+        )
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None

@@ -1,0 +1,306 @@
+"""Verify a connector's settings against Business Central before they are saved.
+
+A save proves what the exports will need later, so a wrong code surfaces on the settings screen and not
+as a failed invoice at month end: the credentials get a token and reach BC, the company exists (by name,
+URL-encoded or not, or by id), every referenced code exists in that company, the tax mode fits, the OData
+pages that API v2.0 lacks are published (only when the export that needs them is enabled), and Manual
+Nos. is on when the host invoice number is used.
+
+Cost in BC requests (see benchmarks/): 1 for the companies, 1 `$batch` for every API v2.0 look-up, then
+one per OData V4 page that the enabled exports need (0 to 6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from shared.auth import (
+    InvalidClientError,
+    ReconnectRequiredError,
+    TokenError,
+    UnknownApplicationError,
+    UnknownTenantError,
+)
+from shared.bc import (
+    BcAuthorizationError,
+    BcClient,
+    BcNotFoundError,
+    BcPermanentError,
+    decode_company_name,
+    eq,
+)
+
+from ._settings import ConnectorSettings, FieldError, SettingsInvalid
+
+__all__ = ["VerifiedCompany", "Verification", "verify_settings", "tax_mode_of"]
+
+#: Where each OData V4 service points in BC, for the "how to publish it" hint.
+_PAGES = {
+    "customerCard": (21, "Customer Card"),
+    "dimensionValues": (537, "Dimension Values"),
+    "genBusPostingGroups": (312, "Gen. Business Posting Groups"),
+    "customerPostingGroups": (110, "Customer Posting Groups"),
+    "noSeries": (456, "No. Series"),
+    "salesSetup": (459, "Sales & Receivables Setup"),
+}
+
+
+@dataclass(frozen=True)
+class VerifiedCompany:
+    id: str
+    name: str
+    country: str | None
+    tax_mode: str  # "salesTax" | "vat"
+
+
+@dataclass
+class Verification:
+    """What a save proved, in sentences for the answer and the log."""
+
+    company: VerifiedCompany
+    checks: list[str] = field(default_factory=list)
+
+
+def verify_settings(settings: ConnectorSettings, client: BcClient, *, client_id: str) -> Verification:
+    """Check `settings` against BC through `client`.
+
+    Raises SettingsInvalid with one FieldError per bad field (with BC's valid choices where it has them).
+    Transient failures (BcTransientError, TokenEndpointUnavailableError) propagate: the caller answers
+    "try again" instead of blaming a field.
+    """
+    company = _resolve_company(settings, client, client_id)
+    verification = Verification(company=company, checks=[
+        f"Signed in to Entra ID tenant {settings.tenant_id} as app {client_id} and reached BC "
+        f"environment '{settings.environment}'.",
+    ])
+    errors: list[FieldError] = []
+    lookups = _api_lookups(settings, client, company.id)
+
+    info = lookups.get("companyInformation") or []
+    country = (info[0].get("country") or None) if info else None
+    tax_groups = lookups.get("taxGroups") or []
+    tax_mode = tax_mode_of(tax_groups, country)
+    company = VerifiedCompany(company.id, company.name, country, tax_mode)
+    verification.company = company
+    verification.checks.append(
+        f"Company '{company.name}' ({company.id}) found; it uses "
+        f"{'US sales tax' if tax_mode == 'salesTax' else 'VAT'}"
+        f"{f' and is in country {country}' if country else ''}.")
+
+    _check_tax_group(settings, tax_mode, tax_groups, errors, verification.checks)
+    if settings.unit_of_measure:
+        _check_code_in("defaults.unitOfMeasure", settings.unit_of_measure, lookups["unitsOfMeasure"], "code",
+                       "unit of measure", errors, verification.checks)
+    if settings.write_in_item:
+        _check_write_in_item(settings.write_in_item, lookups["writeInItem"], errors, verification.checks)
+    for path, code in _dimension_fields(settings):
+        _check_code_in(path, code, lookups["dimensions"], "code", "dimension", errors, verification.checks)
+
+    odata = _ODataChecks(settings, client, company.name, errors, verification.checks)
+    if settings.customers_enabled:
+        odata.posting_groups()
+        odata.published("customerCard", settings.web_services.customer_card)
+    if settings.projects_enabled and settings.project_dimension:
+        odata.published("dimensionValues", settings.web_services.dimension_values,
+                        filter=eq("Dimension_Code", settings.project_dimension))
+    if settings.invoices_enabled and settings.use_host_invoice_number:
+        odata.manual_nos()
+    if errors:
+        raise SettingsInvalid(errors)
+    return verification
+
+
+def tax_mode_of(tax_groups: list[dict[str, Any]], country: str | None) -> str:
+    """`salesTax` or `vat`, from the taxType BC reports for the company's tax groups.
+
+    BC's TaxGroupBuffer lists Tax Groups (taxType "Sales Tax") in North-American localizations and VAT
+    Prod. Posting Groups (taxType "VAT") elsewhere (bc_api.md §7). A company with no tax groups at all
+    falls back to its country: only US, CA and MX run sales tax.
+    """
+    types = {str(g.get("taxType", "")).replace(" ", "").lower() for g in tax_groups}
+    if "salestax" in types:
+        return "salesTax"
+    if "vat" in types:
+        return "vat"
+    return "salesTax" if (country or "").upper() in {"US", "CA", "MX"} else "vat"
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def _resolve_company(settings: ConnectorSettings, client: BcClient, client_id: str) -> VerifiedCompany:
+    try:
+        companies = list(client.list_companies())
+    except TokenError as err:
+        raise SettingsInvalid([_token_error_field(err, settings)]) from err
+    except BcAuthorizationError as err:
+        raise SettingsInvalid([FieldError(
+            "auth.clientId",
+            f"Business Central rejected app {client_id}: {err.message} In BC, open the page "
+            "'Microsoft Entra applications', add the client id, set State to Enabled and grant "
+            "permission sets (for example D365 BUS FULL ACCESS); for delegated access the user needs "
+            "a BC licence.",
+        )]) from err
+    except BcNotFoundError as err:
+        raise SettingsInvalid([FieldError(
+            "environment",
+            f"Business Central has no environment '{settings.environment}' in tenant {settings.tenant_id} "
+            f"({err.message}). Environment names are shown in the BC admin center, e.g. Production.",
+        )]) from err
+    wanted = decode_company_name(settings.company)
+    for company in companies:
+        if company.get("id", "").lower() == wanted.lower() or company.get("name") == wanted:
+            return VerifiedCompany(company["id"], company["name"], None, "")
+    names = tuple(sorted(c.get("name", "") for c in companies))
+    near = [n for n in names if n.lower() == wanted.lower()]
+    hint = (f" Company names are case-sensitive in BC: did you mean '{near[0]}'?" if near else
+            " Write the name exactly as BC shows it (URL-encoded is fine), or use the company id.")
+    raise SettingsInvalid([FieldError(
+        "company", f"Environment '{settings.environment}' has no company '{wanted}'.{hint}", names)])
+
+
+def _token_error_field(err: TokenError, settings: ConnectorSettings) -> FieldError:
+    if isinstance(err, UnknownTenantError):
+        return FieldError("tenantId", f"Entra ID does not know tenant '{settings.tenant_id}'. {err}")
+    if isinstance(err, InvalidClientError):
+        return FieldError("auth.clientSecret", str(err))
+    if isinstance(err, UnknownApplicationError):
+        return FieldError("auth.clientId", str(err))
+    if isinstance(err, ReconnectRequiredError):
+        return FieldError("auth", str(err))
+    return FieldError("auth", f"Could not get a token for Business Central: {err}")
+
+
+def _api_lookups(settings: ConnectorSettings, client: BcClient, company_id: str) -> dict[str, list[dict]]:
+    """Every API v2.0 look-up the checks need, in one `$batch` request."""
+    base = f"companies({company_id})"
+    operations: dict[str, str] = {
+        "companyInformation": f"{base}/companyInformation?$select=country",
+        "taxGroups": f"{base}/taxGroups?$select=code,displayName,taxType",
+    }
+    if settings.unit_of_measure:
+        operations["unitsOfMeasure"] = f"{base}/unitsOfMeasure?$select=code,displayName"
+    if settings.write_in_item:
+        operations["writeInItem"] = (f"{base}/items?$filter={eq('number', settings.write_in_item)}"
+                                     "&$select=number,displayName,type,blocked")
+    if list(_dimension_fields(settings)):
+        operations["dimensions"] = f"{base}/dimensions?$select=code,displayName"
+    names = list(operations)
+    responses = client.batch([{"id": name, "method": "GET", "url": operations[name]} for name in names])
+    out: dict[str, list[dict]] = {}
+    for name, response in zip(names, responses):
+        status = int(response.get("status", 0))
+        body = response.get("body") or {}
+        if status >= 400:
+            error = (body.get("error") or {}) if isinstance(body, dict) else {}
+            raise BcPermanentError.from_parts(status, error.get("code", "Unknown"),
+                                              error.get("message", f"Look-up '{name}' failed"))
+        out[name] = list(body.get("value", [])) if isinstance(body, dict) else []
+    return out
+
+
+def _dimension_fields(settings: ConnectorSettings) -> Iterable[tuple[str, str]]:
+    if settings.projects_enabled and settings.project_dimension:
+        yield "projects.dimension", settings.project_dimension
+    if settings.invoices_enabled and settings.department_dimension:
+        yield "invoices.departmentDimension", settings.department_dimension
+
+
+def _check_code_in(path: str, code: str, rows: list[dict], key: str, what: str,
+                   errors: list[FieldError], checks: list[str]) -> None:
+    codes = tuple(str(r.get(key, "")) for r in rows)
+    if code in codes:
+        checks.append(f"{what.capitalize()} {code} exists.")
+        return
+    errors.append(FieldError(path, f"The company has no {what} '{code}'.", codes))
+
+
+def _check_tax_group(settings: ConnectorSettings, tax_mode: str, groups: list[dict],
+                     errors: list[FieldError], checks: list[str]) -> None:
+    code = settings.tax_group_code
+    if code is None:
+        if settings.invoices_enabled:
+            checks.append("Taxes are disabled for invoice lines (defaults.taxGroupCode is null).")
+        return
+    if tax_mode == "vat":
+        errors.append(FieldError(
+            "defaults.taxGroupCode",
+            "This company uses VAT, and a default tax group applies only to US sales tax. Set "
+            "defaults.taxGroupCode to null ('Disable taxes'): BC then takes the VAT Prod. Posting Group "
+            "from each item.", ()))
+        return
+    _check_code_in("defaults.taxGroupCode", code, groups, "code", "tax group", errors, checks)
+
+
+def _check_write_in_item(number: str, rows: list[dict], errors: list[FieldError], checks: list[str]) -> None:
+    if not rows:
+        errors.append(FieldError(
+            "defaults.writeInItem",
+            f"The company has no item '{number}'. Create an item (type Service or Non-Inventory) to stand "
+            "for invoice lines without a product, and enter its number here."))
+        return
+    item = rows[0]
+    if item.get("blocked"):
+        errors.append(FieldError("defaults.writeInItem",
+                                 f"Item '{number}' is blocked in BC; unblock it or choose another item."))
+        return
+    checks.append(f"Write-in item {number} ({item.get('displayName', '')}) exists.")
+
+
+class _ODataChecks:
+    """Checks through OData V4 web services, each turning 'not published' into how to publish it."""
+
+    def __init__(self, settings: ConnectorSettings, client: BcClient, company_name: str,
+                 errors: list[FieldError], checks: list[str]):
+        self.settings, self.client, self.company = settings, client, company_name
+        self.errors, self.checks = errors, checks
+
+    def _read(self, setting: str, service: str, **query: Any) -> list[dict] | None:
+        try:
+            return list(self.client.list_odata(self.company, service, **query))
+        except BcNotFoundError:
+            page, caption = _PAGES[setting]
+            self.errors.append(FieldError(
+                f"webServices.{setting}",
+                f"The OData V4 web service '{service}' is not published in company '{self.company}'. In BC, "
+                f"search for 'Web Services', choose New, set Object Type Page, Object ID {page} "
+                f"('{caption}'), Service Name {service}, tick Published, and save the connector again."))
+            return None
+
+    def published(self, setting: str, service: str, *, filter: str | None = None) -> None:
+        if self._read(setting, service, filter=filter, top=1) is not None:
+            self.checks.append(f"Web service {service} is published.")
+
+    def posting_groups(self) -> None:
+        ws = self.settings.web_services
+        gen = self._read("genBusPostingGroups", ws.gen_bus_posting_groups, select=["Code", "Description"])
+        cust = self._read("customerPostingGroups", ws.customer_posting_groups, select=["Code", "Description"])
+        for side in ("domestic", "abroad"):
+            groups = getattr(self.settings, f"customers_{side}")
+            if gen is not None:
+                _check_code_in(f"customers.{side}.genBusPostingGroup", groups.gen_bus_posting_group, gen,
+                               "Code", "gen. business posting group", self.errors, self.checks)
+            if cust is not None:
+                _check_code_in(f"customers.{side}.customerPostingGroup", groups.customer_posting_group, cust,
+                               "Code", "customer posting group", self.errors, self.checks)
+
+    def manual_nos(self) -> None:
+        ws = self.settings.web_services
+        setup = self._read("salesSetup", ws.sales_setup, select=["Invoice_Nos"], top=1)
+        if not setup:
+            return
+        series = setup[0].get("Invoice_Nos") or ""
+        rows = self._read("noSeries", ws.no_series, filter=eq("Code", series), select=["Code", "Manual_Nos"])
+        if rows is None:
+            return
+        if not rows or not rows[0].get("Manual_Nos"):
+            self.errors.append(FieldError(
+                "defaults.useHostInvoiceNumber",
+                f"The host invoice number can only be used as the BC invoice number when the sales invoice "
+                f"number series '{series}' allows Manual Nos. In BC, search for 'No. Series', select "
+                f"'{series}', enable Manual Nos., and save the connector again; or set "
+                "defaults.useHostInvoiceNumber to false to let BC number invoices."))
+            return
+        self.checks.append(f"Number series {series} allows Manual Nos., so host invoice numbers can be used.")
+

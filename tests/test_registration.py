@@ -1,0 +1,74 @@
+"""The app's registrations against the Contract (ARCHITECTURE §3): routes, methods, auth levels, names.
+
+`app.get_functions()` is what the Functions worker indexes; it may be called only once per process
+(azure-functions 1.26 quirk), so the index is built once here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import azure.functions as func
+import pytest
+
+from function_app import app
+
+FUNCTIONS = {f.get_function_name(): f for f in app.get_functions()}
+
+HTTP_CONTRACT = {
+    # name: (route, methods)
+    "health": ("health", ["GET"]),
+    "list_connectors": ("connectors", ["GET"]),
+    "put_connector": ("connectors/{name}", ["PUT"]),
+    "get_connector": ("connectors/{name}", ["GET"]),
+    "delete_connector": ("connectors/{name}", ["DELETE"]),
+    "connector_lookup": ("connectors/{name}/lookups/{kind}", ["GET"]),
+}
+ANONYMOUS = {"health", "consent_callback"}
+
+
+def _http_trigger(name: str):
+    trigger = FUNCTIONS[name].get_trigger()
+    assert trigger.type == "httpTrigger"
+    return trigger
+
+
+@pytest.mark.parametrize("name", sorted(HTTP_CONTRACT))
+def test_http_function_serves_its_contract_route_and_methods(name):
+    route, methods = HTTP_CONTRACT[name]
+    trigger = _http_trigger(name)
+    assert trigger.route == route
+    assert [m.value for m in trigger.methods] == methods
+
+
+def test_only_health_and_the_consent_callback_are_anonymous():
+    for name, function in FUNCTIONS.items():
+        trigger = function.get_trigger()
+        if trigger.type != "httpTrigger":
+            continue
+        expected = func.AuthLevel.ANONYMOUS if name in ANONYMOUS else func.AuthLevel.FUNCTION
+        assert trigger.auth_level == expected, name
+
+
+def test_no_two_http_functions_claim_the_same_route_and_method():
+    seen = set()
+    for function in FUNCTIONS.values():
+        trigger = function.get_trigger()
+        if trigger.type != "httpTrigger":
+            continue
+        for method in trigger.methods:
+            key = (trigger.route, method.value)
+            assert key not in seen, key
+            seen.add(key)
+
+
+def test_every_function_json_is_what_the_worker_can_index():
+    for function in FUNCTIONS.values():
+        document = json.loads(function.get_function_json())
+        assert document["scriptFile"] == "function_app.py"
+        assert document["bindings"], function.get_function_name()
+
+
+def test_the_app_registers_exactly_the_functions_of_the_contract():
+    # get_functions() itself refuses duplicate names; this pins that nothing unplanned is registered.
+    assert set(FUNCTIONS) == set(HTTP_CONTRACT)
