@@ -11,9 +11,7 @@ import json
 import azure.functions as func
 import pytest
 
-from function_app import app
-
-FUNCTIONS = {f.get_function_name(): f for f in app.get_functions()}
+from tests._app import FUNCTIONS
 
 HTTP_CONTRACT = {
     # name: (route, methods)

@@ -1,0 +1,116 @@
+"""Fixtures shared by the whole suite.
+
+- A network guard: no test may open a socket to anything but loopback (no internet, no IMDS probe).
+- `azurite`: a storage connection string (tests/conftest_azurite.py).
+- `sandbox`: the BC sandbox over real HTTPS on a free port, trusted through REQUESTS_CA_BUNDLE.
+- `services`: the app's real adapters on Azurite and the sandbox, with an in-memory secret store and a
+  list that collects notifications; installed as the worker's services for HTTP function calls.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import uuid
+from typing import Iterator
+
+import pytest
+
+pytest_plugins = ["tests.conftest_azurite"]
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _loopback_only(address) -> None:
+    if isinstance(address, tuple) and address:
+        host = address[0]
+        try:
+            if ipaddress.ip_address(host).is_loopback:
+                return
+        except ValueError:
+            if host == "localhost":
+                return
+        raise ConnectionRefusedError(f"tests may only connect to loopback, not {host!r}")
+
+
+def _guarded_connect(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        _loopback_only(address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        _loopback_only(address)
+    return _real_connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory) -> Iterator["object"]:
+    """The BC sandbox on a free loopback port; its CA is trusted by requests for the whole session."""
+    from sandbox.server import SandboxServer
+
+    server = SandboxServer(host="127.0.0.1", port=0, state_dir=str(tmp_path_factory.mktemp("sandbox")))
+    server.start()
+    previous = os.environ.get("REQUESTS_CA_BUNDLE")
+    os.environ["REQUESTS_CA_BUNDLE"] = server.ca_bundle
+    try:
+        yield server
+    finally:
+        server.stop()
+        if previous is None:
+            os.environ.pop("REQUESTS_CA_BUNDLE", None)
+        else:
+            os.environ["REQUESTS_CA_BUNDLE"] = previous
+
+
+@pytest.fixture
+def bc(sandbox):
+    """The sandbox reset to its fixtures, with no faults, default limits and an empty request log."""
+    from sandbox.admin import SandboxAdmin
+
+    admin = SandboxAdmin(sandbox.url, sandbox.ca_bundle)
+    admin.reset()
+    yield admin
+    admin.reset()
+
+
+@pytest.fixture
+def services(azurite, sandbox, bc):
+    """The worker's services wired to Azurite and the sandbox; secrets in memory; notifications kept."""
+    from sandbox import constants
+    from shared import bootstrap
+    from shared.secrets import InMemorySecretStore
+
+    environ = {
+        "AzureWebJobsStorage": azurite,
+        "BC_API_URL": sandbox.url,
+        "BC_AUTHORITY_HOST": sandbox.url,
+        "BC_CLIENT_ID": constants.DEMO_CLIENT_ID,
+        "PUBLIC_BASE_URL": "http://127.0.0.1:7071",
+        "REQUESTS_CA_BUNDLE": sandbox.ca_bundle,
+    }
+    notifications: list[dict] = []
+    services = bootstrap.Services(environ=environ, secret_store=InMemorySecretStore(),
+                                  notifier=notifications.append,
+                                  credential_factory=_no_azure_credential)
+    services.notifications = notifications  # type: ignore[attr-defined]
+    bootstrap.set_services(services)
+    yield services
+    bootstrap.set_services(None)
+
+
+def _no_azure_credential(**_: object):
+    raise AssertionError("tests must not build an Azure credential (it would probe IMDS)")
+
+
+@pytest.fixture
+def connector_name() -> str:
+    """A connector name unique to the test, so tests can share one Azurite."""
+    return f"t-{uuid.uuid4().hex[:12]}"
