@@ -200,6 +200,25 @@ def test_set_retries_while_the_vault_is_still_recovering_the_name(kv, store, sle
     assert json.loads(kv.calls[-1].request.body)["value"] == VALUE
 
 
+def test_set_while_a_delete_is_still_finishing_waits_then_recovers(kv, store, sleeps):
+    challenge(kv, responses.PUT, secret_url(NAME))
+    kv.add(
+        responses.PUT,
+        secret_url(NAME),
+        status=409,
+        json=kv_error("Conflict", "Secret %s is currently being deleted." % NAME, "ObjectIsBeingDeleted"),
+    )
+    kv.add(responses.PUT, secret_url(NAME), status=409, json=DELETED_BUT_RECOVERABLE)
+    kv.add(responses.POST, recover_url(NAME), json=bundle(NAME))
+    kv.add(responses.GET, secret_url(NAME), json=bundle(NAME, "old-value"))
+    kv.add(responses.PUT, secret_url(NAME), json=bundle(NAME, VALUE))
+
+    store.set_secret(NAME, VALUE)
+
+    assert sleeps == [0]
+    assert [c.request.method for c in kv.calls] == ["PUT", "PUT", "PUT", "POST", "GET", "PUT"]
+
+
 def test_set_gives_up_on_a_busy_name_after_the_conflict_timeout(kv, credential, sleeps):
     clock = iter([0.0, 1.0, 10.0])  # start, first conflict, second conflict (past the 5 s timeout)
     store = KeyVaultSecretStore(

@@ -1,0 +1,28 @@
+"""Secret storage: Key Vault in production, a local file in development, memory in tests."""
+
+from shared.secrets._factory import KEY_VAULT_URL_SETTING, secret_store_from_settings
+from shared.secrets._keyvault import KeyVaultSecretStore
+from shared.secrets._local import DEFAULT_LOCAL_SECRETS_PATH, LocalDevSecretStore
+from shared.secrets._memory import InMemorySecretStore
+from shared.secrets._names import (
+    APP_CLIENT_SECRET_NAME,
+    client_secret_name,
+    refresh_token_name,
+    validate_secret_name,
+)
+from shared.secrets._port import SecretStore, SecretStoreError
+
+__all__ = [
+    "SecretStore",
+    "SecretStoreError",
+    "KeyVaultSecretStore",
+    "LocalDevSecretStore",
+    "InMemorySecretStore",
+    "secret_store_from_settings",
+    "APP_CLIENT_SECRET_NAME",
+    "client_secret_name",
+    "refresh_token_name",
+    "validate_secret_name",
+    "KEY_VAULT_URL_SETTING",
+    "DEFAULT_LOCAL_SECRETS_PATH",
+]

@@ -1,0 +1,24 @@
+"""Azure Storage adapters: clients from app settings, tables and queues created on first use."""
+
+from shared.storage._queues import decode_queue_text, ensure_queue
+from shared.storage._settings import (
+    STORAGE_SETTING,
+    CredentialFactory,
+    default_azure_credential,
+    queue_service_from_settings,
+    table_service_from_settings,
+)
+from shared.storage._tables import MAX_TRANSACTION_OPERATIONS, delete_partitions, ensure_table
+
+__all__ = [
+    "STORAGE_SETTING",
+    "CredentialFactory",
+    "default_azure_credential",
+    "table_service_from_settings",
+    "queue_service_from_settings",
+    "ensure_table",
+    "ensure_queue",
+    "delete_partitions",
+    "decode_queue_text",
+    "MAX_TRANSACTION_OPERATIONS",
+]
