@@ -106,10 +106,10 @@ class Services:
 
     def bc_client_for(self, connection: Any) -> Any:
         """A BC client for one connection, reusing the worker's HTTP session and cached MSAL app."""
-        from shared.auth import credential_for_client_secret
+        from shared.auth import credential_for
         from shared.bc import BcClient
 
-        credential = credential_for_client_secret(
+        credential = credential_for(
             authority_host=self.app.bc_authority_host,
             tenant=connection.tenant,
             client_id=connection.client_id,

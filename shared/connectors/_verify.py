@@ -26,7 +26,7 @@ from shared.bc import (
     BcAuthorizationError,
     BcClient,
     BcNotFoundError,
-    BcPermanentError,
+    decode_error,
     decode_company_name,
     eq,
 )
@@ -193,9 +193,7 @@ def _api_lookups(settings: ConnectorSettings, client: BcClient, company_id: str)
         status = int(response.get("status", 0))
         body = response.get("body") or {}
         if status >= 400:
-            error = (body.get("error") or {}) if isinstance(body, dict) else {}
-            raise BcPermanentError.from_parts(status, error.get("code", "Unknown"),
-                                              error.get("message", f"Look-up '{name}' failed"))
+            raise decode_error(response, method="GET")
         out[name] = list(body.get("value", [])) if isinstance(body, dict) else []
     return out
 

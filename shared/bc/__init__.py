@@ -1,0 +1,62 @@
+"""Business Central Online: the API v2.0 / OData V4 client, its errors, retry policy and OData helpers.
+
+    client = BcClient(api_url=settings.bc_api_url, tenant=tenant, environment="Production",
+                      credential=credential_for(...))
+    for invoice in client.list_entities(company_id, "salesInvoices", filter=eq("externalDocumentNumber", key)):
+        ...
+
+Errors are `BcError`s grouped by what to do (`BcPermanentError` -> failed, `BcTransientError` -> let the
+queue redeliver, `BcOutcomeUnknownError` -> look the record up by its key first); token failures from
+the credential are `shared.auth.TokenError`s.
+"""
+
+from ._client import MAX_BATCH_OPERATIONS, MAX_PAGE_SIZE, BcClient
+from ._errors import (
+    BcAuthorizationError,
+    BcConflictError,
+    BcError,
+    BcNotFoundError,
+    BcOutcomeUnknownError,
+    BcPaginationError,
+    BcPermanentError,
+    BcThrottledError,
+    BcTransientError,
+    BcUnavailableError,
+    BcValidationError,
+    decode_error,
+)
+from ._odata import and_, company_segment, decode_company_name, eq, guid, is_guid, key_segment, quote
+from ._retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, RetryState, parse_retry_after
+from ._session import default_session
+
+__all__ = [
+    "BcClient",
+    "MAX_BATCH_OPERATIONS",
+    "MAX_PAGE_SIZE",
+    "BcError",
+    "BcPermanentError",
+    "BcValidationError",
+    "BcNotFoundError",
+    "BcConflictError",
+    "BcAuthorizationError",
+    "BcPaginationError",
+    "BcTransientError",
+    "BcThrottledError",
+    "BcUnavailableError",
+    "BcOutcomeUnknownError",
+    "decode_error",
+    "RetryPolicy",
+    "RetryState",
+    "DEFAULT_RETRY",
+    "NO_RETRY",
+    "parse_retry_after",
+    "quote",
+    "eq",
+    "and_",
+    "guid",
+    "is_guid",
+    "company_segment",
+    "key_segment",
+    "decode_company_name",
+    "default_session",
+]
