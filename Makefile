@@ -1,0 +1,57 @@
+# bc-connector: `make run` and `make test` on a machine with Python 3.11, Node 20 and make.
+# Installs are idempotent: pip and npm run again only when their requirement files change (stamp files).
+
+PYTHON3 ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PIP_STAMP := $(VENV)/.requirements.stamp
+NPM_STAMP := node_modules/.package-lock.stamp
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-fast sandbox bench clean distclean
+
+help:
+	@echo "make run        install, start Azurite + BC sandbox + functions, save the demo connector (Ctrl-C stops)"
+	@echo "make test       install, start Azurite on free ports, run the whole test suite"
+	@echo "make test-fast  unit tests only (no Azurite, no sandbox)"
+	@echo "make sandbox    just the BC sandbox on https://127.0.0.1:8443"
+	@echo "make bench      benchmarks (python -m benchmarks)"
+	@echo "make install    create .venv, install Python and npm dependencies"
+	@echo "make clean      remove local state and caches (.run, .azurite, .sandbox, .local-secrets, caches)"
+	@echo "make distclean  clean, and remove .venv and node_modules"
+
+install: $(PIP_STAMP) $(NPM_STAMP)
+
+$(PY):
+	$(PYTHON3) -m venv $(VENV)
+
+$(PIP_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+run: install
+	$(PY) -m devtools.run
+
+test: install
+	$(PY) -m devtools.testrun $(PYTEST_ARGS)
+
+test-fast: $(PIP_STAMP)
+	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+sandbox: $(PIP_STAMP)
+	$(PY) -m sandbox --port 8443 --state-dir .sandbox
+
+bench: install
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf .run .azurite .sandbox .local-secrets .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) node_modules

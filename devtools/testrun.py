@@ -1,0 +1,72 @@
+"""`make test`: one Azurite on free ports for the whole suite, then pytest, then Azurite stops.
+
+Azurite runs in memory on ports the OS reports free (not 10000-10002, so a developer's own Azurite does
+not clash); ``AzureWebJobsStorage`` carries its explicit connection string to the tests. The exit code
+is pytest's, except that "no tests collected" (5) counts as a failure.
+
+    python -m devtools.testrun [pytest arguments...]
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+from devtools._services import ServiceError, azurite_connection_string, free_ports, start_azurite
+
+__all__ = ["main"]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PYTEST_NO_TESTS_COLLECTED = 5
+_ATTEMPTS = 3
+
+
+class _Stop(Exception):
+    pass
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    pytest_args = list(sys.argv[1:] if argv is None else argv)
+    os.chdir(REPO_ROOT)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    azurite = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="bc-connector-test-") as workdir:
+            log_path = Path(workdir) / "azurite.log"
+            last_error: Exception | None = None
+            for _ in range(_ATTEMPTS):  # a port taken between choosing and binding: choose again
+                ports = free_ports(3)
+                try:
+                    azurite = start_azurite(ports, log_path=log_path, cwd=Path(workdir))
+                    break
+                except ServiceError as exc:
+                    last_error = exc
+            if azurite is None:
+                print("make test: Azurite did not start: %s" % last_error, file=sys.stderr, flush=True)
+                return 1
+            env = dict(os.environ, AzureWebJobsStorage=azurite_connection_string(*ports))
+            print("make test: Azurite (in memory) on 127.0.0.1:%d-%d; running pytest %s"
+                  % (min(ports), max(ports), " ".join(pytest_args)), flush=True)
+            code = subprocess.call([sys.executable, "-m", "pytest", *pytest_args], env=env)
+            if code == PYTEST_NO_TESTS_COLLECTED:
+                print("make test: pytest collected no tests; that is a failure.", file=sys.stderr, flush=True)
+                return 1
+            return code
+    except (KeyboardInterrupt, _Stop):
+        return 130
+    finally:
+        if azurite is not None:
+            azurite.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

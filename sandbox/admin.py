@@ -1,0 +1,393 @@
+"""The sandbox's control API under `/_sandbox/` (JSON, no auth, loopback only), and a Python client for it.
+
+    POST   /_sandbox/reset                                      everything back to the fixtures
+    GET    /_sandbox/world                                      BC world summary, directory, limits, faults, clock
+    GET    /_sandbox/limits          PUT /_sandbox/limits       BC limits and current usage / change limits
+    GET    /_sandbox/faults          POST /_sandbox/faults      list / add a fault rule
+    DELETE /_sandbox/faults                                     remove all fault rules
+    GET    /_sandbox/latency         PUT /_sandbox/latency      {"ms": n} added to every BC request
+    GET    /_sandbox/requests?since=<seq>&kind=bc|entra         the request log      DELETE: clear it
+    GET    /_sandbox/apps            POST /_sandbox/apps        Entra app registrations / register one
+    PUT    /_sandbox/bc-apps/{tenant}/{env}/{clientId}          {"enabled": bool} ("Microsoft Entra applications")
+    POST   /_sandbox/grants/revoke                              {"tenant", "clientId"?, "user"?}
+    GET    /_sandbox/clock           POST /_sandbox/clock       {"advanceSeconds": n}
+    GET    /_sandbox/consent-mode    PUT /_sandbox/consent-mode {"mode": normal|consent_required|admin_approval_required|wrong_tenant}
+    PUT    /_sandbox/web-services/{tenant}/{env}/{company}/{service}   {"published": bool}
+    PUT    /_sandbox/no-series/{tenant}/{env}/{company}/{code}         {"manualNos": bool}
+
+Path segments are percent-encoded (a company name like "Fabrikam Nord/Süd, Müller & Co. KG" is sent as
+`Fabrikam%20Nord%2FS%C3%BCd%2C%20M%C3%BCller%20%26%20Co.%20KG`). Tenants are GUIDs or domains.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+from urllib.parse import quote, unquote
+
+import requests
+from werkzeug.wrappers import Request, Response
+
+__all__ = ["AdminApi", "SandboxAdmin", "SandboxAdminError"]
+
+_UNSET: Any = object()
+
+
+class _Components(Protocol):
+    world: Any
+    directory: Any
+    limits: Any
+    faults: Any
+    request_log: Any
+    clock: Any
+
+
+class _AdminError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
+
+
+class AdminApi:
+    """Server side: routes `/_sandbox/...` requests to the sandbox's components."""
+
+    def __init__(self, components: _Components):
+        self._c = components
+
+    def handle(self, request: Request, raw_path: str) -> Response:
+        segments = [unquote(s) for s in raw_path[len("/_sandbox/"):].split("/") if s != ""]
+        try:
+            return self._route(request, segments)
+        except _AdminError as err:
+            return _json({"error": {"code": err.code, "message": err.message}}, err.status)
+        except ValueError as err:
+            return _json({"error": {"code": "BadRequest", "message": str(err)}}, 400)
+        except LookupError as err:
+            message = err.args[0] if err.args else str(err)
+            return _json({"error": {"code": "NotFound", "message": str(message)}}, 404)
+
+    # -- routing ------------------------------------------------------------------------------------
+
+    def _route(self, request: Request, segments: list[str]) -> Response:
+        method = request.method
+        head = segments[0] if segments else ""
+        simple = {
+            ("reset", "POST"): self._reset,
+            ("world", "GET"): self._world,
+            ("limits", "GET"): self._get_limits,
+            ("limits", "PUT"): self._put_limits,
+            ("faults", "GET"): lambda r: _json(self._c.faults.to_json()),
+            ("faults", "POST"): self._post_fault,
+            ("faults", "DELETE"): self._delete_faults,
+            ("latency", "GET"): lambda r: _json({"ms": self._c.faults.latency_ms}),
+            ("latency", "PUT"): self._put_latency,
+            ("requests", "GET"): self._get_requests,
+            ("requests", "DELETE"): self._delete_requests,
+            ("apps", "GET"): lambda r: _json({"apps": self._c.directory.summary()["apps"]}),
+            ("apps", "POST"): self._post_app,
+            ("clock", "GET"): lambda r: _json(self._clock_json()),
+            ("clock", "POST"): self._post_clock,
+            ("consent-mode", "GET"): lambda r: _json({"mode": self._c.directory.consent_mode}),
+            ("consent-mode", "PUT"): self._put_consent_mode,
+        }
+        if len(segments) == 1 and (head, method) in simple:
+            return simple[(head, method)](request)
+        if segments == ["grants", "revoke"] and method == "POST":
+            return self._revoke(request)
+        if head == "bc-apps" and len(segments) == 4 and method == "PUT":
+            return self._put_bc_app(request, *segments[1:])
+        if head == "web-services" and len(segments) == 5 and method == "PUT":
+            return self._put_web_service(request, *segments[1:])
+        if head == "no-series" and len(segments) == 5 and method == "PUT":
+            return self._put_no_series(request, *segments[1:])
+        known = {h for h, _ in simple} | {"grants", "bc-apps", "web-services", "no-series"}
+        if head in known:
+            raise _AdminError(405, "MethodNotAllowed", f"{method} is not supported on /_sandbox/{'/'.join(segments)}")
+        raise _AdminError(404, "NotFound", f"no control route /_sandbox/{'/'.join(segments)}")
+
+    # -- handlers -----------------------------------------------------------------------------------
+
+    def _reset(self, request: Request) -> Response:
+        c = self._c
+        c.world.reset()
+        c.directory.reset()
+        c.limits.reset()
+        c.faults.reset()
+        c.clock.reset()
+        c.request_log.clear()
+        return _json({"reset": True, "lastSeq": c.request_log.last_seq})
+
+    def _world(self, request: Request) -> Response:
+        c = self._c
+        return _json(
+            {
+                "bc": c.world.summary(),
+                "directory": c.directory.summary(),
+                "limits": c.limits.settings.to_json(),
+                "faults": c.faults.to_json(),
+                "clock": self._clock_json(),
+                "lastRequestSeq": c.request_log.last_seq,
+            }
+        )
+
+    def _get_limits(self, request: Request) -> Response:
+        return _json({**self._c.limits.settings.to_json(), "usage": self._c.limits.usage()})
+
+    def _put_limits(self, request: Request) -> Response:
+        body = _body(request)
+        body.pop("usage", None)
+        return _json(self._c.limits.update(body).to_json())
+
+    def _post_fault(self, request: Request) -> Response:
+        rule = self._c.faults.add(_body(request))
+        return _json(rule.to_json(), 201)
+
+    def _delete_faults(self, request: Request) -> Response:
+        self._c.faults.clear()
+        return Response(status=204)
+
+    def _put_latency(self, request: Request) -> Response:
+        body = _body(request)
+        self._c.faults.set_latency(body.get("ms", 0))
+        return _json({"ms": self._c.faults.latency_ms})
+
+    def _get_requests(self, request: Request) -> Response:
+        try:
+            since = int(request.args.get("since", "0"))
+        except ValueError as exc:
+            raise ValueError("since must be an integer sequence number") from exc
+        kind = request.args.get("kind") or None
+        entries = [e.to_json() for e in self._c.request_log.since(since, kind)]
+        return _json({"requests": entries, "lastSeq": self._c.request_log.last_seq})
+
+    def _delete_requests(self, request: Request) -> Response:
+        self._c.request_log.clear()
+        return Response(status=204)
+
+    def _post_app(self, request: Request) -> Response:
+        body = _body(request)
+        supplied_secret = bool(body.get("clientSecret") or body.get("secrets"))
+        app, generated = self._c.directory.register_app(body)
+        answer = app.public()
+        if generated and not supplied_secret:
+            answer["clientSecret"] = generated  # shown once, like the portal does
+        return _json(answer, 201)
+
+    def _put_bc_app(self, request: Request, tenant: str, environment: str, client_id: str) -> Response:
+        enabled = _flag(_body(request), "enabled")
+        tenant_id = self._bc_tenant(tenant, environment)
+        self._c.world.set_app_enabled(tenant_id, environment, client_id, enabled)
+        return _json({"tenantId": tenant_id, "environment": environment, "clientId": client_id, "enabled": enabled})
+
+    def _revoke(self, request: Request) -> Response:
+        body = _body(request)
+        tenant = body.get("tenant")
+        if not tenant:
+            raise ValueError("tenant is required (GUID or domain)")
+        revoked = self._c.directory.revoke(tenant, body.get("clientId"), body.get("user"))
+        return _json({"revokedRefreshTokens": revoked})
+
+    def _post_clock(self, request: Request) -> Response:
+        seconds = _body(request).get("advanceSeconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise ValueError("advanceSeconds must be a number of seconds")
+        self._c.clock.advance(seconds)
+        return _json(self._clock_json())
+
+    def _put_consent_mode(self, request: Request) -> Response:
+        mode = _body(request).get("mode")
+        self._c.directory.set_consent_mode(mode)
+        return _json({"mode": self._c.directory.consent_mode})
+
+    def _put_web_service(self, request: Request, tenant: str, env: str, company: str, service: str) -> Response:
+        published = _flag(_body(request), "published")
+        tenant_id = self._bc_tenant(tenant, env)
+        self._c.world.set_web_service_published(tenant_id, env, company, service, published)
+        return _json({"company": company, "service": service, "published": published})
+
+    def _put_no_series(self, request: Request, tenant: str, env: str, company: str, code: str) -> Response:
+        manual = _flag(_body(request), "manualNos")
+        tenant_id = self._bc_tenant(tenant, env)
+        self._c.world.set_manual_nos(tenant_id, env, company, code, manual)
+        return _json({"company": company, "code": code, "manualNos": manual})
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _bc_tenant(self, tenant: str, environment: str) -> str:
+        tenant_id = self._c.world.resolve_tenant(tenant)
+        if tenant_id is None:
+            raise _AdminError(404, "NotFound", f"unknown BC tenant {tenant!r}")
+        if not self._c.world.has_environment(tenant_id, environment):
+            raise _AdminError(404, "NotFound", f"unknown environment {environment!r} in tenant {tenant_id}")
+        return tenant_id
+
+    def _clock_json(self) -> dict:
+        clock = self._c.clock
+        return {"offsetSeconds": clock.offset_seconds, "now": clock.utcnow().isoformat().replace("+00:00", "Z")}
+
+
+def _body(request: Request) -> dict:
+    if not request.get_data():
+        return {}
+    try:
+        body = json.loads(request.get_data())
+    except ValueError as exc:
+        raise ValueError("the body must be JSON") from exc
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    return body
+
+
+def _flag(body: dict, name: str) -> bool:
+    value = body.get(name)
+    if not isinstance(value, bool):
+        raise ValueError(f'"{name}" must be true or false')
+    return value
+
+
+# -- client ----------------------------------------------------------------------------------------
+
+
+class SandboxAdminError(Exception):
+    """The control API refused a call; carries the HTTP status and the sandbox's message."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class SandboxAdmin:
+    """A small client for the control API, for tests, benchmarks and scripts.
+
+    >>> admin = SandboxAdmin(server.url, server.ca_bundle)
+    >>> admin.add_fault("429", count=2, retry_after=1, path="salesInvoices")
+    """
+
+    def __init__(self, url: str, ca_bundle: str | None = None, *, timeout: float = 30.0):
+        self.url = url.rstrip("/")
+        self._session = requests.Session()
+        self._session.verify = ca_bundle if ca_bundle else True
+        self._session.trust_env = False  # never route loopback calls through a proxy
+        self._timeout = timeout
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> "SandboxAdmin":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> Any:
+        response = self._session.request(
+            method, f"{self.url}/_sandbox/{path}", json=body, params=params, timeout=self._timeout
+        )
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text
+            raise SandboxAdminError(response.status_code, message)
+        return response.json() if response.content else None
+
+    # state
+    def reset(self) -> dict:
+        return self._call("POST", "reset")
+
+    def world(self) -> dict:
+        return self._call("GET", "world")
+
+    # limits, faults, latency
+    def limits(self) -> dict:
+        return self._call("GET", "limits")
+
+    def set_limits(self, **settings: float) -> dict:
+        """camelCase names: requestsPerWindow, windowSeconds, maxConcurrent, maxQueue, queueTimeoutSeconds,
+        retryAfterSeconds."""
+        return self._call("PUT", "limits", settings)
+
+    def add_fault(
+        self,
+        type: str,
+        *,
+        count: int = 1,
+        retry_after: int | None = _UNSET,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> dict:
+        """type: "429", "502", "503", "504" or "drop". retry_after=None sends no Retry-After header."""
+        spec: dict[str, Any] = {"type": str(type), "count": count}
+        if retry_after is not _UNSET:
+            spec["retryAfter"] = retry_after
+        if method:
+            spec["method"] = method
+        if path:
+            spec["path"] = path
+        return self._call("POST", "faults", spec)
+
+    def faults(self) -> dict:
+        return self._call("GET", "faults")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def set_latency(self, ms: float) -> dict:
+        return self._call("PUT", "latency", {"ms": ms})
+
+    # request log
+    def requests(self, since: int = 0, kind: str | None = None) -> list[dict]:
+        params: dict[str, Any] = {"since": since}
+        if kind:
+            params["kind"] = kind
+        return self._call("GET", "requests", params=params)["requests"]
+
+    def last_seq(self) -> int:
+        return self._call("GET", "requests", params={"since": 2**62})["lastSeq"]
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "requests")
+
+    # Entra
+    def register_app(self, **spec: Any) -> dict:
+        """spec (camelCase): clientId, displayName, homeTenant, multiTenant, clientSecret, redirectUris,
+        applicationPermissions, delegatedPermissions, installedIn. Returns the app, with `clientSecret` if
+        the sandbox generated it."""
+        return self._call("POST", "apps", spec)
+
+    def revoke_grant(self, tenant: str, client_id: str | None = None, user: str | None = None) -> dict:
+        body: dict[str, Any] = {"tenant": tenant}
+        if client_id:
+            body["clientId"] = client_id
+        if user:
+            body["user"] = user
+        return self._call("POST", "grants/revoke", body)
+
+    def advance_clock(self, seconds: float) -> dict:
+        return self._call("POST", "clock", {"advanceSeconds": seconds})
+
+    def set_consent_mode(self, mode: str) -> dict:
+        return self._call("PUT", "consent-mode", {"mode": mode})
+
+    # BC
+    def set_bc_app_enabled(self, tenant: str, environment: str, client_id: str, enabled: bool = True) -> dict:
+        return self._call("PUT", f"bc-apps/{_seg(tenant)}/{_seg(environment)}/{_seg(client_id)}", {"enabled": enabled})
+
+    def set_web_service_published(
+        self, tenant: str, environment: str, company: str, service: str, published: bool = True
+    ) -> dict:
+        path = f"web-services/{_seg(tenant)}/{_seg(environment)}/{_seg(company)}/{_seg(service)}"
+        return self._call("PUT", path, {"published": published})
+
+    def set_manual_nos(self, tenant: str, environment: str, company: str, code: str, manual_nos: bool = True) -> dict:
+        path = f"no-series/{_seg(tenant)}/{_seg(environment)}/{_seg(company)}/{_seg(code)}"
+        return self._call("PUT", path, {"manualNos": manual_nos})
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
