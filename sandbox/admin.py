@@ -331,6 +331,18 @@ class SandboxAdmin:
             spec["path"] = path
         return self._call("POST", "faults", spec)
 
+    def inject_faults(
+        self,
+        *,
+        status: int | str,
+        count: int = 1,
+        retry_after: int | None = _UNSET,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> dict:
+        """`add_fault` by HTTP status (429, 502, 503, 504) or "drop"."""
+        return self.add_fault(str(status), count=count, retry_after=retry_after, method=method, path=path)
+
     def faults(self) -> dict:
         return self._call("GET", "faults")
 

@@ -200,3 +200,26 @@ def test_data_access_intent_read_only_is_refused_for_writes(bc):
     answer = bc.post(CUSTOMERS, {"displayName": "X"}, headers={"Data-Access-Intent": "ReadOnly"})
     assert answer.status == 400
     assert "Data-Access-Intent" in answer.message
+
+
+def test_two_concurrent_writers_with_the_same_etag_cannot_both_win(bc, world):
+    import threading
+
+    from ._client import Client
+
+    target = CUSTOMERS + "(%s)" % us_id("customers", "C20000")
+    etag = bc.get(target).body["@odata.etag"]
+    statuses: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def writer(city: str) -> None:
+        client = Client(world)
+        barrier.wait()
+        statuses.append(client.patch(target, {"city": city}, etag=etag).status)
+
+    threads = [threading.Thread(target=writer, args=(city,)) for city in ("Macon", "Savannah")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200, 409]

@@ -312,3 +312,24 @@ def test_purchase_credit_memos_are_served_like_purchase_invoices(bc):
     assert doc["creditMemoDate"] == "2026-10-20"
     line = doc["purchaseCreditMemoLines"][0]
     assert (line["netAmount"], line["dimensionSetLines"][0]["valueCode"]) == (40, "P-1001")
+
+
+def test_deep_insert_lines_carry_their_own_dimension_set_lines(bc):
+    body = invoice_body()
+    body["salesInvoiceLines"][0]["dimensionSetLines"] = [{"code": "AREA", "valueCode": "30"}]
+    invoice = bc.post(INVOICES, body).body
+    desk, write_in = lines_of(bc, invoice["id"])
+    dims = INVOICES + "(%s)/salesInvoiceLines(%s)/dimensionSetLines"
+    desk_dims = {d["code"]: d["valueCode"] for d in bc.get(dims % (invoice["id"], desk["id"])).value}
+    assert desk_dims == {"AREA": "30", "PROJECT": "P-1001", "DEPARTMENT": "SALES"}
+    assert "AREA" not in {d["code"] for d in bc.get(dims % (invoice["id"], write_in["id"])).value}
+
+
+def test_a_line_dimension_the_line_already_inherited_is_a_duplicate(bc):
+    # Lines take the header's dimensions when they are inserted; repeating one on the line is BC's duplicate
+    # (PATCH the line's dimension set line instead). Order inferred: header dimension lines are applied first.
+    body = invoice_body()
+    body["salesInvoiceLines"][0]["dimensionSetLines"] = [{"code": "PROJECT", "valueCode": "P-1002"}]
+    answer = bc.post(INVOICES, body)
+    assert answer.status == 400
+    assert answer.message.startswith("The dimension set line already exists.")

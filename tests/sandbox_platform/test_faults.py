@@ -116,3 +116,11 @@ def test_added_latency_slows_every_bc_request(server, http, admin, token):
 def test_malformed_fault_rules_are_refused_with_a_reason(admin, spec, message):
     with pytest.raises(SandboxAdminError, match=message):
         admin._call("POST", "faults", spec)
+
+
+def test_inject_faults_names_the_failure_by_its_http_status(server, http, admin, token):
+    admin.inject_faults(status=503, count=1, retry_after=120)
+
+    response = bc_get(http, server.url, token)
+
+    assert response.status_code == 503 and response.headers["Retry-After"] == "120"
