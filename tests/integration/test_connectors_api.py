@@ -340,3 +340,14 @@ def test_an_unknown_lookup_kind_lists_the_known_ones(services, connector_name):
     response = lookup(connector_name, "colours")
     assert response.status_code == 404
     assert "unitsOfMeasure" in json_of(response)["errors"][0]["message"]
+
+
+# --- Cost -----------------------------------------------------------------------------------------------
+
+
+def test_a_verified_save_with_every_export_enabled_costs_six_bc_requests(services, connector_name, bc):
+    bc.clear_requests()
+    assert put(connector_name, us_settings()).status_code == 201
+    bc_requests = bc.requests(kind="bc")
+    assert [r["method"] for r in bc_requests].count("POST") == 1  # the one $batch of look-ups
+    assert len(bc_requests) == 6
