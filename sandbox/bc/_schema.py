@@ -344,8 +344,6 @@ def load_api_types() -> tuple[dict[str, EntityType], set[str]]:
     # Platform entity: never writable ("POST on companies is not allowed", bc_api.md §5 error table).
     companies = types["companies"]
     companies.insert_allowed = companies.modify_allowed = companies.delete_allowed = False
-    for fname in ("systemCreatedAt", "systemModifiedAt"):
-        companies.props[fname].type = FieldType("datetime", al="datetime")
     # companyInformation: InsertAllowed/DeleteAllowed = false, ModifyAllowed stays (page flags).
     # dimensionSetLines: the AL page allows insert/modify/delete; parents decide (G/L entries: read-only).
     known = {k for k in specs} - set(types)

@@ -231,6 +231,7 @@ def _to_response(result: Result) -> Response:
     headers = dict(result.headers)
     if result.body is None:
         response = Response(status=result.status)
+        response.headers.pop("Content-Type", None)  # 204 No Content carries no body type
     elif isinstance(result.body, str):
         response = Response(result.body, status=result.status, content_type=headers.pop("Content-Type", "text/plain"))
     else:
