@@ -1,8 +1,9 @@
 """`make run`: start Azurite, the BC sandbox and the functions, save the demo connector, keep running.
 
-Everything listens on 127.0.0.1 only. Children run in their own process groups with their output in
-``.run/*.log``; Ctrl-C (or SIGTERM) stops every child this script started, and only those, even when
-something failed on the way. An Azurite or sandbox that is already running on the default ports is
+local.settings.json (copied from the example when missing) configures the functions and wins over
+variables already set in the environment. Everything listens on 127.0.0.1 only. Children run in their
+own process groups with their output in ``.run/*.log``; Ctrl-C (or SIGTERM) stops every child this
+script started, and only those, even when something failed on the way. An Azurite or sandbox that is already running on the default ports is
 reused (and left running).
 
     python -m devtools.run [--no-demo] [--exit-after-demo]
@@ -121,7 +122,12 @@ def main(argv: Iterable[str] | None = None) -> int:
 
 
 def _environment() -> dict[str, str]:
-    """This process's environment plus local.settings.json Values (variables already set win)."""
+    """This process's environment with local.settings.json Values on top.
+
+    Unlike `func start` (where variables already set win), local.settings.json wins here: `make run` is
+    the app as that file configures it, and a machine-wide REQUESTS_CA_BUNDLE (common on corporate
+    machines) would otherwise make the sandbox's certificate untrusted. Overridden names are listed.
+    """
     if not SETTINGS.exists():
         shutil.copyfile(EXAMPLE_SETTINGS, SETTINGS)
         _say("Created %s from %s (local defaults: Azurite and the BC sandbox). Edit it to change settings."
@@ -131,8 +137,14 @@ def _environment() -> dict[str, str]:
     except ValueError as exc:
         raise ServiceError("%s is not valid: %s" % (SETTINGS, exc)) from exc
     env = dict(os.environ)
+    overridden = []
     for name, value in values.items():
-        env.setdefault(name, "" if value is None else str(value))
+        value = "" if value is None else str(value)
+        if name in env and env[name] != value:
+            overridden.append(name)
+        env[name] = value
+    if overridden:
+        _say("Using %s for %s (your environment had other values)." % (SETTINGS, ", ".join(sorted(overridden))))
     return env
 
 

@@ -2,7 +2,7 @@
 
 `BcWorld.load()` builds tenants, environments and companies from sandbox/fixtures/bc.json (or a file you
 name); `BcWorld.handle()` answers one authenticated request the way BC Online would. See
-sandbox/README_bc_section.md for what it reproduces, what it doesn't and what is inferred.
+sandbox/README.md ("BC data model") for what it reproduces, what it doesn't and what is inferred.
 """
 
 from ._world import BcWorld
