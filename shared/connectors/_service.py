@@ -103,7 +103,8 @@ def save_connector(name: str, body: Any, deps: ConnectorDeps) -> SaveOutcome:
             "auth.clientId", "Required: no app-wide BC_CLIENT_ID is configured, so the connector must name "
                              "its app registration's client id.")])
     new_secret = secrets.get("auth.clientSecret")
-    secret = new_secret or _stored_secret(name, deps)
+    own_secret = new_secret or deps.secrets.get_secret(client_secret_name(name))
+    secret = own_secret or deps.secrets.get_secret(APP_CLIENT_SECRET_NAME)
     if secret is None:
         raise SettingsInvalid([FieldError(
             "auth.clientSecret", "Required: no client secret is stored for this connector and the app-wide "
@@ -129,6 +130,7 @@ def save_connector(name: str, body: Any, deps: ConnectorDeps) -> SaveOutcome:
             record_values = dict(status="consent_required", company_id=None, company_name=None,
                                  tax_mode=None, company_country=None)
 
+    record_values["client_secret_source"] = "connector" if own_secret else "app"
     if new_secret is not None:
         deps.secrets.set_secret(client_secret_name(name), new_secret)
     now = _iso(deps.now())
@@ -188,12 +190,12 @@ def connection_for(record: ConnectorRecord, deps: ConnectorDeps) -> BcConnection
     return BcConnection(settings.tenant_id, settings.environment, client_id, secret)
 
 
-def view_connector(record: ConnectorRecord, deps: ConnectorDeps) -> dict[str, Any]:
+def view_connector(record: ConnectorRecord) -> dict[str, Any]:
     """The public JSON of a connector: settings without secrets, plus status and resolved values."""
     settings = dict(record.settings)
+    # Write-only: the view says where the secret lives, never what it is (and costs no Key Vault call).
     auth = dict(settings.get("auth") or {})
-    has_own_secret = deps.secrets.get_secret(client_secret_name(record.name)) is not None
-    auth["clientSecret"] = "stored" if has_own_secret else "app-wide"
+    auth["clientSecret"] = "stored" if record.client_secret_source == "connector" else "app-wide"
     settings["auth"] = auth
     return {
         "name": record.name,

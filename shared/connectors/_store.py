@@ -69,6 +69,7 @@ class ConnectorRecord:
     refresh_token_expires_at: str | None
     stats: dict = field(default_factory=dict)
     company_country: str | None = None  # the company's country code: domestic vs abroad customers
+    client_secret_source: str | None = None  # "connector" (own Key Vault secret) | "app" (bc-client-secret)
     created_at: str = ""  # ISO-8601 UTC; the caller's clock, or the store's when left empty
     updated_at: str = ""  # the caller sets it on each write; the store fills it only when empty
     etag: str | None = None
@@ -158,6 +159,7 @@ def _to_entity(record: ConnectorRecord) -> dict[str, Any]:
         "companyId": record.company_id,
         "companyName": record.company_name,
         "companyCountry": record.company_country,
+        "clientSecretSource": record.client_secret_source,
         "taxMode": record.tax_mode,
         "refreshTokenExpiresAt": record.refresh_token_expires_at,
         "createdAt": record.created_at,
@@ -205,6 +207,7 @@ def _from_entity(entity: dict[str, Any], etag: str | None) -> ConnectorRecord:
         company_id=entity.get("companyId"),
         company_name=entity.get("companyName"),
         company_country=entity.get("companyCountry"),
+        client_secret_source=entity.get("clientSecretSource"),
         tax_mode=entity.get("taxMode"),
         refresh_token_expires_at=entity.get("refreshTokenExpiresAt"),
         stats=json.loads(entity.get("stats") or "{}"),

@@ -156,6 +156,23 @@ def test_an_update_without_a_secret_keeps_the_stored_one(services, connector_nam
     assert put(connector_name, document).status_code == 200
 
 
+def test_a_connector_without_its_own_secret_uses_the_app_wide_one(services, connector_name):
+    services.secrets().set_secret("bc-client-secret", SECRET)
+    document = us_settings()
+    del document["auth"]["clientSecret"]
+    response = put(connector_name, document)
+    assert response.status_code == 201
+    assert json_of(response)["connector"]["auth"]["clientSecret"] == "app-wide"
+
+
+def test_a_connector_with_no_secret_anywhere_is_refused_on_the_secret_field(services, connector_name):
+    document = us_settings()
+    del document["auth"]["clientSecret"]
+    response = put(connector_name, document)
+    assert response.status_code == 422
+    assert "bc-client-secret" in field_errors(response)["auth.clientSecret"]["message"]
+
+
 # --- Bad input: specific errors, nothing stored --------------------------------------------------------
 
 
