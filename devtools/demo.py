@@ -151,7 +151,7 @@ def report_cost(log: RequestLog, entries: list[dict[str, Any]]) -> None:
         return
     tokens = [e for e in entries if e.get("kind") == "entra"]
     bc = [e for e in entries if e.get("kind") == "bc"]
-    _say("The verified save cost %d BC request%s and %d token request%s (sandbox request log):"
+    _say("The verified save cost %d BC request%s and %d Entra ID sign-in request%s (sandbox request log):"
          % (len(bc), "" if len(bc) == 1 else "s", len(tokens), "" if len(tokens) == 1 else "s"))
     for e in entries:
         _say("  %s" % _describe_request(e))

@@ -283,9 +283,13 @@ def main(argv: Iterable[str] | None = None) -> int:
     except ValueError as exc:
         log.error("Cannot read %s: %s", args.settings, exc)
         return 2
-    applied = apply_settings(settings.get("Values", {}))
+    values = settings.get("Values", {})
+    shadowed = sorted(n for n, v in values.items() if n in os.environ and os.environ[n] != str(v))
+    applied = apply_settings(values)
     if settings:
         log.info("Applied %d settings from %s (variables already set win)", len(applied), args.settings)
+    if shadowed:
+        log.warning("The environment overrides %s of %s (as with func start)", ", ".join(shadowed), args.settings)
     port = args.port if args.port is not None else int((settings.get("Host") or {}).get("LocalHttpPort", 7071))
 
     module_name, _, attr = args.app.partition(":")

@@ -2,9 +2,9 @@
 
 local.settings.json (copied from the example when missing) configures the functions and wins over
 variables already set in the environment. Everything listens on 127.0.0.1 only. Children run in their
-own process groups with their output in ``.run/*.log``; Ctrl-C (or SIGTERM) stops every child this
-script started, and only those, even when something failed on the way. An Azurite or sandbox that is already running on the default ports is
-reused (and left running).
+own process groups with their output in ``.run/*.log``; Ctrl-C (or SIGTERM, SIGHUP) stops every child
+this script started, and only those, even when something failed on the way. An Azurite or sandbox that
+is already running on the default ports is reused (and left running).
 
     python -m devtools.run [--no-demo] [--exit-after-demo]
 """
@@ -49,7 +49,7 @@ FUNCTIONS_URL = "http://127.0.0.1:%d" % FUNCTIONS_PORT
 
 
 class _Stop(Exception):
-    """SIGTERM: unwind like Ctrl-C does."""
+    """SIGTERM or SIGHUP: unwind like Ctrl-C does."""
 
 
 def _say(text: str = "") -> None:
@@ -68,7 +68,11 @@ def main(argv: Iterable[str] | None = None) -> int:
     args = parser.parse_args(list(argv) if argv is not None else None)
 
     os.chdir(REPO_ROOT)
+    # Ctrl-C even when started from a script (background jobs inherit SIGINT ignored); SIGTERM and SIGHUP
+    # (terminal closed) clean up too: the children live in their own sessions and would not get them.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGHUP, _on_sigterm)
     children: list[Child] = []
     demo_ok = True
     try:

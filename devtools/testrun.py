@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pytest_args = list(sys.argv[1:] if argv is None else argv)
     os.chdir(REPO_ROOT)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGHUP, _on_sigterm)
     azurite = None
     try:
         with tempfile.TemporaryDirectory(prefix="bc-connector-test-") as workdir:

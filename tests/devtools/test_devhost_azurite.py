@@ -24,7 +24,8 @@ from devtools.devhost import DevHost, HostConfig
 pytestmark = pytest.mark.integration
 
 #: host.json's queue settings with the waits shortened so a retry or a poll takes milliseconds.
-FAST = replace(HostConfig.load(Path(__file__).resolve().parents[2] / "host.json").queues, visibility_timeout=0.0, max_polling_interval=0.2)
+FAST = replace(HostConfig.load(Path(__file__).resolve().parents[2] / "host.json").queues,
+               visibility_timeout=0.0, max_polling_interval=0.2)
 
 
 class Recorder:

@@ -25,7 +25,8 @@ def timer_app(calls: list, *, run_on_startup: bool = False, fail: bool = False, 
 
     decorated = app.schedule(schedule="%SCHEDULE%", arg_name="timer", run_on_startup=run_on_startup)(body)
     if retries is not None:
-        decorated = app.retry(strategy="fixed_delay", max_retry_count=str(retries), delay_interval="00:00:00")(decorated)
+        decorated = app.retry(strategy="fixed_delay", max_retry_count=str(retries),
+                              delay_interval="00:00:00")(decorated)
     app.function_name("keepalive")(decorated)
     return app
 

@@ -91,3 +91,21 @@ def test_the_demo_says_what_was_saved_and_verified(capsys) -> None:
         "What the save verified in Business Central:",
         "  - Unit of measure PCS exists.",
     ]
+
+
+def test_the_demo_counts_bc_requests_apart_from_sign_in_requests(capsys) -> None:
+    from devtools.demo import RequestLog, report_cost
+
+    log = RequestLog("https://127.0.0.1:8443", False)
+    report_cost(log, [
+        {"kind": "entra", "method": "POST", "path": "/t/oauth2/v2.0/token", "status": 200},
+        {"kind": "bc", "method": "GET", "path": "/v2.0/t/Production/api/v2.0/companies", "status": 200},
+        {"kind": "bc", "method": "POST", "path": "/v2.0/t/Production/api/v2.0/$batch", "status": 200,
+         "batchOperations": 5},
+    ])
+    assert capsys.readouterr().out.splitlines() == [
+        "The verified save cost 2 BC requests and 1 Entra ID sign-in request (sandbox request log):",
+        "  POST /t/oauth2/v2.0/token -> 200",
+        "  GET api/v2.0/companies -> 200",
+        "  POST api/v2.0/$batch (5 operations) -> 200",
+    ]
