@@ -544,7 +544,7 @@ class DocumentBehavior(Behavior):
                 try:
                     check_usable(company, dim, value)
                 except BcApiError as err:
-                    raise dialog("The dimensions used in %s are invalid. %s" % (doc_desc, err.message))
+                    raise dialog("The dimensions used in %s are invalid. %s" % (doc_desc, err.message)) from err
 
     def _post_gl(self, ctx: Ctx, header: dict, party: dict, lines: list[dict], doc_no: str) -> None:
         company = ctx.company

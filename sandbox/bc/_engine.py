@@ -295,7 +295,7 @@ def _decode_token(token: str, desc_flags: list[bool]) -> tuple[tuple, int]:
                 values[i] = _Desc(values[i])
         return tuple(values), int(returned)
     except Exception:
-        raise BcApiError(400, "BadRequest", "The skip token value '%s' is not valid." % token)
+        raise BcApiError(400, "BadRequest", "The skip token value '%s' is not valid." % token) from None
 
 
 @dataclass

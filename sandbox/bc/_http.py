@@ -59,7 +59,7 @@ def json_body(call: Call) -> dict:
     try:
         data = json.loads(call.body.decode("utf-8") if call.body else "")
     except (ValueError, UnicodeDecodeError):
-        raise BcApiError(400, "BadRequest", "Invalid JSON. The request body could not be parsed as a JSON object.")
+        raise BcApiError(400, "BadRequest", "Invalid JSON. The request body could not be parsed as a JSON object.") from None
     if not isinstance(data, dict):
         raise BcApiError(400, "BadRequest", "Invalid JSON. A JSON object was expected in the request body.")
     return data

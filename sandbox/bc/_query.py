@@ -417,7 +417,7 @@ def _nonneg(name: str, value: str) -> int:
 def parse_options(args: dict[str, str], *, strict: bool = True) -> QueryOptions:
     """Query options from request arguments (or an $expand item's nested options)."""
     opts = QueryOptions()
-    for key, value in args.items():
+    for key in args:
         if key.startswith("$") and key not in _KNOWN and strict:
             raise BcApiError(400, "BadRequest", "The query parameter '%s' is not supported." % key)
     if "$filter" in args:

@@ -6,7 +6,6 @@ nothing is stored; secrets are write-only.
 
 from __future__ import annotations
 
-import copy
 import logging
 import urllib.parse
 
