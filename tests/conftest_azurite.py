@@ -13,102 +13,29 @@ conftest. The `azurite` fixture yields a storage connection string:
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import time
 import uuid
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite"
+from devtools._services import Child, ServiceError, azurite_connection_string, free_ports, start_azurite
 
-#: Azurite's well-known development account (public, documented; not a secret).
-AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_ACCOUNT_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-
-_START_TIMEOUT_S = 30.0
 _START_ATTEMPTS = 3
 
 
-def azurite_connection_string(blob_port: int, queue_port: int, table_port: int) -> str:
-    """The explicit connection string for an Azurite on 127.0.0.1 with these ports."""
-    return (
-        "DefaultEndpointsProtocol=http;AccountName={a};AccountKey={k};"
-        "BlobEndpoint=http://127.0.0.1:{b}/{a};QueueEndpoint=http://127.0.0.1:{q}/{a};"
-        "TableEndpoint=http://127.0.0.1:{t}/{a};"
-    ).format(a=AZURITE_ACCOUNT, k=AZURITE_ACCOUNT_KEY, b=blob_port, q=queue_port, t=table_port)
-
-
-def _free_ports(count: int) -> list[int]:
-    # Hold all sockets open at once so the ports are distinct; Azurite binds them right after.
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
-def _start_azurite(workdir: Path) -> tuple[subprocess.Popen, str]:
-    if not AZURITE_BIN.exists():
-        pytest.fail(
-            "Azurite is not installed: run `npm ci` at the repository root (node_modules/.bin/azurite), "
-            "or set AzureWebJobsStorage to a running Azurite's connection string."
-        )
-    log_path = workdir / "azurite.log"
-    last_error = ""
+def _start_azurite(workdir: Path) -> tuple[Child, str]:
+    """Azurite in memory on free ports, started the way `make run` and `make test` start it."""
+    last_error: Exception | None = None
     for _ in range(_START_ATTEMPTS):
-        blob, queue, table = _free_ports(3)
-        with open(log_path, "ab") as log:
-            process = subprocess.Popen(
-                [
-                    str(AZURITE_BIN), "--silent", "--inMemoryPersistence", "--skipApiVersionCheck",
-                    "--disableTelemetry",
-                    "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
-                    "--blobPort", str(blob), "--queuePort", str(queue), "--tablePort", str(table),
-                ],
-                cwd=workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while time.monotonic() < deadline and process.poll() is None:
-            if all(_port_open(p) for p in (blob, queue, table)):
-                return process, azurite_connection_string(blob, queue, table)
-            time.sleep(0.1)
-        # A port taken between choosing and binding makes Azurite exit: try other ports.
-        _stop(process)
-        last_error = log_path.read_text(errors="replace")[-2000:]
-    pytest.fail("Azurite did not start within %ss; its log ends with:\n%s" % (_START_TIMEOUT_S, last_error))
+        ports = free_ports(3)
+        try:
+            child = start_azurite(ports, log_path=workdir / "azurite.log")
+        except ServiceError as err:  # a port taken between choosing and binding: try other ports
+            last_error = err
+            continue
+        return child, azurite_connection_string(*ports)
+    pytest.fail(f"Azurite did not start: {last_error}")
 
 
 @pytest.fixture(scope="session")
@@ -118,11 +45,11 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if configured:
         yield configured
         return
-    process, connection_string = _start_azurite(tmp_path_factory.mktemp("azurite"))
+    child, connection_string = _start_azurite(tmp_path_factory.mktemp("azurite"))
     try:
         yield connection_string
     finally:
-        _stop(process)
+        child.stop()
 
 
 @pytest.fixture
