@@ -24,6 +24,7 @@ __all__ = [
     "ServiceError",
     "azurite_answers",
     "azurite_connection_string",
+    "start_azurite_on_free_ports",
     "free_ports",
     "port_in_use",
     "start_azurite",
@@ -189,3 +190,20 @@ def start_azurite(ports: Sequence[int] = AZURITE_DEFAULT_PORTS, *, location: Pat
         child.stop()
         raise
     return child
+
+
+def start_azurite_on_free_ports(*, log_path: Path | None, cwd: Path = REPO_ROOT, attempts: int = 3
+                                ) -> tuple[Child, str]:
+    """Azurite in memory on ports the OS reports free; returns it and its explicit connection string.
+
+    A port can be taken between choosing it and Azurite binding it, so a failed start chooses again.
+    """
+    last_error: Exception | None = None
+    for _ in range(attempts):
+        ports = free_ports(3)
+        try:
+            return start_azurite(ports, log_path=log_path, cwd=cwd), azurite_connection_string(*ports)
+        except ServiceError as exc:
+            last_error = exc
+    raise ServiceError("Azurite did not start after %d attempts: %s" % (attempts, last_error))
+

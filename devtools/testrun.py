@@ -17,13 +17,12 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from devtools._services import ServiceError, azurite_connection_string, free_ports, start_azurite
+from devtools._services import ServiceError, start_azurite_on_free_ports
 
 __all__ = ["main"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PYTEST_NO_TESTS_COLLECTED = 5
-_ATTEMPTS = 3
 
 
 class _Stop(Exception):
@@ -42,21 +41,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     azurite = None
     try:
         with tempfile.TemporaryDirectory(prefix="bc-connector-test-") as workdir:
-            log_path = Path(workdir) / "azurite.log"
-            last_error: Exception | None = None
-            for _ in range(_ATTEMPTS):  # a port taken between choosing and binding: choose again
-                ports = free_ports(3)
-                try:
-                    azurite = start_azurite(ports, log_path=log_path, cwd=Path(workdir))
-                    break
-                except ServiceError as exc:
-                    last_error = exc
-            if azurite is None:
-                print("make test: Azurite did not start: %s" % last_error, file=sys.stderr, flush=True)
+            try:
+                azurite, connection_string = start_azurite_on_free_ports(
+                    log_path=Path(workdir) / "azurite.log", cwd=Path(workdir))
+            except ServiceError as exc:
+                print("make test: %s" % exc, file=sys.stderr, flush=True)
                 return 1
-            env = dict(os.environ, AzureWebJobsStorage=azurite_connection_string(*ports))
-            print("make test: Azurite (in memory) on 127.0.0.1:%d-%d; running pytest %s"
-                  % (min(ports), max(ports), " ".join(pytest_args)), flush=True)
+            env = dict(os.environ, AzureWebJobsStorage=connection_string)
+            print("make test: Azurite (in memory) started; running pytest %s" % " ".join(pytest_args), flush=True)
             code = subprocess.call([sys.executable, "-m", "pytest", *pytest_args], env=env)
             if code == PYTEST_NO_TESTS_COLLECTED:
                 print("make test: pytest collected no tests; that is a failure.", file=sys.stderr, flush=True)

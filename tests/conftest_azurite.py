@@ -14,29 +14,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 
-from devtools._services import Child, ServiceError, azurite_connection_string, free_ports, start_azurite
-
-_START_ATTEMPTS = 3
-
-
-def _start_azurite(workdir: Path) -> tuple[Child, str]:
-    """Azurite in memory on free ports, started the way `make run` and `make test` start it."""
-    last_error: Exception | None = None
-    for _ in range(_START_ATTEMPTS):
-        ports = free_ports(3)
-        try:
-            child = start_azurite(ports, log_path=workdir / "azurite.log")
-        except ServiceError as err:  # a port taken between choosing and binding: try other ports
-            last_error = err
-            continue
-        return child, azurite_connection_string(*ports)
-    pytest.fail(f"Azurite did not start: {last_error}")
-
+from devtools._services import ServiceError, start_azurite_on_free_ports
 
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -45,7 +27,10 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if configured:
         yield configured
         return
-    child, connection_string = _start_azurite(tmp_path_factory.mktemp("azurite"))
+    try:
+        child, connection_string = start_azurite_on_free_ports(log_path=tmp_path_factory.mktemp("azurite") / "log")
+    except ServiceError as err:
+        pytest.fail(str(err))
     try:
         yield connection_string
     finally:
