@@ -27,6 +27,7 @@ TABLES = {
     "consent": "ConsentStates",
     "cursors": "ImportCursors",
     "parked": "Parked",
+    "locks": "Locks",
 }
 
 #: Queue names (ARCHITECTURE §4, Contract).
@@ -37,6 +38,9 @@ QUEUES = {
     "outcomes": "bc-outcomes",
     "expenses": "bc-expenses",
     "notifications": "bc-notifications",
+    "customers-poison": "bc-customers-poison",
+    "projects-poison": "bc-projects-poison",
+    "invoices-poison": "bc-invoices-poison",
 }
 
 
@@ -118,6 +122,26 @@ class Services:
         return BcClient(api_url=self.app.bc_api_url, tenant=connection.tenant,
                         environment=connection.environment, credential=credential, session=self.bc_session)
 
+    def bc_client_for_record(self, record: Any) -> Any:
+        """A BC client for a stored connector, in its auth mode.
+
+        Client credentials: the connector's (or the app-wide) secret from Key Vault. Delegated: raises
+        ReconnectRequiredError until the consent flow has stored a refresh token.
+        """
+        from shared.auth import ReconnectRequiredError
+        from shared.connectors import ConnectorSettings, connection_for
+
+        settings = ConnectorSettings.from_document(record.settings)
+        if settings.auth_mode == "clientCredentials":
+            return self.bc_client_for(connection_for(record, self.connector_deps()))
+        raise ReconnectRequiredError(
+            f"Connector '{record.name}' uses delegated access and has no usable consent yet: start it with "
+            f"POST /api/connectors/{record.name}/consent.", error="consent_required")
+
+    def send(self, queue_key: str, payload: dict[str, Any]) -> None:
+        """Send one message (plain UTF-8 JSON, ARCHITECTURE §4) to a contract queue."""
+        self.queue(queue_key).send_message(json.dumps(payload, ensure_ascii=False))
+
     def purge_connector_data(self, name: str) -> None:
         """Delete a connector's rows in every table that holds per-connector data."""
         if self.purge is not None:
@@ -134,7 +158,7 @@ class Services:
         if self.notifier is not None:
             self.notifier(notification)
             return
-        self.queue("notifications").send_message(json.dumps(notification, ensure_ascii=False))
+        self.send("notifications", notification)
 
     def connector_deps(self) -> Any:
         from shared.connectors import ConnectorDeps

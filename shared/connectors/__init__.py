@@ -26,6 +26,7 @@ from shared.connectors._settings import (
     parse_connector_settings,
     parse_put_body,
 )
+from shared.connectors._status import mark_connected, mark_reconnect_required
 from shared.connectors._store import (
     ConcurrentUpdateError,
     ConnectorAlreadyExists,
@@ -61,6 +62,8 @@ __all__ = [
     "delete_connector",
     "get_connector",
     "list_connectors",
+    "mark_connected",
+    "mark_reconnect_required",
     "lookup",
     "parse_connector_name",
     "parse_connector_settings",

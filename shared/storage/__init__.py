@@ -8,7 +8,13 @@ from shared.storage._settings import (
     queue_service_from_settings,
     table_service_from_settings,
 )
-from shared.storage._tables import MAX_TRANSACTION_OPERATIONS, delete_partitions, ensure_table
+from shared.storage._tables import (
+    MAX_TRANSACTION_OPERATIONS,
+    delete_partitions,
+    ensure_table,
+    from_table_key,
+    table_key,
+)
 
 __all__ = [
     "STORAGE_SETTING",
@@ -19,6 +25,8 @@ __all__ = [
     "ensure_table",
     "ensure_queue",
     "delete_partitions",
+    "table_key",
+    "from_table_key",
     "decode_queue_text",
     "MAX_TRANSACTION_OPERATIONS",
 ]

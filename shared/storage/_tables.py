@@ -118,3 +118,22 @@ def _delete_keys(table: "TableClient", keys: list[tuple[str, str]]) -> int:
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+_KEY_UNSAFE = set("/\\#?%") | {chr(c) for c in range(0x20)} | {chr(c) for c in range(0x7F, 0xA0)}
+
+
+def table_key(value: str) -> str:
+    """`value` made safe as a PartitionKey/RowKey: `/ \\ # ?`, `%` and control characters percent-encoded.
+
+    Table Storage refuses those characters in keys; host ids are free text, so they pass through here.
+    The encoding is reversible (`from_table_key`) and leaves ordinary ids unchanged.
+    """
+    return "".join("%%%02X" % ord(ch) if ch in _KEY_UNSAFE else ch for ch in value)
+
+
+def from_table_key(key: str) -> str:
+    """Inverse of `table_key`."""
+    from urllib.parse import unquote
+
+    return unquote(key)

@@ -82,3 +82,12 @@ def test_delete_partitions_quotes_keys_safely(make_table_client):
 
     assert delete_partitions(table, prefixes=["o'brien|"]) == 2
     assert partitions_of(table) == {"o'brienz": 1}
+
+
+@pytest.mark.parametrize("host_id", ["INV-1", "a/b\\c#d?e", "100%", "tab\there", "ümlaut & co"])
+def test_table_key_round_trips_any_host_id_and_leaves_no_forbidden_character(host_id):
+    from shared.storage import from_table_key, table_key
+
+    key = table_key(host_id)
+    assert not set(key) & set("/\\#?\t")
+    assert from_table_key(key) == host_id
