@@ -55,6 +55,7 @@ class Services:
     notifier: Callable[[dict[str, Any]], None] | None = None
     purge: Callable[[str], None] | None = None
     bc_session: Any = None
+    parking_lot: Any = None
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -137,6 +138,23 @@ class Services:
         raise ReconnectRequiredError(
             f"Connector '{record.name}' uses delegated access and has no usable consent yet: start it with "
             f"POST /api/connectors/{record.name}/consent.", error="consent_required")
+
+    def parking(self) -> Any:
+        """Where export messages wait while their connector needs reconnecting (`shared.parking`)."""
+        with self._lock:
+            if self.parking_lot is None:
+                from shared.parking import TableParkingLot
+
+                self.parking_lot = TableParkingLot(self.table("parked"))
+            return self.parking_lot
+
+    def send_text(self, queue_name: str, text: str) -> None:
+        """Put a message's original text back on a contract queue (replay of parked or failed work)."""
+        if queue_name not in QUEUES.values():
+            raise ValueError(f"'{queue_name}' is not a queue of the contract")
+        from shared.storage import ensure_queue
+
+        ensure_queue(self.queue_service.get_queue_client(queue_name)).send_message(text)
 
     def send(self, queue_key: str, payload: dict[str, Any]) -> None:
         """Send one message (plain UTF-8 JSON, ARCHITECTURE §4) to a contract queue."""
