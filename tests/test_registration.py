@@ -24,6 +24,14 @@ HTTP_CONTRACT = {
 }
 ANONYMOUS = {"health", "consent_callback"}
 
+#: name: (queue it is triggered by, output queues it binds). Queue names are the Contract (§4).
+QUEUE_CONTRACT: dict[str, tuple[str, set[str]]] = {
+}
+
+#: name: schedule expression (an app setting of §7, so operators can change it without a deploy).
+TIMER_CONTRACT: dict[str, str] = {
+}
+
 
 def _http_trigger(name: str):
     trigger = FUNCTIONS[name].get_trigger()
@@ -67,6 +75,24 @@ def test_every_function_json_is_what_the_worker_can_index():
         assert document["bindings"], function.get_function_name()
 
 
+def test_queue_functions_listen_on_their_contract_queue_through_azure_web_jobs_storage():
+    for name, (queue, outputs) in QUEUE_CONTRACT.items():
+        function = FUNCTIONS[name]
+        trigger = function.get_trigger()
+        assert (trigger.type, trigger.queue_name, trigger.connection) == ("queueTrigger", queue,
+                                                                          "AzureWebJobsStorage"), name
+        bound = {b.queue_name for b in function.get_bindings() if b.type == "queue"}
+        assert bound == outputs, name
+
+
+def test_timers_take_their_schedule_from_an_app_setting_and_never_run_on_start_up():
+    for name, schedule in TIMER_CONTRACT.items():
+        trigger = FUNCTIONS[name].get_trigger()
+        assert trigger.type == "timerTrigger", name
+        assert trigger.schedule == schedule, name
+        assert not trigger.run_on_startup, name
+
+
 def test_the_app_registers_exactly_the_functions_of_the_contract():
     # get_functions() itself refuses duplicate names; this pins that nothing unplanned is registered.
-    assert set(FUNCTIONS) == set(HTTP_CONTRACT)
+    assert set(FUNCTIONS) == set(HTTP_CONTRACT) | set(QUEUE_CONTRACT) | set(TIMER_CONTRACT)
