@@ -9,7 +9,7 @@ NPM_STAMP := node_modules/.package-lock.stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast sandbox bench clean distclean
+.PHONY: help install browser run test test-fast sandbox bench clean distclean
 
 help:
 	@echo "make run        install, start Azurite + BC sandbox + functions, save the demo connector (Ctrl-C stops)"
@@ -17,11 +17,24 @@ help:
 	@echo "make test-fast  unit tests only (no Azurite, no sandbox)"
 	@echo "make sandbox    just the BC sandbox on https://127.0.0.1:8443"
 	@echo "make bench      benchmarks (python -m benchmarks)"
-	@echo "make install    create .venv, install Python and npm dependencies"
+	@echo "make install    create .venv, install Python and npm dependencies, and Chromium for the browser tests"
 	@echo "make clean      remove local state and caches (.run, .azurite, .sandbox, .local-secrets, caches)"
 	@echo "make distclean  clean, and remove .venv and node_modules"
 
-install: $(PIP_STAMP) $(NPM_STAMP)
+install: $(PIP_STAMP) $(NPM_STAMP) browser
+
+# Headless Chromium and its driver for tests/browser, from Debian's packages (no browser download), only
+# when missing. Needs root and apt-get (CI runs as root on Debian); elsewhere it says what to install and
+# the browser tests skip (they fail under CI instead).
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "make install: installing chromium and chromium-driver for the browser tests"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	else \
+		echo "make install: chromium and chromium-driver are missing; install them (Debian: apt-get install" \
+		     "chromium chromium-driver) to run tests/browser"; \
+	fi
 
 $(PY):
 	$(PYTHON3) -m venv $(VENV)

@@ -7,7 +7,7 @@ import json
 import platform
 from pathlib import Path
 
-from benchmarks import cold_start, save_requests
+from benchmarks import cold_start, expense_import, export_requests, export_throughput, save_requests
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
@@ -19,6 +19,10 @@ def main() -> None:
         "cold_start": cold_start.run(),
         "connector_save": save_requests.run(),
     }
+    print("Expense import (sandbox bulk data; storage in Azurite; messages counted):")
+    results["expense_import"] = expense_import.run()
+    results["export_requests"] = export_requests.run()
+    results["export_throughput"] = export_throughput.run()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     cold = results["cold_start"]
@@ -29,6 +33,8 @@ def main() -> None:
     for row in results["connector_save"]["saves"]:
         print(f"  {row['bc_requests']:>2} BC ({row['bc_batch_operations']} operations), "
               f"{row['entra_requests']} Entra ID, {row['wall_ms']:>6} ms  {row['scenario']}")
+    export_requests.summary(results["export_requests"])
+    export_throughput.summary(results["export_throughput"])
     print(f"Written to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
 
 

@@ -45,6 +45,8 @@ def put_connector(req: func.HttpRequest) -> func.HttpResponse:
         "connector": view_connector(outcome.record),
         "checks": outcome.checks,
     }
+    if outcome.consent_url:
+        body["consentUrl"] = outcome.consent_url
     return json_response(body, 201 if outcome.created else 200)
 
 

@@ -14,6 +14,14 @@
     GET    /_sandbox/consent-mode    PUT /_sandbox/consent-mode {"mode": normal|consent_required|admin_approval_required|wrong_tenant}
     PUT    /_sandbox/web-services/{tenant}/{env}/{company}/{service}   {"published": bool}
     PUT    /_sandbox/no-series/{tenant}/{env}/{company}/{code}         {"manualNos": bool}
+    POST   /_sandbox/bulk/{tenant}/{env}/{company}                   posted purchase invoice lines, G/L entries
+    POST   /_sandbox/ledger-entries/{tenant}/{env}/{company}         one G/L entry, maybe late (lower number)
+    POST   /_sandbox/posted-documents/{tenant}/{env}/{company}/{set} one posted purchase invoice / credit memo
+    PUT    /_sandbox/posted-documents/{tenant}/{env}/{company}/{set}/{id}/status   {"status": "Paid"}
+
+The last four are data hooks for imports (sandbox/bc/_bulk.py): volume for benchmarks, records that
+commit late (an older lastModifiedDateTime or a lower entry number), and a payment's new timestamp, which
+BC's API cannot produce.
 
 Path segments are percent-encoded (a company name like "Fabrikam Nord/Süd, Müller & Co. KG" is sent as
 `Fabrikam%20Nord%2FS%C3%BCd%2C%20M%C3%BCller%20%26%20Co.%20KG`). Tenants are GUIDs or domains.
@@ -104,7 +112,11 @@ class AdminApi:
             return self._put_web_service(request, *segments[1:])
         if head == "no-series" and len(segments) == 5 and method == "PUT":
             return self._put_no_series(request, *segments[1:])
-        known = {h for h, _ in simple} | {"grants", "bc-apps", "web-services", "no-series"}
+        data_hook = self._data_hook(request, segments)
+        if data_hook is not None:
+            return data_hook
+        known = {h for h, _ in simple} | {"grants", "bc-apps", "web-services", "no-series", "bulk", "ledger-entries",
+                                          "posted-documents"}
         if head in known:
             raise _AdminError(405, "MethodNotAllowed", f"{method} is not supported on /_sandbox/{'/'.join(segments)}")
         raise _AdminError(404, "NotFound", f"no control route /_sandbox/{'/'.join(segments)}")
@@ -214,6 +226,31 @@ class AdminApi:
         tenant_id = self._bc_tenant(tenant, env)
         self._c.world.set_manual_nos(tenant_id, env, company, code, manual)
         return _json({"company": company, "code": code, "manualNos": manual})
+
+    def _data_hook(self, request: Request, segments: list[str]) -> Response | None:
+        """Bulk and late inserts (sandbox/bc/_bulk.py); None when `segments` name none of them."""
+        from sandbox.bc import _bulk
+
+        head, method, n = (segments[0] if segments else ""), request.method, len(segments)
+        if head == "bulk" and n == 4 and method == "POST":
+            spec = _body(request)
+            change = lambda comp, types, behaviors: _bulk.bulk_insert(comp, spec)  # noqa: E731
+        elif head == "ledger-entries" and n == 4 and method == "POST":
+            spec = _body(request)
+            change = lambda comp, types, behaviors: _bulk.insert_ledger_entry(comp, spec)  # noqa: E731
+        elif head == "posted-documents" and n == 5 and method == "POST":
+            spec, set_name = _body(request), segments[4]
+            change = lambda comp, types, behaviors: _bulk.insert_posted_document(  # noqa: E731
+                comp, set_name, spec, types, behaviors)
+        elif head == "posted-documents" and n == 7 and segments[6] == "status" and method == "PUT":
+            status, set_name, doc_id = _body(request).get("status"), segments[4], segments[5]
+            change = lambda comp, types, behaviors: _bulk.set_document_status(  # noqa: E731
+                comp, set_name, doc_id, status)
+        else:
+            return None
+        tenant_id = self._bc_tenant(segments[1], segments[2])
+        status_code = 201 if method == "POST" else 200
+        return _json(self._c.world.change_data(tenant_id, segments[2], segments[3], change), status_code)
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -399,6 +436,32 @@ class SandboxAdmin:
     def set_manual_nos(self, tenant: str, environment: str, company: str, code: str, manual_nos: bool = True) -> dict:
         path = f"no-series/{_seg(tenant)}/{_seg(environment)}/{_seg(company)}/{_seg(code)}"
         return self._call("PUT", path, {"manualNos": manual_nos})
+
+
+    # BC data hooks (sandbox/bc/_bulk.py)
+    def bulk_insert(self, tenant: str, environment: str, company: str, **spec: Any) -> dict:
+        """spec (camelCase): purchaseInvoiceLines, linesPerDocument, generalLedgerEntries, postingDate, projects,
+        dimension, withoutProjectEvery, creditEvery, vendor, accounts. Answers the counts and entry numbers."""
+        return self._call("POST", f"bulk/{_seg(tenant)}/{_seg(environment)}/{_seg(company)}", spec)
+
+    def insert_ledger_entry(self, tenant: str, environment: str, company: str, **spec: Any) -> dict:
+        """spec: accountNumber, entryNumber (may be below the highest: a late commit), postingDate, debitAmount,
+        creditAmount, description, documentNumber, dimensions, lastModifiedDateTime."""
+        return self._call("POST", f"ledger-entries/{_seg(tenant)}/{_seg(environment)}/{_seg(company)}", spec)
+
+    def insert_posted_document(self, tenant: str, environment: str, company: str, entity_set: str,
+                               **spec: Any) -> dict:
+        """A posted purchaseInvoices/purchaseCreditMemos document like a fixture one, with an optional older
+        lastModifiedDateTime. Answers id, number, lastModifiedDateTime and lineIds."""
+        path = f"posted-documents/{_seg(tenant)}/{_seg(environment)}/{_seg(company)}/{_seg(entity_set)}"
+        return self._call("POST", path, spec)
+
+    def set_document_status(self, tenant: str, environment: str, company: str, entity_set: str,
+                            document_id: str, status: str) -> dict:
+        """E.g. "Paid": the document gets a new lastModifiedDateTime, as paying it does in BC."""
+        path = (f"posted-documents/{_seg(tenant)}/{_seg(environment)}/{_seg(company)}/{_seg(entity_set)}/"
+                f"{_seg(document_id)}/status")
+        return self._call("PUT", path, {"status": status})
 
 
 def _seg(value: str) -> str:

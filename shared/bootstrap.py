@@ -28,6 +28,7 @@ TABLES = {
     "cursors": "ImportCursors",
     "parked": "Parked",
     "locks": "Locks",
+    "tokens": "TokenVersions",
 }
 
 #: Queue names (ARCHITECTURE §4, Contract).
@@ -56,6 +57,8 @@ class Services:
     purge: Callable[[str], None] | None = None
     bc_session: Any = None
     parking_lot: Any = None
+    consent_state_store: Any = None
+    token_version_store: Any = None
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -70,6 +73,13 @@ class Services:
         from shared.storage import default_azure_credential
 
         return default_azure_credential
+
+    @cached_property
+    def delegated_credentials(self) -> Any:
+        """One delegated credential per connector for this worker (access tokens live an hour)."""
+        from shared.tokens import DelegatedCredentials
+
+        return DelegatedCredentials()
 
     @cached_property
     def table_service(self) -> Any:
@@ -126,18 +136,104 @@ class Services:
     def bc_client_for_record(self, record: Any) -> Any:
         """A BC client for a stored connector, in its auth mode.
 
-        Client credentials: the connector's (or the app-wide) secret from Key Vault. Delegated: raises
-        ReconnectRequiredError until the consent flow has stored a refresh token.
+        Client credentials: the connector's (or the app-wide) secret from Key Vault. Delegated: the
+        worker's credential of the connector, redeeming its stored refresh token (rotated through the
+        guard of `shared.tokens`). Raises ReconnectRequiredError at once while the connector is
+        `consent_required` or `reconnect_required` (its work is parked, no token request is made), and
+        from any call when Entra says the grant is gone.
         """
         from shared.auth import ReconnectRequiredError
+        from shared.bc import BcClient
         from shared.connectors import ConnectorSettings, connection_for
+        from shared.tokens import DELEGATED_BC_SCOPE
 
         settings = ConnectorSettings.from_document(record.settings)
         if settings.auth_mode == "clientCredentials":
             return self.bc_client_for(connection_for(record, self.connector_deps()))
-        raise ReconnectRequiredError(
-            f"Connector '{record.name}' uses delegated access and has no usable consent yet: start it with "
-            f"POST /api/connectors/{record.name}/consent.", error="consent_required")
+        if record.status not in ("connected", "disabled"):
+            waiting = "has no consent yet" if record.status == "consent_required" else "must be reconnected"
+            raise ReconnectRequiredError(
+                f"Connector '{record.name}' uses delegated access and {waiting}: start the consent with "
+                f"POST /api/connectors/{record.name}/consent. Waiting work is kept and replayed afterwards.",
+                error=record.status or "consent_required")
+        return BcClient(api_url=self.app.bc_api_url, tenant=settings.tenant_id, environment=settings.environment,
+                        credential=self.delegated_credential_for(record), session=self.bc_session,
+                        scope=DELEGATED_BC_SCOPE)
+
+    def delegated_credential_for(self, record: Any) -> Any:
+        """The worker's RefreshTokenCredential of a delegated connector (built on first use)."""
+        from shared.connectors import connection_for
+        from shared.tokens import ConnectorRefreshTokens
+
+        connection = connection_for(record, self.connector_deps())
+        return self.delegated_credentials.get(
+            record.name, authority_host=self.app.bc_authority_host, tenant=connection.tenant,
+            client_id=connection.client_id, client_secret=connection.client_secret,
+            store=lambda: ConnectorRefreshTokens(record.name, self.secrets(), self.token_versions()))
+
+    def consent_states(self) -> Any:
+        """Single-use consent states (`ConsentStates`)."""
+        with self._lock:
+            if self.consent_state_store is None:
+                from shared.consent import TableConsentStateStore
+
+                self.consent_state_store = TableConsentStateStore(self.table("consent"))
+            return self.consent_state_store
+
+    def token_versions(self) -> Any:
+        """The refresh-token guard rows (`TokenVersions`)."""
+        with self._lock:
+            if self.token_version_store is None:
+                from shared.tokens import TableTokenVersionStore
+
+                self.token_version_store = TableTokenVersionStore(self.table("tokens"))
+            return self.token_version_store
+
+    def consent_deps(self) -> Any:
+        """The ports of the consent, reconnect, replay and keep-alive use cases (`shared.consent`)."""
+        from shared.consent import ConsentDeps, TableLease
+        from shared.connectors import connection_for
+
+        return ConsentDeps(
+            store=self.store(), secrets=self.secrets(), states=self.consent_states(),
+            versions=self.token_versions(), app=self.app, notify=self.notify, parking=self.parking(),
+            send_text=self.send_text, connection_for=lambda record: connection_for(record, self.connector_deps()),
+            redeemer_for=self._redeemer_for, bc_client_with_token=self._bc_client_with_token,
+            credential_for=self.delegated_credential_for, forget_credential=self.delegated_credentials.forget,
+            lease_for=lambda connector, name: TableLease(self.table("locks"), connector, name),
+            replay_failed=self._replay_failed())
+
+    def report_reconnect_required(self, name: str, reason: str) -> bool:
+        """A revoked grant seen anywhere: `reconnect_required` once, one notification with a consent link."""
+        from shared.consent import report_reconnect_required
+
+        return report_reconnect_required(name, reason, self.consent_deps())
+
+    def _redeemer_for(self, tenant: str, client_id: str, client_secret: str) -> Any:
+        from shared.auth import AuthCodeRedeemer
+
+        return AuthCodeRedeemer(authority_host=self.app.bc_authority_host, tenant=tenant, client_id=client_id,
+                                client_secret=client_secret)
+
+    def _bc_client_with_token(self, settings: Any, access_token: str, expires_in: int) -> Any:
+        from shared.bc import BcClient
+        from shared.tokens import DELEGATED_BC_SCOPE, StaticTokenCredential
+
+        return BcClient(api_url=self.app.bc_api_url, tenant=settings.tenant_id, environment=settings.environment,
+                        credential=StaticTokenCredential(access_token, expires_in), session=self.bc_session,
+                        scope=DELEGATED_BC_SCOPE)
+
+    def _replay_failed(self) -> Callable[[str], int] | None:
+        """Re-enqueue a connector's permanently failed messages (the exports' ledger keeps their text)."""
+        def replay(name: str) -> int:
+            from shared.sync import list_failed_messages
+
+            failed = list_failed_messages(self, name)
+            for queue, text in failed:
+                self.send_text(queue, text)
+            return len(failed)
+
+        return replay
 
     def parking(self) -> Any:
         """Where export messages wait while their connector needs reconnecting (`shared.parking`)."""
@@ -170,6 +266,7 @@ class Services:
         delete_partitions(self.table("ledger"), prefixes=[f"{name}|"])
         delete_partitions(self.table("cursors"), partitions=[name])
         delete_partitions(self.table("parked"), partitions=[name])
+        delete_partitions(self.table("tokens"), partitions=[name])
 
     def notify(self, notification: dict[str, Any]) -> None:
         """Send one `bc-notifications` message (plain UTF-8 JSON, ARCHITECTURE §4)."""
@@ -183,7 +280,13 @@ class Services:
 
         return ConnectorDeps(store=self.store(), secrets=self.secrets(), app=self.app,
                              bc_client_for=self.bc_client_for, purge_connector_data=self.purge_connector_data,
-                             notify=self.notify)
+                             notify=self.notify, start_consent=self._consent_url_for,
+                             bc_client_for_record=self.bc_client_for_record)
+
+    def _consent_url_for(self, record: Any) -> str:
+        from shared.consent import start_consent
+
+        return start_consent(record.name, self.consent_deps(), record=record).url
 
 
 _services: Services | None = None

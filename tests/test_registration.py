@@ -21,15 +21,29 @@ HTTP_CONTRACT = {
     "get_connector": ("connectors/{name}", ["GET"]),
     "delete_connector": ("connectors/{name}", ["DELETE"]),
     "connector_lookup": ("connectors/{name}/lookups/{kind}", ["GET"]),
+    "start_consent": ("connectors/{name}/consent", ["POST"]),
+    "consent_callback": ("consent/callback", ["GET"]),
+    "replay_connector": ("connectors/{name}/replay", ["POST"]),
+    "run_expense_import": ("connectors/{name}/expenses/import", ["POST"]),
 }
 ANONYMOUS = {"health", "consent_callback"}
 
 #: name: (queue it is triggered by, output queues it binds). Queue names are the Contract (§4).
 QUEUE_CONTRACT: dict[str, tuple[str, set[str]]] = {
+    # Exports send their outcome through the worker's services (one path for outcomes, as for
+    # notifications), so they bind no output queue.
+    "export_customer": ("bc-customers", set()),
+    "export_project": ("bc-projects", set()),
+    "export_invoice": ("bc-invoices", set()),
+    "customers_poison": ("bc-customers-poison", set()),
+    "projects_poison": ("bc-projects-poison", set()),
+    "invoices_poison": ("bc-invoices-poison", set()),
 }
 
 #: name: schedule expression (an app setting of §7, so operators can change it without a deploy).
 TIMER_CONTRACT: dict[str, str] = {
+    "keep_tokens_fresh": "%TOKEN_KEEPALIVE_SCHEDULE%",
+    "import_expenses": "%EXPENSE_IMPORT_SCHEDULE%",
 }
 
 

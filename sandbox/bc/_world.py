@@ -197,6 +197,19 @@ class BcWorld:
                 raise KeyError("no number series %r in company %r" % (series_code, comp.name))
             comp.t("noSeries").update(series, {"manualNos": bool(enabled)})
 
+    def change_data(self, tenant_id: str, environment: str, company: str, change: Any) -> Any:
+        """Run `change(company, api_types, behaviors)` under the environment's lock and answer its result.
+
+        The seam for data BC's API cannot make (bulk volume, late-committed records: `_bulk.py`). A BC error
+        raised by the change becomes a ValueError carrying BC's message.
+        """
+        env, comp = self._company(tenant_id, environment, company)
+        with env.lock:
+            try:
+                return change(comp, self._types, self._behaviors)
+            except BcApiError as err:
+                raise ValueError(err.message) from err
+
     def summary(self) -> dict:
         """What GET /_sandbox/world shows: tenants, environments, companies, services, number series."""
         with self._lock:

@@ -2,11 +2,13 @@
 
 A credential is any object with `get_token(*scopes) -> azure.core.credentials.AccessToken`; the BC
 client asks it for `BC_SCOPE` before every request. `credential_for(...)` gives the worker-wide
-client-credentials credential of an app registration; `RefreshTokenCredential` is the delegated seam.
+client-credentials credential of an app registration; `RefreshTokenCredential` gives delegated tokens
+from a (rotated, guarded) refresh token, and `AuthCodeRedeemer` redeems the consent's authorization code.
 Failures are `TokenError`s grouped by what to do (see `shared.auth._errors`).
 """
 
 from ._cache import CredentialCache, credential_for
+from ._consent import AuthCodeRedeemer, RedeemedGrant, authorize_nonce
 from ._credential import BC_SCOPE, ClientCredentialsCredential, MsalCredentialBase, TokenCredential
 from ._errors import (
     RECONNECT_CODES,
@@ -19,7 +21,7 @@ from ._errors import (
     classify_token_error,
 )
 from ._redact import scrub
-from ._refresh import RefreshTokenCredential, RefreshTokenStore
+from ._refresh import GuardedRefreshTokenStore, RefreshTokenCredential, RefreshTokenStore, StoredRefreshToken
 
 __all__ = [
     "BC_SCOPE",
@@ -28,6 +30,11 @@ __all__ = [
     "ClientCredentialsCredential",
     "RefreshTokenCredential",
     "RefreshTokenStore",
+    "GuardedRefreshTokenStore",
+    "StoredRefreshToken",
+    "AuthCodeRedeemer",
+    "RedeemedGrant",
+    "authorize_nonce",
     "CredentialCache",
     "credential_for",
     "TokenError",

@@ -1,24 +1,41 @@
-"""Delegated access through a stored refresh token: the seam the consent flow will plug into.
+"""Delegated access through a stored refresh token, rotated on every use.
 
-The consent flow (authorization code + PKCE) is a later issue. It will store the first refresh token
-through a `RefreshTokenStore`; this credential then redeems it, and saves the rotated one Entra sends
-back, because refresh tokens "replace themselves with a fresh token upon every use" and the newest one
-is the one to keep (bc_api.md §3, learn.microsoft.com entra/identity-platform/refresh-tokens).
-The old token is not revoked by a rotation, so two workers redeeming at once both succeed; the last
-save wins, and either token stays valid.
+The consent flow (`shared.consent`) stores the first refresh token; this credential redeems it and saves
+the rotated one Entra sends back, because refresh tokens "replace themselves with a fresh token upon every
+use" and the newest one is the one to keep (bc_api.md §3, learn.microsoft.com
+entra/identity-platform/refresh-tokens). The old token is not revoked by a rotation.
+
+Two kinds of store:
+
+- `RefreshTokenStore` (`load`/`save`): last save wins. Enough for a single worker.
+- `GuardedRefreshTokenStore` (`load_current`/`save_rotated`/`current_version`): every token is read with
+  the version of a guard row, and a rotated token is kept only if the row is still at that version
+  (ETag compare-and-swap). Of two workers redeeming the same token at once, exactly one stores its
+  rotated token; the other keeps its access token and drops its refresh token (still valid, just not
+  needed). A worker that read a token before a new consent can never write over the new grant's token.
+  See `shared.tokens` for the design and the table.
+
+With a guarded store the credential also double-checks a refusal: when Entra says the grant is gone but
+the guard moved on since the token was read (another worker rotated it, or someone consented again), it
+redeems the current token once before giving up. So a consent that completes while a message is in
+flight does not mark the connector `reconnect_required` again.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 import requests
 
 from ._credential import MsalCredentialBase
 from ._errors import ReconnectRequiredError
 
-__all__ = ["RefreshTokenStore", "RefreshTokenCredential"]
+__all__ = ["RefreshTokenStore", "GuardedRefreshTokenStore", "StoredRefreshToken", "RefreshTokenCredential"]
+
+log = logging.getLogger("shared.auth")
 
 
 class RefreshTokenStore(Protocol):
@@ -30,6 +47,32 @@ class RefreshTokenStore(Protocol):
 
     def save(self, refresh_token: str) -> None:
         """Keep `refresh_token` as the newest one."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredRefreshToken:
+    """A refresh token and the guard version it was read at. The token stays out of repr."""
+
+    token: str = field(repr=False)
+    #: Opaque version of the guard when the token was read (None: no guard row yet).
+    version: str | None
+
+
+@runtime_checkable
+class GuardedRefreshTokenStore(Protocol):
+    """A refresh-token store whose writes are guarded by a version (see the module docstring)."""
+
+    def load_current(self) -> StoredRefreshToken | None:
+        """The current token with its version, or None when there is none."""
+        ...
+
+    def save_rotated(self, refresh_token: str, *, replaces: StoredRefreshToken) -> bool:
+        """Store `refresh_token` only if the guard is still at `replaces.version`; True if stored."""
+        ...
+
+    def current_version(self) -> str | None:
+        """The guard's version now (cheap: no secret read)."""
         ...
 
 
@@ -48,7 +91,7 @@ class RefreshTokenCredential(MsalCredentialBase):
         tenant: str,
         client_id: str,
         client_secret: str,
-        store: RefreshTokenStore,
+        store: RefreshTokenStore | GuardedRefreshTokenStore,
         http_session: requests.Session | None = None,
         refresh_margin: float = 300.0,
     ) -> None:
@@ -58,9 +101,25 @@ class RefreshTokenCredential(MsalCredentialBase):
         self._refresh_margin = refresh_margin
         self._tokens: dict[tuple[str, ...], tuple[str, float]] = {}
         self._refresh_token: str | None = None
+        #: Outcome of the last redemption: "stored", "kept-by-another-worker" or "not-rotated".
+        self.last_rotation: str | None = None
 
     def _secrets(self) -> tuple[str | None, ...]:
         return (*super()._secrets(), self._refresh_token)
+
+    def refresh_now(self, *scopes: str) -> Any:
+        """Redeem the refresh token now, even if an access token is cached (the keep-alive's call).
+
+        Returns the new AccessToken; raises like `get_token`.
+        """
+        with self._lock:
+            self._tokens.pop(tuple(sorted(scopes)), None)
+        return self.get_token(*scopes)
+
+    def forget_access_tokens(self) -> None:
+        """Drop cached access tokens (after a new consent, so the next call uses the new grant)."""
+        with self._lock:
+            self._tokens.clear()
 
     def _acquire(self, scopes: list[str], claims: str | None) -> dict:
         key = tuple(sorted(scopes))
@@ -68,19 +127,67 @@ class RefreshTokenCredential(MsalCredentialBase):
         cached = self._tokens.get(key)
         if cached and not claims and cached[1] - self._refresh_margin > now:
             return {"access_token": cached[0], "expires_in": int(cached[1] - now), "token_source": "cache"}
-        refresh_token = self._store.load()
-        if not refresh_token:
-            raise ReconnectRequiredError(
-                f"No refresh token is stored for app {self.client_id} in tenant {self.tenant}. Run the consent "
-                "for this connector; waiting work is kept and replayed afterwards.",
-                error="no_refresh_token")
+        if isinstance(self._store, GuardedRefreshTokenStore):
+            result = self._redeem_guarded(self._store, scopes, claims)
+        else:
+            result = self._redeem_simple(self._store, scopes, claims)
+        if "access_token" in result:
+            self._tokens[key] = (result["access_token"], now + int(result.get("expires_in") or 0))
+        return result
+
+    # -- redemption ---------------------------------------------------------------------------------
+
+    def _redeem(self, refresh_token: str, scopes: list[str], claims: str | None) -> dict:
         self._refresh_token = refresh_token
         # A claims challenge (CAE) goes in the body; MSAL relays other keyword arguments to the HTTP client.
         extra = {"data": {"claims": claims}} if claims else {}
-        result = self._application().acquire_token_by_refresh_token(refresh_token, scopes, **extra)
+        return self._application().acquire_token_by_refresh_token(refresh_token, scopes, **extra)
+
+    def _redeem_simple(self, store: RefreshTokenStore, scopes: list[str], claims: str | None) -> dict:
+        refresh_token = store.load()
+        if not refresh_token:
+            raise self._nothing_stored()
+        result = self._redeem(refresh_token, scopes, claims)
         if "access_token" in result:
             rotated = result.get("refresh_token")
             if rotated and rotated != refresh_token:
-                self._store.save(rotated)
-            self._tokens[key] = (result["access_token"], now + int(result.get("expires_in") or 0))
+                store.save(rotated)
+                self.last_rotation = "stored"
+            else:
+                self.last_rotation = "not-rotated"
         return result
+
+    def _redeem_guarded(self, store: GuardedRefreshTokenStore, scopes: list[str], claims: str | None) -> dict:
+        stored = store.load_current()
+        if stored is None:
+            raise self._nothing_stored()
+        result = self._redeem(stored.token, scopes, claims)
+        if "access_token" not in result and self._means_reconnect(result):
+            # Double-check before giving up: a newer token may have been stored since this one was read.
+            if store.current_version() != stored.version:
+                newer = store.load_current()
+                if newer is not None and newer.token != stored.token:
+                    log.info("Refresh token of app %s in tenant %s was replaced while in use; redeeming the "
+                             "current one", self.client_id, self.tenant)
+                    stored = newer
+                    result = self._redeem(stored.token, scopes, claims)
+        if "access_token" in result:
+            rotated = result.get("refresh_token")
+            if rotated and rotated != stored.token:
+                kept = store.save_rotated(rotated, replaces=stored)
+                self.last_rotation = "stored" if kept else "kept-by-another-worker"
+                if not kept:
+                    log.debug("Another worker rotated the refresh token of app %s in tenant %s first; its "
+                              "token is kept", self.client_id, self.tenant)
+            else:
+                self.last_rotation = "not-rotated"
+        return result
+
+    def _means_reconnect(self, result: dict) -> bool:
+        return isinstance(self._classify(result, status=None), ReconnectRequiredError)
+
+    def _nothing_stored(self) -> ReconnectRequiredError:
+        return ReconnectRequiredError(
+            f"No refresh token is stored for app {self.client_id} in tenant {self.tenant}. Run the consent "
+            "for this connector; waiting work is kept and replayed afterwards.",
+            error="no_refresh_token")

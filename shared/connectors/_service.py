@@ -78,6 +78,10 @@ class ConnectorDeps:
     purge_connector_data: Callable[[str], None]
     notify: Callable[[dict[str, Any]], None]
     now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc)
+    #: Delegated connectors: a new consent URL for a record (shared.consent.start_consent).
+    start_consent: Callable[[ConnectorRecord], str] | None = None
+    #: A BC client for a stored connector in its auth mode (delegated ones once connected).
+    bc_client_for_record: Callable[[ConnectorRecord], Any] | None = None
 
 
 @dataclass
@@ -85,6 +89,8 @@ class SaveOutcome:
     created: bool
     record: ConnectorRecord
     checks: list[str]
+    #: Delegated connector without a usable consent: where to send the person (ARCHITECTURE §2).
+    consent_url: str | None = None
 
 
 def save_connector(name: str, body: Any, deps: ConnectorDeps) -> SaveOutcome:
@@ -153,7 +159,16 @@ def save_connector(name: str, body: Any, deps: ConnectorDeps) -> SaveOutcome:
     log.info("Connector %s %s: status %s, %d checks passed", name,
              "created" if existing is None else "updated", record.status, len(checks))
     _notify_saved(record, existing is None, checks, settings, deps)
-    return SaveOutcome(created=existing is None, record=record, checks=checks)
+    consent_url = None
+    if settings.auth_mode == "delegated" and record.status in ("consent_required", "reconnect_required") \
+            and deps.start_consent is not None:
+        try:
+            consent_url = deps.start_consent(record)
+        except Exception as err:  # noqa: BLE001 - the save stands; say why there is no link
+            log.warning("Connector %s saved without a consent link: %s", name, err)
+            checks.append(f"No consent link could be made ({err}); start the consent with "
+                          f"POST /api/connectors/{name}/consent.")
+    return SaveOutcome(created=existing is None, record=record, checks=checks, consent_url=consent_url)
 
 
 def get_connector(name: str, deps: ConnectorDeps) -> ConnectorRecord:
@@ -254,10 +269,18 @@ def lookup(name: str, kind: str, params: Mapping[str, str], deps: ConnectorDeps)
         raise UnknownLookup(kind)
     record = get_connector(name, deps)
     settings = ConnectorSettings.from_document(record.settings)
-    if settings.auth_mode != "clientCredentials":
+    if settings.auth_mode == "clientCredentials":
+        client = deps.bc_client_for(connection_for(record, deps))
+    elif record.status in ("connected", "disabled") and deps.bc_client_for_record is not None:
+        client = deps.bc_client_for_record(record)
+    else:
         raise SettingsInvalid([FieldError(
             "auth.mode", f"Connector '{record.name}' uses delegated access and has no consent yet; complete "
                          f"the consent (POST /api/connectors/{record.name}/consent) before using look-ups.")])
-    client = deps.bc_client_for(connection_for(record, deps))
-    return run_lookup(kind, params, client=client, settings=settings, company_id=record.company_id,
-                      company_name=record.company_name)
+    from shared.auth import ReconnectRequiredError
+
+    try:
+        return run_lookup(kind, params, client=client, settings=settings, company_id=record.company_id,
+                          company_name=record.company_name)
+    except ReconnectRequiredError as err:
+        raise SettingsInvalid([FieldError("auth", f"{err} (POST /api/connectors/{record.name}/consent)")]) from err

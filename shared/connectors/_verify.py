@@ -96,6 +96,8 @@ def verify_settings(settings: ConnectorSettings, client: BcClient, *, client_id:
         _check_write_in_item(settings.write_in_item, lookups["writeInItem"], errors, verification.checks)
     for path, code in _dimension_fields(settings):
         _check_code_in(path, code, lookups["dimensions"], "code", "dimension", errors, verification.checks)
+    if settings.expenses_enabled:
+        _check_expenses(settings, lookups, errors, verification.checks)
 
     odata = _ODataChecks(settings, client, company.name, errors, verification.checks)
     if settings.customers_enabled:
@@ -184,8 +186,10 @@ def _api_lookups(settings: ConnectorSettings, client: BcClient, company_id: str)
     if settings.write_in_item:
         operations["writeInItem"] = (f"{base}/items?$filter={eq('number', settings.write_in_item)}"
                                      "&$select=number,displayName,type,blocked")
-    if list(_dimension_fields(settings)):
+    if list(_dimension_fields(settings)) or settings.expenses_enabled:
         operations["dimensions"] = f"{base}/dimensions?$select=code,displayName"
+    if settings.expenses_enabled and settings.expenses_source == "generalLedger":
+        operations["accounts"] = f"{base}/accounts?$select=number,displayName,category"
     names = list(operations)
     responses = client.batch([{"id": name, "method": "GET", "url": operations[name]} for name in names])
     out: dict[str, list[dict]] = {}
@@ -199,10 +203,42 @@ def _api_lookups(settings: ConnectorSettings, client: BcClient, company_id: str)
 
 
 def _dimension_fields(settings: ConnectorSettings) -> Iterable[tuple[str, str]]:
-    if settings.projects_enabled and settings.project_dimension:
+    if (settings.projects_enabled or settings.expenses_enabled) and settings.project_dimension:
         yield "projects.dimension", settings.project_dimension
     if settings.invoices_enabled and settings.department_dimension:
         yield "invoices.departmentDimension", settings.department_dimension
+
+
+def _check_expenses(settings: ConnectorSettings, lookups: dict[str, list[dict]], errors: list[FieldError],
+                    checks: list[str]) -> None:
+    """The expense import finds a posting's host project through the project dimension, whichever the source,
+    so it needs `projects.dimension` (checked above when set) even with the projects export off. Reading G/L
+    entries also needs accounts in the expense categories (README "Expense import")."""
+    from shared.expenses import EXPENSE_CATEGORIES, category_key
+
+    if not settings.project_dimension:
+        errors.append(FieldError(
+            "projects.dimension",
+            "Required when expenses.enabled is true: imported expenses are matched to host projects by the value "
+            "of this dimension on each posting. Choose the dimension your projects use in BC.",
+            tuple(str(d.get("code", "")) for d in lookups.get("dimensions", []))))
+        return
+    if settings.expenses_source != "generalLedger":
+        checks.append(f"Expenses: posted purchase invoice and credit memo lines carrying dimension "
+                      f"{settings.project_dimension} are imported from {settings.expenses_from_date}.")
+        return
+    accounts = [a for a in lookups.get("accounts", [])
+                if category_key(str(a.get("category", ""))) in EXPENSE_CATEGORIES]
+    if not accounts:
+        errors.append(FieldError(
+            "expenses.source",
+            "The company has no G/L accounts in category Expense or Cost of Goods Sold, so there are no G/L "
+            "entries to import; use purchaseInvoices, or set the category of the expense accounts in BC's chart "
+            "of accounts.", ("purchaseInvoices", "generalLedger")))
+        return
+    checks.append(f"Expenses: G/L entries on {len(accounts)} expense accounts (categories Expense and Cost of Goods "
+                  f"Sold) carrying dimension {settings.project_dimension} are imported from "
+                  f"{settings.expenses_from_date}.")
 
 
 def _check_code_in(path: str, code: str, rows: list[dict], key: str, what: str,

@@ -1,0 +1,187 @@
+"""The CursorStore port: import state per connector in table `ImportCursors`, and an in-memory fake.
+
+Rows (PartitionKey = connector name, so deleting a connector purges them with its partition):
+
+- RowKey `purchaseInvoices`, `purchaseCreditMemos`, `generalLedger`: where the source's import stands,
+  columns `state` (JSON, see `_state.py`), `cursor` (in words), `lastRun` (JSON), `updatedAt`;
+- RowKey `purchaseInvoices|{documentId}`, `purchaseCreditMemos|{documentId}`: a posted document and where
+  its import stands, `state` `sending` (claimed: its messages are being sent) or `done` (never imported
+  again); columns `number`, `lastModifiedDateTime`, `lines` (messages sent), `importedAt`;
+- RowKey `unknownProjects`: project dimension values no host project carries, reported once; `state`
+  (JSON: value -> firstSeenAt, source, lines, notified), `updatedAt`.
+
+Only the run holding the connector's lease writes them (`_lease.py`), so plain writes suffice. A page of
+documents costs two storage requests when its documents are new (the common case): one transaction that
+*inserts* `sending` markers, which fails only if some document already has one (then those are read one by
+one), and one that sets them `done` after the messages were sent. A `sending` marker found later means a
+run died between the two: its document is sent again (at-least-once; the host drops repeats by key).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from azure.data.tables import TableClient
+
+__all__ = ["CursorStore", "DocumentMarker", "TableCursorStore", "InMemoryCursorStore"]
+
+#: Concurrent point reads when a page re-reads documents; at most 100 operations per transaction.
+_READERS = 8
+_BATCH = 100
+
+
+@dataclass(frozen=True)
+class DocumentMarker:
+    """A posted document whose lines were processed (sent, or skipped for a reason)."""
+
+    document_id: str
+    number: str
+    last_modified: str
+    lines: int
+
+
+class CursorStore(Protocol):
+    def load(self, connector: str, name: str) -> dict[str, Any] | None:
+        """The `state` of row `name` (a source, or `unknownProjects`), or None."""
+        ...
+
+    def save(self, connector: str, name: str, state: dict[str, Any], *, cursor: str = "",
+             last_run: dict[str, Any] | None = None, at: str = "") -> None: ...
+
+    def claim(self, connector: str, source: str, markers: list[DocumentMarker], *, at: str) -> dict[str, str]:
+        """Mark documents `sending` unless they have a marker; answers the earlier state of those that had one
+        (`sending` or `done`, by lower-case document id)."""
+        ...
+
+    def mark_imported(self, connector: str, source: str, markers: list[DocumentMarker], *, at: str) -> None:
+        """Mark documents `done`."""
+        ...
+
+
+def _marker_key(source: str, document_id: str) -> str:
+    return f"{source}|{document_id.lower()}"
+
+
+class TableCursorStore:
+    """CursorStore on Azure Table Storage (or Azurite). Raises azure.core.exceptions.HttpResponseError."""
+
+    def __init__(self, table: "TableClient") -> None:
+        self._table = table
+
+    def load(self, connector: str, name: str) -> dict[str, Any] | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            row = self._table.get_entity(connector, name, select=["state"])
+        except ResourceNotFoundError:
+            return None
+        return json.loads(row.get("state") or "{}")
+
+    def save(self, connector: str, name: str, state: dict[str, Any], *, cursor: str = "",
+             last_run: dict[str, Any] | None = None, at: str = "") -> None:
+        from azure.data.tables import UpdateMode
+
+        entity: dict[str, Any] = {"PartitionKey": connector, "RowKey": name,
+                                  "state": json.dumps(state, separators=(",", ":"), sort_keys=True),
+                                  "cursor": cursor, "updatedAt": at}
+        if last_run is not None:
+            entity["lastRun"] = json.dumps(last_run, separators=(",", ":"), sort_keys=True)
+        # Merge keeps a lastRun written by an earlier save of the same run.
+        self._table.upsert_entity(entity, mode=UpdateMode.MERGE)
+
+    def claim(self, connector: str, source: str, markers: list[DocumentMarker], *, at: str) -> dict[str, str]:
+        from azure.data.tables import TableTransactionError
+
+        earlier: dict[str, str] = {}
+        for start in range(0, len(markers), _BATCH):
+            chunk = markers[start:start + _BATCH]
+            try:
+                self._table.submit_transaction([("create", _entity(connector, source, m, "sending", at))
+                                                for m in chunk])
+                continue
+            except TableTransactionError as err:
+                if err.status_code != 409:
+                    raise
+            # Some already have a marker (a re-read: the overlap, or a document modified after its import).
+            states = self._states(connector, source, [m.document_id for m in chunk])
+            earlier.update(states)
+            new = [("create", _entity(connector, source, m, "sending", at)) for m in chunk
+                   if m.document_id.lower() not in states]
+            if new:
+                self._table.submit_transaction(new)
+        return earlier
+
+    def _states(self, connector: str, source: str, document_ids: list[str]) -> dict[str, str]:
+        # Point reads, a few at a time: Table Storage serves each from the key, whereas a filter with
+        # "RowKey eq a or RowKey eq b" scans the whole partition (Learn, "Table design patterns").
+        from concurrent.futures import ThreadPoolExecutor
+
+        from azure.core.exceptions import ResourceNotFoundError
+
+        def state(document_id: str) -> str | None:
+            try:
+                row = self._table.get_entity(connector, _marker_key(source, document_id), select=["state"])
+            except ResourceNotFoundError:
+                return None
+            return row.get("state") or "done"
+
+        ids = [d.lower() for d in document_ids]
+        with ThreadPoolExecutor(max_workers=min(_READERS, len(ids)), thread_name_prefix="import-markers") as pool:
+            return {d: found for d, found in zip(ids, pool.map(state, ids)) if found is not None}
+
+    def mark_imported(self, connector: str, source: str, markers: list[DocumentMarker], *, at: str) -> None:
+        from azure.data.tables import UpdateMode
+
+        operations = [("upsert", _entity(connector, source, m, "done", at), {"mode": UpdateMode.REPLACE})
+                      for m in markers]
+        for start in range(0, len(operations), _BATCH):
+            self._table.submit_transaction(operations[start:start + _BATCH])
+
+
+def _entity(connector: str, source: str, marker: DocumentMarker, state: str, at: str) -> dict[str, Any]:
+    return {"PartitionKey": connector, "RowKey": _marker_key(source, marker.document_id), "state": state,
+            "number": marker.number, "lastModifiedDateTime": marker.last_modified, "lines": marker.lines,
+            "importedAt": at}
+
+
+class InMemoryCursorStore:
+    """The same semantics in dicts, for use-case tests. `rows` is inspectable."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def load(self, connector: str, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self.rows.get((connector, name))
+            return copy.deepcopy(row["state"]) if row is not None else None
+
+    def save(self, connector: str, name: str, state: dict[str, Any], *, cursor: str = "",
+             last_run: dict[str, Any] | None = None, at: str = "") -> None:
+        # A JSON round trip, like the table: nothing the caller keeps can change what is stored.
+        with self._lock:
+            row = self.rows.setdefault((connector, name), {})
+            row.update({"state": json.loads(json.dumps(state)), "cursor": cursor, "updatedAt": at})
+            if last_run is not None:
+                row["lastRun"] = json.loads(json.dumps(last_run))
+
+    def claim(self, connector: str, source: str, markers: list[DocumentMarker], *, at: str) -> dict[str, str]:
+        earlier: dict[str, str] = {}
+        with self._lock:
+            for m in markers:
+                key = (connector, _marker_key(source, m.document_id))
+                if key in self.rows:
+                    earlier[m.document_id.lower()] = self.rows[key]["state"]
+                else:
+                    self.rows[key] = _entity(connector, source, m, "sending", at)
+        return earlier
+
+    def mark_imported(self, connector: str, source: str, markers: list[DocumentMarker], *, at: str) -> None:
+        with self._lock:
+            for m in markers:
+                self.rows[(connector, _marker_key(source, m.document_id))] = _entity(connector, source, m, "done", at)

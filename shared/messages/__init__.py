@@ -1,0 +1,60 @@
+"""Input messages of the export queues (ARCHITECTURE §4): the envelope, the host's version stamp, and the
+`data` of customers, projects and invoices, parsed strictly with one `MessageInvalid(field, message)`
+per problem, so a bad message becomes a clear `failed` outcome and is never retried.
+
+    envelope = parse_envelope(text, queue_type="invoice")
+    invoice = parse_data(envelope.type, envelope.data)
+
+Pure: no storage, no BC.
+"""
+
+from ._entities import (
+    MAX_INVOICE_LINES,
+    Address,
+    CustomerData,
+    DepartmentRef,
+    InvoiceData,
+    InvoiceLine,
+    ProjectData,
+    ProjectRef,
+    ProjectTag,
+    parse_customer,
+    parse_data,
+    parse_invoice,
+    parse_project,
+)
+from ._envelope import (
+    MAX_MESSAGE_CHARS,
+    QUEUE_TYPES,
+    Envelope,
+    parse_envelope,
+    peek_identity,
+)
+from ._errors import MessageInvalid
+from ._fields import UNSET, shorten
+from ._version import Version
+
+__all__ = [
+    "Address",
+    "CustomerData",
+    "DepartmentRef",
+    "Envelope",
+    "InvoiceData",
+    "InvoiceLine",
+    "MAX_INVOICE_LINES",
+    "MAX_MESSAGE_CHARS",
+    "MessageInvalid",
+    "ProjectData",
+    "ProjectRef",
+    "ProjectTag",
+    "QUEUE_TYPES",
+    "UNSET",
+    "Version",
+    "parse_customer",
+    "parse_data",
+    "parse_envelope",
+    "parse_invoice",
+    "parse_project",
+    "peek_identity",
+    "shorten",
+]

@@ -1,0 +1,293 @@
+"""The `data` of customer, project and invoice messages (ARCHITECTURE §4), parsed into frozen values.
+
+Absent optional fields are `UNSET` and leave BC's value alone; `null` or `""` clears it. Every error
+names the field as the host wrote it, under `data.` (or `data.customer.` inside an invoice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import _fields as f
+from ._errors import MessageInvalid
+from ._fields import UNSET
+
+__all__ = [
+    "Address",
+    "CustomerData",
+    "ProjectData",
+    "ProjectRef",
+    "DepartmentRef",
+    "ProjectTag",
+    "InvoiceLine",
+    "InvoiceData",
+    "parse_customer",
+    "parse_project",
+    "parse_invoice",
+    "MAX_INVOICE_LINES",
+]
+
+#: Deep insert has no documented line limit (bc_api.md §5); one message holds at most 64 KiB anyway.
+MAX_INVOICE_LINES = 1000
+
+_CUSTOMER_TYPES = {"company": "Company", "person": "Person"}
+# Customer Blocked enum as BC's EDM members (the blank option is `_x0020_`, see sandbox README).
+_BLOCKED = {"": "_x0020_", " ": "_x0020_", "_x0020_": "_x0020_", "ship": "Ship", "invoice": "Invoice",
+            "all": "All"}
+_PROJECT_STATUS = {"active": "active", "closed": "closed"}
+
+
+@dataclass(frozen=True)
+class Address:
+    line1: Any = UNSET
+    line2: Any = UNSET
+    city: Any = UNSET
+    state: Any = UNSET
+    postal_code: Any = UNSET
+    country_code: Any = UNSET
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    id: str
+    name: str
+    number: Any = UNSET  # BC customer number (Code[20]); BC's series numbers it when absent
+    type: Any = UNSET  # "Company" | "Person"
+    email: Any = UNSET
+    phone: Any = UNSET
+    website: Any = UNSET
+    currency_code: Any = UNSET
+    tax_registration_number: Any = UNSET
+    invoice_address: Any = UNSET  # Address, or UNSET
+    blocked: Any = UNSET  # EDM member of "Customer Blocked"
+
+    @property
+    def country_code(self) -> str:
+        address = self.invoice_address
+        return (address.country_code or "") if isinstance(address, Address) else ""
+
+
+@dataclass(frozen=True)
+class ProjectData:
+    id: str
+    number: str
+    name: str
+    customer_id: Any = UNSET
+    status: str = "active"
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    id: str
+    number: str
+    name: Any = UNSET
+
+
+@dataclass(frozen=True)
+class DepartmentRef:
+    code: str
+    name: Any = UNSET
+
+
+@dataclass(frozen=True)
+class ProjectTag:
+    group: str
+    value: str
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    index: int
+    quantity: float
+    unit_price: float
+    description: Any = UNSET
+    product_number: Any = UNSET  # an item number, or UNSET for a write-in line
+    product_name: Any = UNSET
+    discount_percent: Any = UNSET
+    unit_of_measure: Any = UNSET
+
+
+@dataclass(frozen=True)
+class InvoiceData:
+    id: str
+    customer: CustomerData
+    lines: tuple[InvoiceLine, ...]
+    invoice_date: Any = UNSET
+    due_date: Any = UNSET
+    currency_code: Any = UNSET
+    project: Any = UNSET  # ProjectRef or UNSET
+    department: Any = UNSET  # DepartmentRef or UNSET
+    project_tags: tuple[ProjectTag, ...] = field(default_factory=tuple)
+    your_reference: Any = UNSET
+
+
+def _address(value: Any, where: str) -> Any:
+    if value is UNSET or value is None:
+        return UNSET
+    source = f.obj(value, where)
+    return Address(
+        line1=f.text(f.get(source, "line1"), f"{where}.line1", 100),
+        line2=f.text(f.get(source, "line2"), f"{where}.line2", 50),
+        city=f.text(f.get(source, "city"), f"{where}.city", 30),
+        state=f.text(f.get(source, "state"), f"{where}.state", 30),
+        postal_code=f.code(f.get(source, "postalCode"), f"{where}.postalCode", 20),
+        country_code=f.code(f.get(source, "countryCode"), f"{where}.countryCode", 10),
+    )
+
+
+def _blocked(value: Any, where: str) -> Any:
+    if value is UNSET:
+        return UNSET
+    if value is None or value is False:
+        return "_x0020_"
+    if value is True:
+        return "All"
+    if isinstance(value, str):
+        return f.choice(value if value.strip() else "", where, _BLOCKED)
+    raise MessageInvalid(where, f"must be true, false or one of Ship, Invoice, All; not {f.json_type(value)}")
+
+
+def parse_customer(data: Any, prefix: str = "data") -> CustomerData:
+    """Customer `data`: id and name are required; BC's lengths apply (displayName Text[100], …)."""
+    source = f.obj(data, prefix)
+    return CustomerData(
+        id=f.host_id(f.get(source, "id"), f"{prefix}.id"),
+        name=f.text(f.get(source, "name"), f"{prefix}.name", 100, required=True),
+        number=_optional_code(f.get(source, "number"), f"{prefix}.number", 20),
+        type=f.choice(f.get(source, "type"), f"{prefix}.type", _CUSTOMER_TYPES)
+        if f.get(source, "type") is not None else UNSET,
+        email=f.text(f.get(source, "email"), f"{prefix}.email", 80),
+        phone=f.text(f.get(source, "phone"), f"{prefix}.phone", 30),
+        website=f.text(f.get(source, "website"), f"{prefix}.website", 255),
+        currency_code=f.code(f.get(source, "currencyCode"), f"{prefix}.currencyCode", 10),
+        tax_registration_number=f.text(f.get(source, "taxRegistrationNumber"),
+                                       f"{prefix}.taxRegistrationNumber", 50),
+        invoice_address=_address(f.get(source, "invoiceAddress"), f"{prefix}.invoiceAddress"),
+        blocked=_blocked(f.get(source, "blocked"), f"{prefix}.blocked"),
+    )
+
+
+def _optional_code(value: Any, where: str, max_len: int) -> Any:
+    """An optional BC number: absent, null and "" all mean "let BC number it"."""
+    out = f.code(value, where, max_len)
+    return out if out else UNSET
+
+
+def parse_project(data: Any, prefix: str = "data") -> ProjectData:
+    """Project `data`: the number becomes the dimension value code (Code[20]); the name is shortened later."""
+    source = f.obj(data, prefix)
+    number = f.code(f.get(source, "number"), f"{prefix}.number", 20, required=True)
+    name = f.text(f.get(source, "name"), f"{prefix}.name", 250)
+    status = f.choice(f.get(source, "status"), f"{prefix}.status", _PROJECT_STATUS) \
+        if f.get(source, "status") is not None else UNSET
+    customer_id = f.get(source, "customerId")
+    return ProjectData(
+        id=f.host_id(f.get(source, "id"), f"{prefix}.id"),
+        number=number,
+        name=name if name else number,
+        customer_id=UNSET if customer_id in (UNSET, None) else f.host_id(customer_id, f"{prefix}.customerId"),
+        status=status or "active",
+    )
+
+
+def _project_ref(value: Any, where: str) -> Any:
+    if value is UNSET or value is None:
+        return UNSET
+    source = f.obj(value, where)
+    project_id = f.get(source, "id")
+    return ProjectRef(
+        id=f.host_id(project_id, f"{where}.id") if project_id not in (UNSET, None) else "",
+        number=f.code(f.get(source, "number"), f"{where}.number", 20, required=True),
+        name=f.text(f.get(source, "name"), f"{where}.name", 250),
+    )
+
+
+def _department(value: Any, where: str) -> Any:
+    if value is UNSET or value is None:
+        return UNSET
+    source = f.obj(value, where)
+    return DepartmentRef(code=f.code(f.get(source, "code"), f"{where}.code", 20, required=True),
+                         name=f.text(f.get(source, "name"), f"{where}.name", 250))
+
+
+def _tags(value: Any, where: str) -> tuple[ProjectTag, ...]:
+    if value is UNSET or value is None:
+        return ()
+    if not isinstance(value, list):
+        raise MessageInvalid(where, f"must be a list of {{group, value}} objects, not {f.json_type(value)}")
+    if len(value) > 200:
+        raise MessageInvalid(where, f"has {len(value)} tags; at most 200 are accepted")
+    tags = []
+    for i, item in enumerate(value):
+        source = f.obj(item, f"{where}[{i}]")
+        tags.append(ProjectTag(group=f.text(f.get(source, "group"), f"{where}[{i}].group", 100, required=True),
+                               value=f.text(f.get(source, "value"), f"{where}[{i}].value", 100, required=True)))
+    return tuple(tags)
+
+
+def _line(value: Any, index: int, where: str) -> InvoiceLine:
+    source = f.obj(value, where)
+    product = f.get(source, "product")
+    product_number: Any = UNSET
+    product_name: Any = UNSET
+    if product is not UNSET and product is not None:
+        p = f.obj(product, f"{where}.product")
+        product_number = f.code(f.get(p, "number"), f"{where}.product.number", 20, required=True)
+        product_name = f.text(f.get(p, "name"), f"{where}.product.name", 250)
+    description = f.text(f.get(source, "description"), f"{where}.description", 2000)
+    return InvoiceLine(
+        index=index,
+        quantity=f.number(f.get(source, "quantity"), f"{where}.quantity", required=True),
+        unit_price=f.number(f.get(source, "unitPrice"), f"{where}.unitPrice", required=True),
+        description=description,
+        product_number=product_number,
+        product_name=product_name,
+        discount_percent=f.number(f.get(source, "discountPercent"), f"{where}.discountPercent", minimum=0,
+                                  maximum=100),
+        unit_of_measure=_optional_code(f.get(source, "unitOfMeasure"), f"{where}.unitOfMeasure", 10),
+    )
+
+
+def parse_invoice(data: Any, prefix: str = "data") -> InvoiceData:
+    """Invoice `data`: id (the idempotency key, sent as externalDocumentNumber Code[35]), the customer
+    snapshot and at least one line are required."""
+    source = f.obj(data, prefix)
+    invoice_id = f.host_id(f.get(source, "id"), f"{prefix}.id", max_len=35)
+    customer = f.get(source, "customer")
+    if customer is UNSET or customer is None:
+        raise MessageInvalid(f"{prefix}.customer", "is required (a snapshot of the customer, exported first "
+                                                   "if Business Central does not know it yet)")
+    lines = f.get(source, "lines")
+    if lines is UNSET or lines is None:
+        raise MessageInvalid(f"{prefix}.lines", "is required")
+    if not isinstance(lines, list):
+        raise MessageInvalid(f"{prefix}.lines", f"must be a list, not {f.json_type(lines)}")
+    if not lines:
+        raise MessageInvalid(f"{prefix}.lines", "must hold at least one line")
+    if len(lines) > MAX_INVOICE_LINES:
+        raise MessageInvalid(f"{prefix}.lines", f"has {len(lines)} lines; at most {MAX_INVOICE_LINES} are "
+                                                "accepted")
+    return InvoiceData(
+        id=invoice_id,
+        customer=parse_customer(customer, f"{prefix}.customer"),
+        lines=tuple(_line(item, i, f"{prefix}.lines[{i}]") for i, item in enumerate(lines)),
+        invoice_date=f.date(f.get(source, "invoiceDate"), f"{prefix}.invoiceDate"),
+        due_date=f.date(f.get(source, "dueDate"), f"{prefix}.dueDate"),
+        currency_code=f.code(f.get(source, "currencyCode"), f"{prefix}.currencyCode", 10),
+        project=_project_ref(f.get(source, "project"), f"{prefix}.project"),
+        department=_department(f.get(source, "department"), f"{prefix}.department"),
+        project_tags=_tags(f.get(source, "projectTags"), f"{prefix}.projectTags"),
+        your_reference=f.text(f.get(source, "yourReference"), f"{prefix}.yourReference", 250),
+    )
+
+
+def parse_data(kind: str, data: Mapping[str, Any]) -> Any:
+    """The `data` of a message of `kind` ("customer", "project", "invoice")."""
+    if kind == "customer":
+        return parse_customer(data)
+    if kind == "project":
+        return parse_project(data)
+    if kind == "invoice":
+        return parse_invoice(data)
+    raise ValueError(f"unknown message type {kind!r}")

@@ -1,0 +1,111 @@
+"""The envelope every input message shares (ARCHITECTURE §4): connector, type, version, data."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ._errors import MessageInvalid
+from ._fields import json_type
+from ._version import Version
+
+__all__ = ["Envelope", "parse_envelope", "peek_identity", "QUEUE_TYPES", "MAX_MESSAGE_CHARS"]
+
+#: Which entity type each input queue carries (Contract queue names).
+QUEUE_TYPES = {"bc-customers": "customer", "bc-projects": "project", "bc-invoices": "invoice"}
+
+#: Azure Storage queue messages hold at most 64 KiB; anything longer is not a message we were sent.
+MAX_MESSAGE_CHARS = 64 * 1024
+
+_CONNECTOR = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    connector: str
+    type: str
+    version: Version
+    data: Mapping[str, Any]
+
+
+def _load(text: str) -> Any:
+    if not isinstance(text, str):
+        raise MessageInvalid("(message)", "is not text")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise MessageInvalid("(message)", f"is {len(text)} characters long; queue messages hold at most "
+                                          f"{MAX_MESSAGE_CHARS}")
+    if not text.strip():
+        raise MessageInvalid("(message)", "is empty; send a JSON object")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise MessageInvalid("(message)", "is nested too deeply to be read") from None
+    except ValueError as err:
+        raise MessageInvalid("(message)", f"is not valid JSON ({getattr(err, 'msg', str(err))} at "
+                                          f"position {getattr(err, 'pos', '?')})") from None
+
+
+def parse_envelope(text: str, *, queue_type: str) -> Envelope:
+    """Parse and check the envelope of a message taken from the queue of `queue_type`.
+
+    Raises MessageInvalid naming the first bad field (`connector`, `type`, `version`, `data`).
+    """
+    document = _load(text)
+    if not isinstance(document, Mapping):
+        raise MessageInvalid("(message)", f"must be a JSON object, not {json_type(document)}")
+    connector = document.get("connector")
+    if connector is None:
+        raise MessageInvalid("connector", "is required")
+    if not isinstance(connector, str) or not _CONNECTOR.match(connector):
+        raise MessageInvalid("connector", "must be a connector name: 3 to 63 lower-case letters, digits and "
+                                          "hyphens, starting and ending with a letter or digit")
+    kind = document.get("type")
+    if kind is None:
+        raise MessageInvalid("type", "is required")
+    if kind != queue_type:
+        shown = f"'{kind[:30]}'" if isinstance(kind, str) else json_type(kind)
+        raise MessageInvalid("type", f"is {shown}, but this queue carries '{queue_type}' messages; send it "
+                                     f"to the queue of its type")
+    if "version" not in document:
+        raise MessageInvalid("version", "is required (the host's modification stamp of the entity)")
+    try:
+        version = Version.parse(document["version"])
+    except ValueError as err:
+        raise MessageInvalid("version", str(err)) from None
+    data = document.get("data")
+    if data is None:
+        raise MessageInvalid("data", "is required")
+    if not isinstance(data, Mapping):
+        raise MessageInvalid("data", f"must be an object, not {json_type(data)}")
+    return Envelope(connector, kind, version, data)
+
+
+def peek_identity(text: Any) -> tuple[str | None, str | None, Any]:
+    """Best effort, never raises: (connector, host id, version as sent) of a message that may be broken.
+
+    Used to address the outcome and the ledger row of a message that failed to parse.
+    """
+    try:
+        document = json.loads(text) if isinstance(text, str) and len(text) <= MAX_MESSAGE_CHARS else None
+    except (ValueError, RecursionError):
+        return None, None, None
+    if not isinstance(document, Mapping):
+        return None, None, None
+    connector = document.get("connector")
+    connector = connector if isinstance(connector, str) and _CONNECTOR.match(connector) else None
+    data = document.get("data")
+    host_id = data.get("id") if isinstance(data, Mapping) else None
+    if isinstance(host_id, bool) or not isinstance(host_id, (str, int)):
+        host_id = None
+    else:
+        host_id = str(host_id).strip()[:200] or None
+        if host_id and any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in host_id):
+            host_id = None
+    version = document.get("version")
+    if not (isinstance(version, (str, int)) and not isinstance(version, bool)):
+        version = None
+    elif isinstance(version, str):
+        version = version[:64]
+    return connector, host_id, version

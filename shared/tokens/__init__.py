@@ -1,0 +1,39 @@
+"""Delegated tokens of connectors: the refresh-token rotation guard and the per-worker credentials.
+
+- `ConnectorRefreshTokens`: a connector's refresh token in Key Vault, with its order kept by an
+  ETag-guarded row in table `TokenVersions` (see `_store` for the rules and what they prevent).
+- `TokenVersion`, `TableTokenVersionStore`, `InMemoryTokenVersionStore`: that row and its stores.
+- `delegated_credentials`: one `RefreshTokenCredential` per connector per worker.
+- `StaticTokenCredential`: an access token already in hand (the consent callback's BC check).
+"""
+
+from ._credentials import DELEGATED_BC_SCOPE, DelegatedCredentials, StaticTokenCredential, delegated_credentials
+from ._store import ConnectorRefreshTokens
+from ._versions import (
+    REFRESH_TOKEN_INACTIVITY,
+    REFRESH_TOKEN_ROW,
+    InMemoryTokenVersionStore,
+    TableTokenVersionStore,
+    TokenVersion,
+    TokenVersionConflict,
+    TokenVersionStore,
+    iso,
+    parse_iso,
+)
+
+__all__ = [
+    "ConnectorRefreshTokens",
+    "DELEGATED_BC_SCOPE",
+    "DelegatedCredentials",
+    "StaticTokenCredential",
+    "delegated_credentials",
+    "TokenVersion",
+    "TokenVersionStore",
+    "TokenVersionConflict",
+    "TableTokenVersionStore",
+    "InMemoryTokenVersionStore",
+    "REFRESH_TOKEN_INACTIVITY",
+    "REFRESH_TOKEN_ROW",
+    "iso",
+    "parse_iso",
+]

@@ -1,0 +1,95 @@
+"""The expense import's storage adapters against Azurite: cursor rows and document markers, the lease
+(two runs never hold it at once), and the read-only ledger port."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+
+import pytest
+
+from shared.expenses import DocumentMarker, LedgerProjectMap, TableCursorStore, TableLeaseStore
+from shared.storage import ensure_table, table_key, table_service_from_settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def table(azurite, unique_suffix):
+    def make(name: str):
+        service = table_service_from_settings({"AzureWebJobsStorage": azurite})
+        return ensure_table(service.get_table_client(f"{name}{unique_suffix}"))
+    return make
+
+
+def test_cursor_state_round_trips_and_keeps_the_last_run_between_saves(table):
+    store = TableCursorStore(table("ImportCursors"))
+    assert store.load("acme", "generalLedger") is None
+    store.save("acme", "generalLedger", {"low": 5, "seen": [[7, 9]]}, cursor="entryNumber 9", last_run={"sent": 3},
+               at="2026-11-20T12:00:00.000Z")
+    store.save("acme", "generalLedger", {"low": 9, "seen": []}, cursor="entryNumber 9", at="2026-11-20T12:01:00.000Z")
+    assert store.load("acme", "generalLedger") == {"low": 9, "seen": []}
+    row = store._table.get_entity("acme", "generalLedger")
+    assert (row["cursor"], row["lastRun"]) == ("entryNumber 9", '{"sent":3}')
+
+
+def test_claiming_new_documents_marks_them_sending_and_a_re_read_tells_sending_from_done(table):
+    store = TableCursorStore(table("ImportCursors"))
+    markers = [DocumentMarker(f"00000000-0000-4000-8000-{n:012d}", f"PP-{n}", "", 0) for n in range(130)]
+    assert store.claim("acme", "purchaseInvoices", markers[:120], at="t1") == {}
+    store.mark_imported("acme", "purchaseInvoices", markers[:60], at="t2")
+    upper = [DocumentMarker(m.document_id.upper(), m.number, "", 0) for m in markers]
+    earlier = store.claim("acme", "purchaseInvoices", upper, at="t3")
+    assert earlier == {**{m.document_id: "done" for m in markers[:60]},
+                       **{m.document_id: "sending" for m in markers[60:120]}}
+    assert store.claim("acme", "purchaseInvoices", markers[120:], at="t4") == {
+        m.document_id: "sending" for m in markers[120:]}
+    assert store.claim("acme", "purchaseCreditMemos", markers[:1], at="t5") == {}
+    assert store.claim("other", "purchaseInvoices", markers[:1], at="t5") == {}
+
+
+def test_only_one_of_two_concurrent_runs_gets_the_lease(table):
+    locks = table("Locks")
+    got: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def take(owner: str) -> None:
+        barrier.wait()
+        got.append(TableLeaseStore(locks).acquire("acme", owner, ttl=_dt.timedelta(minutes=6)))
+
+    threads = [threading.Thread(target=take, args=(f"run-{n}",)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(lease is not None for lease in got) == 1
+
+
+def test_an_expired_lease_is_taken_over_and_its_old_holder_can_neither_renew_nor_release_it(table):
+    locks = table("Locks")
+    now = [_dt.datetime(2026, 11, 20, 12, 0, tzinfo=_dt.timezone.utc)]
+    leases = TableLeaseStore(locks, clock=lambda: now[0])
+    first = leases.acquire("acme", "run-1", ttl=_dt.timedelta(minutes=6))
+    assert leases.acquire("acme", "run-2", ttl=_dt.timedelta(minutes=6)) is None
+    now[0] += _dt.timedelta(minutes=7)
+    second = leases.acquire("acme", "run-2", ttl=_dt.timedelta(minutes=6))
+    assert second is not None
+    from shared.expenses import LeaseLost
+
+    with pytest.raises(LeaseLost, match="taken over by another run"):
+        first.renew()
+    first.release()
+    assert leases.holder("acme")["owner"] == "run-2"
+    second.renew()
+    second.release()
+    assert leases.holder("acme") is None
+
+
+def test_the_ledger_port_maps_dimension_values_to_host_project_ids(table):
+    ledger = table("SyncLedger")
+    ledger.create_entity({"PartitionKey": "acme|project", "RowKey": table_key("prj/42#a"), "bcNumber": "p-1001"})
+    ledger.create_entity({"PartitionKey": "acme|project", "RowKey": "prj-43", "status": "failed"})
+    ledger.create_entity({"PartitionKey": "acme|customer", "RowKey": "c-1", "bcNumber": "C10000"})
+    projects = LedgerProjectMap(ledger).projects("acme")
+    assert {code: (p.id, p.number) for code, p in projects.items()} == {"P-1001": ("prj/42#a", "P-1001")}
+    assert LedgerProjectMap(ledger).projects("nobody") == {}

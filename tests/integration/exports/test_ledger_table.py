@@ -1,0 +1,60 @@
+"""The SyncLedger adapter on Azurite keeps the fake's rules: ETags, conflicts, long messages, failed list."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.storage import ensure_table, table_service_from_settings
+from shared.sync import (
+    FAILED,
+    SYNCED,
+    InMemoryLedger,
+    LedgerConflict,
+    LedgerRow,
+    TableLedger,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["memory", "table"])
+def ledger(request, azurite, unique_suffix):
+    if request.param == "memory":
+        return InMemoryLedger()
+    service = table_service_from_settings({"AzureWebJobsStorage": azurite})
+    return TableLedger(ensure_table(service.get_table_client(f"SyncLedger{unique_suffix}")))
+
+
+def test_rows_round_trip_with_their_json_columns(ledger):
+    created = ledger.create(LedgerRow(connector="acme", type="invoice", host_id="INV/7#1", status=SYNCED,
+                                      bc_id="b", bc_number="S-1", version='"2026-11-20T10:00:00Z"',
+                                      details={"posted": True}, last_error={"code": "x"}, attempts=2,
+                                      may_exist=True))
+    got = ledger.get("acme", "invoice", "INV/7#1")
+    assert (got.bc_id, got.details, got.last_error, got.attempts, got.may_exist, got.host_id) == (
+        "b", {"posted": True}, {"code": "x"}, 2, True, "INV/7#1")
+    assert got.etag == created.etag
+    assert ledger.get("acme", "customer", "INV/7#1") is None
+
+
+def test_updates_are_guarded_by_the_etag(ledger):
+    row = ledger.create(LedgerRow(connector="acme", type="customer", host_id="c", status=SYNCED))
+    ledger.update(row.copy(status=FAILED))
+    with pytest.raises(LedgerConflict):
+        ledger.update(row.copy(status=SYNCED))
+    with pytest.raises(LedgerConflict):
+        ledger.create(LedgerRow(connector="acme", type="customer", host_id="c"))
+
+
+def test_a_64_kib_message_is_kept_whole_and_only_failed_rows_of_the_connector_are_listed(ledger):
+    text = "x" * 65_536
+    ledger.create(LedgerRow(connector="acme", type="invoice", host_id="1", status=FAILED, queue="bc-invoices",
+                            message=text, failed_at="2026-11-20T12:00:00Z"))
+    ledger.create(LedgerRow(connector="acme", type="invoice", host_id="2", status=SYNCED))
+    ledger.create(LedgerRow(connector="acme-x", type="invoice", host_id="3", status=FAILED, queue="bc-invoices",
+                            message="other", failed_at="2026-11-20T12:00:00Z"))
+    [row] = ledger.list_failed("acme")
+    assert row.message == text
+    replaced = ledger.update(row.copy(status=SYNCED, message=None, queue=None))
+    assert ledger.get("acme", "invoice", "1").message is None
+    assert replaced.status == SYNCED and ledger.list_failed("acme") == []

@@ -1,0 +1,86 @@
+"""Where the consent meets the rest: a delegated save answers a consent link, and the callback function
+never answers a bare error, even when something unexpected breaks."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox import constants
+from shared import bootstrap
+from shared.config import AppSettings
+from shared.connectors import ConnectorDeps, InMemoryConnectorStore, save_connector
+from shared.errors import ConfigurationError
+from shared.parking import InMemoryParkingLot
+from shared.secrets import InMemorySecretStore
+from shared.tokens import InMemoryTokenVersionStore
+from tests._app import call_http
+
+DELEGATED = {
+    "tenantId": constants.TENANT_ID, "environment": "Production", "company": "CRONUS USA, Inc.",
+    "auth": {"mode": "delegated", "clientId": constants.DEMO_CLIENT_ID, "clientSecret": "s3cret"},
+}
+
+
+def _connector_deps(start_consent) -> ConnectorDeps:
+    def no_bc(connection):
+        raise AssertionError("a delegated save does not call BC before the consent")
+
+    return ConnectorDeps(
+        store=InMemoryConnectorStore(), secrets=InMemorySecretStore(),
+        app=AppSettings(constants.DEMO_CLIENT_ID, "https://bc.test", "https://login.test", "https://app.test", None,
+                        None),
+        bc_client_for=no_bc, purge_connector_data=lambda name: None, notify=lambda n: None,
+        start_consent=start_consent)
+
+
+def test_saving_a_delegated_connector_without_consent_answers_a_consent_url():
+    outcome = save_connector("acme", DELEGATED, _connector_deps(lambda record: f"https://login.test/{record.name}"))
+
+    assert outcome.record.status == "consent_required"
+    assert outcome.consent_url == "https://login.test/acme"
+
+
+def test_a_delegated_save_without_a_link_says_why_and_still_saves():
+    def broken(record):
+        raise ConfigurationError("PUBLIC_BASE_URL is not set.")
+
+    outcome = save_connector("acme", DELEGATED, _connector_deps(broken))
+
+    assert outcome.record.status == "consent_required" and outcome.consent_url is None
+    assert any("No consent link could be made (PUBLIC_BASE_URL is not set.)" in c for c in outcome.checks)
+
+
+class _BrokenStates:
+    def take(self, state, *, now):
+        raise RuntimeError("storage is down")
+
+
+@pytest.fixture
+def broken_services():
+    services = bootstrap.Services(
+        environ={"PUBLIC_BASE_URL": "https://app.test", "BC_CLIENT_ID": constants.DEMO_CLIENT_ID},
+        connector_store=InMemoryConnectorStore(), secret_store=InMemorySecretStore(),
+        parking_lot=InMemoryParkingLot(), consent_state_store=_BrokenStates(),
+        token_version_store=InMemoryTokenVersionStore())
+    bootstrap.set_services(services)
+    yield services
+    bootstrap.set_services(None)
+
+
+def test_an_unexpected_failure_in_the_callback_still_ends_on_a_page_with_a_reference(broken_services, caplog):
+    response = call_http("consent_callback", params={"state": "s" * 43, "code": "the-code"})
+
+    body = response.get_body().decode()
+    assert response.status_code == 500 and response.mimetype == "text/html"
+    assert "Something went wrong on our side" in body and "Reference: " in body
+    assert "storage is down" not in body and "the-code" not in body
+    assert "Consent callback failed unexpectedly" in caplog.text
+
+
+def test_the_callback_page_is_sent_with_headers_that_keep_it_private(broken_services):
+    response = call_http("consent_callback", params={})
+
+    assert response.status_code == 400
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Frame-Options"] == "DENY"

@@ -1,0 +1,112 @@
+"""Starting a consent: the authorize URL Entra gets (code + PKCE S256 + single-use state) and what is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from sandbox import constants
+from shared.connectors import ConnectorNotFound, ConnectorRecord, SettingsInvalid
+from shared.consent import (
+    CONSENT_STATE_LIFETIME,
+    looks_like_state,
+    new_code_verifier,
+    s256_challenge,
+    start_consent,
+)
+from shared.errors import ConfigurationError
+from tests.unit.consent.conftest import AUTHORITY, PUBLIC
+
+
+def _query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def test_the_s256_challenge_matches_rfc_7636_appendix_b():
+    assert s256_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+def test_a_code_verifier_uses_only_unreserved_characters_within_rfc_7636_lengths():
+    verifier = new_code_verifier()
+    assert 43 <= len(verifier) <= 128
+    assert re.fullmatch(r"[A-Za-z0-9._~-]+", verifier)
+
+
+def test_the_url_asks_the_connectors_tenant_for_a_code_with_pkce_s256(deps):
+    start = start_consent("acme", deps)
+
+    parts = urlsplit(start.url)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{AUTHORITY}/{constants.TENANT_ID}/oauth2/v2.0/authorize"
+    query = _query(start.url)
+    assert query["response_type"] == "code"
+    assert query["code_challenge_method"] == "S256"
+    assert query["client_id"] == constants.DEMO_CLIENT_ID
+    assert query["redirect_uri"] == f"{PUBLIC}/api/consent/callback" == start.redirect_uri
+    assert query["scope"] == ("https://api.businesscentral.dynamics.com/user_impersonation offline_access "
+                              "openid profile")
+    assert query["prompt"] == "select_account"
+
+
+def test_the_stored_state_holds_the_verifier_of_the_challenge_and_the_nonce_msal_will_check(deps):
+    start = start_consent("acme", deps)
+    query = _query(start.url)
+
+    (row,) = deps.states.rows()
+    assert row.state == query["state"] and looks_like_state(row.state)
+    assert s256_challenge(row.code_verifier) == query["code_challenge"]
+    assert hashlib.sha256(row.nonce.encode()).hexdigest() == query["nonce"]
+    assert (row.connector, row.tenant, row.client_id, row.used_at) == ("acme", constants.TENANT_ID,
+                                                                       constants.DEMO_CLIENT_ID, None)
+
+
+def test_a_consent_link_works_for_ten_minutes(deps, clock):
+    start = start_consent("acme", deps)
+
+    assert CONSENT_STATE_LIFETIME.total_seconds() == 600
+    assert start.expires_at == "2026-11-23T10:10:00Z"
+
+
+def test_every_start_has_its_own_state_and_verifier(deps):
+    first, second = start_consent("acme", deps), start_consent("acme", deps)
+
+    assert _query(first.url)["state"] != _query(second.url)["state"]
+    assert _query(first.url)["code_challenge"] != _query(second.url)["code_challenge"]
+
+
+def test_a_client_credentials_connector_needs_no_consent(deps):
+    record = deps.store.get("acme")
+    record.settings["auth"] = {"mode": "clientCredentials"}
+    deps.store.update(record)
+
+    with pytest.raises(SettingsInvalid) as caught:
+        start_consent("acme", deps)
+    assert caught.value.errors[0].field == "auth.mode"
+    assert "needs no consent" in caught.value.errors[0].message
+    assert list(deps.states.rows()) == []
+
+
+def test_an_unknown_connector_is_not_found(deps):
+    with pytest.raises(ConnectorNotFound, match="no connector named 'ghost'"):
+        start_consent("ghost", deps)
+
+
+def test_without_public_base_url_the_error_names_the_setting_and_the_redirect_uri(deps):
+    from dataclasses import replace
+
+    deps.app = replace(deps.app, public_base_url=None)
+
+    with pytest.raises(ConfigurationError, match=r"PUBLIC_BASE_URL is not set.*api/consent/callback"):
+        start_consent("acme", deps)
+
+
+def test_a_tenant_given_as_a_domain_is_put_in_the_authority_path(deps):
+    deps.store.create(ConnectorRecord(**{**vars(deps.store.get("acme")), "name": "bydomain", "etag": None,
+                                         "settings": {**deps.store.get("acme").settings,
+                                                      "tenantId": constants.TENANT_DOMAIN}}))
+
+    start = start_consent("bydomain", deps)
+
+    assert urlsplit(start.url).path == f"/{constants.TENANT_DOMAIN}/oauth2/v2.0/authorize"

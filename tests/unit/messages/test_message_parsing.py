@@ -1,0 +1,172 @@
+"""Queue messages are parsed strictly: every problem is one MessageInvalid naming the host's field."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.messages import (
+    UNSET,
+    MessageInvalid,
+    Version,
+    parse_customer,
+    parse_data,
+    parse_envelope,
+    parse_invoice,
+    parse_project,
+    peek_identity,
+)
+
+
+def envelope(**changes):
+    doc = {"connector": "contoso-bc", "type": "invoice", "version": "2026-11-20T10:15:00Z", "data": {"id": "X"}}
+    doc.update(changes)
+    return json.dumps(doc)
+
+
+def invoice(**changes):
+    doc = {"id": "PSA-1", "customer": {"id": "c-1", "name": "Northwind"},
+           "lines": [{"description": "Work", "product": None, "quantity": 1, "unitPrice": 10}]}
+    doc.update(changes)
+    return doc
+
+
+def error_of(call, *args, **kwargs) -> MessageInvalid:
+    with pytest.raises(MessageInvalid) as info:
+        call(*args, **kwargs)
+    return info.value
+
+
+# -- envelope and version ----------------------------------------------------------------------------
+
+
+def test_a_valid_envelope_gives_connector_type_version_and_data():
+    parsed = parse_envelope(envelope(), queue_type="invoice")
+    assert (parsed.connector, parsed.type, parsed.version.kind, parsed.data) == ("contoso-bc", "invoice", "time",
+                                                                                 {"id": "X"})
+
+
+@pytest.mark.parametrize("text, field, words", [
+    ("", "(message)", "empty"),
+    ("{oops", "(message)", "not valid JSON"),
+    ("42", "(message)", "JSON object"),
+    (envelope(connector=None), "connector", "required"),
+    (envelope(connector="Has Spaces"), "connector", "connector name"),
+    (envelope(type="customer"), "type", "carries 'invoice'"),
+    (envelope(version=None), "version", "integer or an ISO-8601"),
+    (envelope(version="yesterday"), "version", "neither an integer"),
+    (envelope(version=1.5), "version", "fraction"),
+    (envelope(data="x"), "data", "must be an object"),
+])
+def test_a_bad_envelope_names_its_field(text, field, words):
+    err = error_of(parse_envelope, text, queue_type="invoice")
+    assert err.field == field
+    assert words in err.message
+
+
+def test_a_missing_version_is_required():
+    text = json.dumps({"connector": "contoso-bc", "type": "invoice", "data": {}})
+    assert error_of(parse_envelope, text, queue_type="invoice").field == "version"
+
+
+def test_versions_order_integers_and_date_times_but_never_across_kinds():
+    assert Version.parse(3).is_older_than(Version.parse("4"))
+    assert Version.parse("2026-11-20T10:00:00+01:00").is_older_than(Version.parse("2026-11-20T09:30:00Z"))
+    assert not Version.parse(5).is_older_than(Version.parse("2026-11-20T09:30:00Z"))
+    assert not Version.parse(5).is_older_than(None)
+    assert Version.from_text(Version.parse("2026-11-20T10:15:00Z").text).raw == "2026-11-20T10:15:00Z"
+
+
+def test_peek_identity_never_raises_on_garbage():
+    assert peek_identity("{") == (None, None, None)
+    assert peek_identity(json.dumps({"connector": "ok-name", "data": {"id": 7}, "version": 3})) == ("ok-name", "7", 3)
+    assert peek_identity(json.dumps({"connector": ["x"], "data": {"id": {"a": 1}}, "version": True})) == \
+        (None, None, None)
+
+
+# -- entities --------------------------------------------------------------------------------------
+
+
+def test_a_customer_needs_an_id_and_a_name():
+    assert error_of(parse_customer, {"name": "x"}).field == "data.id"
+    assert error_of(parse_customer, {"id": "c", "name": "  "}).field == "data.name"
+
+
+def test_customer_fields_longer_than_bc_allows_are_refused_with_bcs_length():
+    err = error_of(parse_customer, {"id": "c", "name": "n", "invoiceAddress": {"city": "x" * 31}})
+    assert (err.field, err.message) == ("data.invoiceAddress.city",
+                                        "is 31 characters long; Business Central takes at most 30")
+
+
+def test_absent_fields_are_left_alone_and_null_clears_them():
+    customer = parse_customer({"id": 12, "name": "n", "email": None, "type": "person", "blocked": True})
+    assert (customer.id, customer.email, customer.phone, customer.type, customer.blocked) == ("12", "", UNSET,
+                                                                                              "Person", "All")
+
+
+def test_blocked_takes_a_boolean_or_bcs_option_names():
+    assert parse_customer({"id": "c", "name": "n", "blocked": False}).blocked == "_x0020_"
+    assert parse_customer({"id": "c", "name": "n", "blocked": "invoice"}).blocked == "Invoice"
+    assert error_of(parse_customer, {"id": "c", "name": "n", "blocked": "maybe"}).field == "data.blocked"
+
+
+def test_a_project_number_is_an_upper_case_code_and_its_name_defaults_to_it():
+    project = parse_project({"id": "p", "number": "p-12"})
+    assert (project.number, project.name, project.status) == ("P-12", "P-12", "active")
+    assert error_of(parse_project, {"id": "p", "number": "P", "status": "paused"}).field == "data.status"
+
+
+def test_an_invoice_parses_lines_products_and_references():
+    parsed = parse_invoice(invoice(project={"id": "p", "number": "p-1"}, department={"code": "adm"},
+                                   projectTags=[{"group": "Dept", "value": "x"}],
+                                   lines=[{"product": {"number": "1896-s"}, "quantity": 2, "unitPrice": 5,
+                                           "discountPercent": 10, "unitOfMeasure": "box"}]))
+    [line] = parsed.lines
+    assert (line.product_number, line.unit_of_measure, line.discount_percent) == ("1896-S", "BOX", 10)
+    assert (parsed.project.number, parsed.department.code, parsed.project_tags[0].group) == ("P-1", "ADM", "Dept")
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"id": "x" * 36}, "data.id"),
+    ({"customer": None}, "data.customer"),
+    ({"lines": []}, "data.lines"),
+    ({"lines": "many"}, "data.lines"),
+    ({"lines": [{"quantity": 1}]}, "data.lines[0].unitPrice"),
+    ({"lines": [{"quantity": True, "unitPrice": 1}]}, "data.lines[0].quantity"),
+    ({"lines": [{"quantity": 1, "unitPrice": 1, "discountPercent": 101}]}, "data.lines[0].discountPercent"),
+    ({"lines": [{"quantity": 1, "unitPrice": 1, "product": {"name": "no number"}}]}, "data.lines[0].product.number"),
+    ({"invoiceDate": "20.11.2026"}, "data.invoiceDate"),
+    ({"projectTags": [{"group": "g"}]}, "data.projectTags[0].value"),
+    ({"customer": {"id": "c", "name": "n", "invoiceAddress": []}}, "data.customer.invoiceAddress"),
+])
+def test_a_bad_invoice_names_the_field(changes, field):
+    assert error_of(parse_invoice, invoice(**changes)).field == field
+
+
+# -- properties --------------------------------------------------------------------------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(["customer", "project", "invoice"]), data=_json)
+def test_any_json_data_either_parses_or_raises_message_invalid(kind, data):
+    try:
+        parse_data(kind, data)
+    except MessageInvalid as err:
+        assert err.field.startswith("data") and err.message
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=200) | _json.map(lambda v: json.dumps(v, allow_nan=True)))
+def test_any_text_either_is_an_envelope_or_raises_message_invalid(text):
+    try:
+        parse_envelope(text, queue_type="customer")
+    except MessageInvalid as err:
+        assert err.field in ("(message)", "connector", "type", "version", "data")

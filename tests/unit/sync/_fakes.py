@@ -1,0 +1,119 @@
+"""In-memory ports for the export use case: a connector record, a BC client that records what it is asked,
+and ExportDeps wired to them (cosmicpython's FakeRepository idea, STYLE.md "Persistence and idempotency")."""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import itertools
+import uuid
+from typing import Any
+
+from shared.connectors import ConnectorRecord, InMemoryConnectorStore
+from shared.parking import InMemoryParkingLot
+from shared.sync import ConnectorGates, ExportDeps, InMemoryLedger, LookupCache
+
+COMPANY_ID = "11111111-2222-3333-4444-555555555555"
+
+
+def settings_document(**changes: Any) -> dict:
+    document = {
+        "tenantId": "contoso.onmicrosoft.com", "environment": "Production", "company": "CRONUS USA, Inc.",
+        "auth": {"mode": "clientCredentials"},
+        "defaults": {"unitOfMeasure": "PCS", "taxGroupCode": "TAXABLE", "writeInItem": "WRITE-IN",
+                     "useHostInvoiceNumber": False},
+        "customers": {"enabled": True,
+                      "domestic": {"genBusPostingGroup": "DOMESTIC", "customerPostingGroup": "DOMESTIC"},
+                      "abroad": {"genBusPostingGroup": "EXPORT", "customerPostingGroup": "FOREIGN"}},
+        "projects": {"enabled": True, "dimension": "PROJECT"},
+        "invoices": {"enabled": True, "departmentDimension": "DEPARTMENT", "departmentSource": "department"},
+        "notifications": {"recipients": ["ops@example.com"]},
+    }
+    for dotted, value in changes.items():
+        target = document
+        parts = dotted.split("__")
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return document
+
+
+def record(name: str = "acme", *, tax_mode: str = "salesTax", country: str = "US", status: str = "connected",
+           **changes: Any) -> ConnectorRecord:
+    return ConnectorRecord(name=name, settings=settings_document(**changes), status=status, company_id=COMPANY_ID,
+                           company_name="CRONUS USA, Inc.", tax_mode=tax_mode, refresh_token_expires_at=None,
+                           company_country=country, client_secret_source="app")
+
+
+class FakeBc:
+    """Answers like BC would for the happy path; `fail[method]` holds exceptions to raise, in order."""
+
+    def __init__(self, shortcuts: tuple[str, str] = ("DEPARTMENT", "PROJECT")) -> None:
+        self.calls: list[tuple[str, tuple, dict]] = []
+        self.fail: dict[str, list[BaseException]] = {}
+        self.lists: dict[str, list[dict]] = {}
+        self.shortcuts = shortcuts
+        self._numbers = itertools.count(1)
+
+    def _record(self, name: str, *args: Any, **kwargs: Any) -> None:
+        self.calls.append((name, copy.deepcopy(args), copy.deepcopy(kwargs)))
+        pending = self.fail.get(name)
+        if pending:
+            raise pending.pop(0)
+
+    def names(self) -> list[str]:
+        return [c[0] for c in self.calls]
+
+    def bodies(self, name: str) -> list[Any]:
+        return [c[1][-1] for c in self.calls if c[0] == name]
+
+    def create_entity(self, company_id: str, entity_set: str, body: dict) -> dict:
+        self._record("create_entity", company_id, entity_set, body)
+        prefix = {"customers": "C", "salesInvoices": "S-INV"}.get(entity_set, "X")
+        return {"id": str(uuid.uuid4()), "number": f"{prefix}{next(self._numbers):05d}", "@odata.etag": 'W/"1"',
+                **{k: v for k, v in body.items() if not isinstance(v, list)}}
+
+    def update_entity(self, company_id: str, path: str, body: dict, *, etag: str) -> dict:
+        self._record("update_entity", company_id, path, body)
+        return {"id": path.split("(")[-1].rstrip(")"), "number": "C00001", "@odata.etag": 'W/"2"', **body}
+
+    def get_entity(self, company_id: str, path: str, **kwargs: Any) -> dict:
+        self._record("get_entity", company_id, path, kwargs)
+        return {"id": path.split("(")[-1].rstrip(")"), "number": "PS-INV1", "status": "Open"}
+
+    def list_entities(self, company_id: str, entity_set: str, **kwargs: Any) -> list[dict]:
+        self._record("list_entities", company_id, entity_set, kwargs)
+        if entity_set == "generalLedgerSetup":
+            return [{"shortcutDimension1Code": self.shortcuts[0], "shortcutDimension2Code": self.shortcuts[1]}]
+        return list(self.lists.get(entity_set, []))
+
+    def batch(self, operations: list[dict], *, isolation_snapshot: bool = False) -> list[dict]:
+        self._record("batch", operations)
+        return [{"id": str(i), "status": 200, "body": {}} for i, _ in enumerate(operations)]
+
+    def invoke_action(self, company_id: str, path: str, action: str) -> None:
+        self._record("invoke_action", company_id, path, action)
+
+    def create_odata(self, company: str, service: str, body: dict) -> dict:
+        self._record("create_odata", company, service, body)
+        return dict(body)
+
+    def update_odata(self, company: str, service: str, key: Any, body: dict, *, etag: str) -> dict:
+        self._record("update_odata", company, service, key, body)
+        return dict(body)
+
+
+def deps_for(rec: ConnectorRecord, bc: FakeBc | None = None) -> tuple[ExportDeps, dict[str, list]]:
+    """ExportDeps on fakes; the dict collects outcomes and notifications."""
+    sent: dict[str, list] = {"outcomes": [], "notifications": []}
+
+    def no_bc(_record: Any) -> Any:
+        raise AssertionError("this message must not reach Business Central")
+
+    deps = ExportDeps(store=InMemoryConnectorStore([rec]), ledger=InMemoryLedger(),
+                      bc_client_for=(lambda _r: bc) if bc is not None else no_bc,
+                      send_outcome=sent["outcomes"].append, notify=sent["notifications"].append,
+                      parking=InMemoryParkingLot(), gates=ConnectorGates(), lookups=LookupCache(),
+                      now=lambda: _dt.datetime(2026, 11, 20, 12, 0, tzinfo=_dt.timezone.utc),
+                      sleep=lambda _s: None, claim_wait_seconds=0.05)
+    return deps, sent
