@@ -47,7 +47,7 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-run: install
+run: $(PIP_STAMP) $(NPM_STAMP)
 	$(PY) -m devtools.run
 
 test: install
@@ -59,7 +59,7 @@ test-fast: $(PIP_STAMP)
 sandbox: $(PIP_STAMP)
 	$(PY) -m sandbox --port 8443 --state-dir .sandbox
 
-bench: install
+bench: $(PIP_STAMP) $(NPM_STAMP)
 	$(PY) -m benchmarks
 
 clean:
