@@ -78,6 +78,9 @@ class ExportDeps:
     send_outcome: Callable[[dict[str, Any]], None]
     notify: Callable[[dict[str, Any]], None]
     parking: Any  # shared.parking.ParkingLot
+    #: `(name, reason)`: mark reconnect_required and notify once, with a consent link. None: a plain
+    #: `mark_reconnect_required` whose notification names the consent route instead of a link.
+    report_reconnect: Callable[[str, str], Any] | None = None
     now: Callable[[], _dt.datetime] = _utc_now
     sleep: Callable[[float], None] = time.sleep
     #: How long to wait for another worker's fresh claim on the same entity before letting the queue retry.
@@ -99,6 +102,7 @@ def export_deps(services: Any) -> ExportDeps:
         send_outcome=lambda outcome: services.send("outcomes", outcome),
         notify=services.notify,
         parking=services.parking(),
+        report_reconnect=services.report_reconnect_required,
     )
 
 

@@ -242,6 +242,9 @@ def _reconnect(delivery: Delivery, deps: ExportDeps, kind: str, record: Any, hos
     from shared.connectors import mark_reconnect_required
 
     reason = str(err)
-    mark_reconnect_required(deps.store, record.name, reason=reason, notify=deps.notify,
-                            consent_hint=CONSENT_HINT.format(name=record.name), now=deps.now)
+    if deps.report_reconnect is not None:
+        deps.report_reconnect(record.name, reason)
+    else:
+        mark_reconnect_required(deps.store, record.name, reason=reason, notify=deps.notify,
+                                consent_hint=CONSENT_HINT.format(name=record.name), now=deps.now)
     return _park(delivery, deps, kind, record, host_id, version_raw, reason)
