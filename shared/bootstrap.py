@@ -191,8 +191,9 @@ class Services:
 
     def consent_deps(self) -> Any:
         """The ports of the consent, reconnect, replay and keep-alive use cases (`shared.consent`)."""
-        from shared.consent import ConsentDeps, TableLease
         from shared.connectors import connection_for
+        from shared.consent import REPLAY_LEASE, ConsentDeps
+        from shared.storage import TableLeaseStore
 
         return ConsentDeps(
             store=self.store(), secrets=self.secrets(), states=self.consent_states(),
@@ -200,7 +201,7 @@ class Services:
             send_text=self.send_text, connection_for=lambda record: connection_for(record, self.connector_deps()),
             redeemer_for=self._redeemer_for, bc_client_with_token=self._bc_client_with_token,
             credential_for=self.delegated_credential_for, forget_credential=self.delegated_credentials.forget,
-            lease_for=lambda connector, name: TableLease(self.table("locks"), connector, name),
+            leases=TableLeaseStore(lambda: self.table("locks"), name=REPLAY_LEASE),
             replay_failed=self._replay_failed())
 
     def report_reconnect_required(self, name: str, reason: str) -> bool:

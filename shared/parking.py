@@ -17,6 +17,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from shared.clock import iso, utc_now
+
 if TYPE_CHECKING:  # pragma: no cover
     from azure.data.tables import TableClient
 
@@ -45,28 +47,20 @@ class ParkingLot(Protocol):
         ...
 
 
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
-
-
 def _row_key(moment: _dt.datetime) -> str:
     micros = int(moment.timestamp() * 1_000_000)
     return f"{micros:020d}-{uuid.uuid4().hex}"
 
 
-def _iso(moment: _dt.datetime) -> str:
-    return moment.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 class TableParkingLot:
     """Parked messages in Azure Table Storage."""
 
-    def __init__(self, table: "TableClient", *, clock: Callable[[], _dt.datetime] = _now):
+    def __init__(self, table: "TableClient", *, clock: Callable[[], _dt.datetime] = utc_now):
         self._table, self._clock = table, clock
 
     def park(self, connector: str, queue: str, message: str, reason: str) -> ParkedMessage:
         moment = self._clock()
-        parked = ParkedMessage(connector, queue, message, reason[:2000], _iso(moment), _row_key(moment))
+        parked = ParkedMessage(connector, queue, message, reason[:2000], iso(moment), _row_key(moment))
         self._table.create_entity({"PartitionKey": connector, "RowKey": parked.row_key, "queue": queue,
                                    "message": message, "reason": parked.reason, "parkedAt": parked.parked_at})
         return parked
@@ -84,14 +78,14 @@ class TableParkingLot:
 class InMemoryParkingLot:
     """The same semantics in memory, for use-case tests."""
 
-    def __init__(self, *, clock: Callable[[], _dt.datetime] = _now):
+    def __init__(self, *, clock: Callable[[], _dt.datetime] = utc_now):
         self._rows: dict[tuple[str, str], ParkedMessage] = {}
         self._lock = threading.Lock()
         self._clock = clock
 
     def park(self, connector: str, queue: str, message: str, reason: str) -> ParkedMessage:
         moment = self._clock()
-        parked = ParkedMessage(connector, queue, message, reason[:2000], _iso(moment), _row_key(moment))
+        parked = ParkedMessage(connector, queue, message, reason[:2000], iso(moment), _row_key(moment))
         with self._lock:
             self._rows[(connector, parked.row_key)] = parked
         return parked

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
 
+from shared.clock import iso, utc_now
 from shared.config import AppSettings
 from shared.secrets import APP_CLIENT_SECRET_NAME, SecretStore, client_secret_name, refresh_token_name
 
@@ -77,7 +78,7 @@ class ConnectorDeps:
     bc_client_for: BcClientFactory
     purge_connector_data: Callable[[str], None]
     notify: Callable[[dict[str, Any]], None]
-    now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc)
+    now: Callable[[], _dt.datetime] = utc_now
     #: Delegated connectors: a new consent URL for a record (shared.consent.start_consent).
     start_consent: Callable[[ConnectorRecord], str] | None = None
     #: A BC client for a stored connector in its auth mode (delegated ones once connected).
@@ -139,7 +140,7 @@ def save_connector(name: str, body: Any, deps: ConnectorDeps) -> SaveOutcome:
     record_values["client_secret_source"] = "connector" if own_secret else "app"
     if new_secret is not None:
         deps.secrets.set_secret(client_secret_name(name), new_secret)
-    now = _iso(deps.now())
+    now = iso(deps.now())
     document = settings.to_document()
     try:
         if existing is None:
@@ -253,12 +254,8 @@ def _notify_saved(record: ConnectorRecord, created: bool, checks: list[str], set
         "message": message,
         "recipients": list(settings.notification_recipients),
         "details": {"status": record.status, "checks": checks},
-        "at": _iso(deps.now()),
+        "at": iso(deps.now()),
     })
-
-
-def _iso(moment: _dt.datetime) -> str:
-    return moment.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def lookup(name: str, kind: str, params: Mapping[str, str], deps: ConnectorDeps) -> list[dict[str, Any]]:

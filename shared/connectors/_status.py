@@ -12,6 +12,8 @@ import datetime as _dt
 import logging
 from typing import Any, Callable
 
+from shared.clock import iso, utc_now
+
 from ._store import ConcurrentUpdateError, ConnectorRecord, ConnectorStore
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,7 @@ def mark_reconnect_required(
     reason: str,
     notify: Callable[[dict[str, Any]], None],
     consent_hint: str,
-    now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc),
+    now: Callable[[], _dt.datetime] = utc_now,
 ) -> bool:
     """Move connector `name` to `reconnect_required`; notify only if this call made the change.
 
@@ -42,8 +44,8 @@ def mark_reconnect_required(
         previous = record.status
         record.status = "reconnect_required"
         record.stats = {**(record.stats or {}), "reconnectReason": reason,
-                        "reconnectRequiredSince": _iso(now())}
-        record.updated_at = _iso(now())
+                        "reconnectRequiredSince": iso(now())}
+        record.updated_at = iso(now())
         try:
             store.update(record)
         except ConcurrentUpdateError:
@@ -57,7 +59,7 @@ def mark_reconnect_required(
 
 
 def mark_connected(store: ConnectorStore, name: str, *,
-                   now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc),
+                   now: Callable[[], _dt.datetime] = utc_now,
                    **fields: Any) -> ConnectorRecord | None:
     """Move connector `name` to `connected` (after consent), setting any record `fields` given."""
     for _ in range(_MAX_ATTEMPTS):
@@ -71,7 +73,7 @@ def mark_connected(store: ConnectorStore, name: str, *,
         stats.pop("reconnectReason", None)
         stats.pop("reconnectRequiredSince", None)
         record.stats = stats
-        record.updated_at = _iso(now())
+        record.updated_at = iso(now())
         try:
             return store.update(record)
         except ConcurrentUpdateError:
@@ -90,9 +92,5 @@ def _notification(record: ConnectorRecord, reason: str, consent_hint: str,
                     f"{reason} {consent_hint} Work is parked meanwhile and replayed after reconnecting."),
         "recipients": recipients,
         "details": {"reason": reason, "consent": consent_hint},
-        "at": _iso(now()),
+        "at": iso(now()),
     }
-
-
-def _iso(moment: _dt.datetime) -> str:
-    return moment.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")

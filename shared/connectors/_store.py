@@ -23,8 +23,10 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+from shared.clock import iso, utc_now
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.data.tables import TableClient, TableServiceClient
@@ -117,12 +119,8 @@ class ConnectorStore(Protocol):
 # the same JSON and size rules as the table).
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _stamp(clock: Clock) -> str:
-    return clock().astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso(clock(), timespec="seconds")
 
 
 def _with_timestamps(record: ConnectorRecord, clock: Clock) -> ConnectorRecord:
@@ -235,14 +233,14 @@ class TableConnectorStore:
     Raises the errors above, and azure.core.exceptions.HttpResponseError for service failures.
     """
 
-    def __init__(self, table: "TableClient", *, clock: Clock = _utc_now):
+    def __init__(self, table: "TableClient", *, clock: Clock = utc_now):
         self._table = table
         self._clock = clock
         self._ready = False
 
     @classmethod
     def from_service(
-        cls, service: "TableServiceClient", table_name: str = CONNECTORS_TABLE, *, clock: Clock = _utc_now
+        cls, service: "TableServiceClient", table_name: str = CONNECTORS_TABLE, *, clock: Clock = utc_now
     ) -> "TableConnectorStore":
         return cls(service.get_table_client(table_name), clock=clock)
 
@@ -321,7 +319,7 @@ class TableConnectorStore:
 class InMemoryConnectorStore:
     """The same semantics as TableConnectorStore (etags, conflicts, size limits) in a dict, for tests."""
 
-    def __init__(self, records: list[ConnectorRecord] | None = None, *, clock: Clock = _utc_now):
+    def __init__(self, records: list[ConnectorRecord] | None = None, *, clock: Clock = utc_now):
         self._rows: dict[str, tuple[dict[str, Any], str]] = {}
         self._lock = threading.Lock()
         self._clock = clock

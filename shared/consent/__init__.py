@@ -21,12 +21,11 @@ from ._flow import (
     update_record,
 )
 from ._keepalive import EXPIRING_THRESHOLDS_DAYS, KeepAliveSummary, keep_tokens_fresh
-from ._lease import LEASE_DURATION, InMemoryLeases, TableLease
 from ._outcomes import unexpected_error
 from ._pages import PAGE_HEADERS, Page, render_page
 from ._pkce import looks_like_state, new_code_verifier, new_state, s256_challenge
 from ._reconnect import consent_hint, report_reconnect_required
-from ._replay import ReplaySummary, replay_connector
+from ._replay import REPLAY_LEASE, REPLAY_LEASE_TTL, ReplaySummary, replay_connector
 from ._states import (
     CONSENT_STATE_LIFETIME,
     ConsentState,
@@ -48,9 +47,8 @@ __all__ = [
     "KeepAliveSummary",
     "keep_tokens_fresh",
     "EXPIRING_THRESHOLDS_DAYS",
-    "TableLease",
-    "InMemoryLeases",
-    "LEASE_DURATION",
+    "REPLAY_LEASE",
+    "REPLAY_LEASE_TTL",
     "Page",
     "PAGE_HEADERS",
     "render_page",

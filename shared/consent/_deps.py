@@ -6,13 +6,10 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from shared.clock import utc_now
 from shared.config import AppSettings
 
 __all__ = ["ConsentDeps"]
-
-
-def _utc_now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
 
 
 @dataclass
@@ -35,9 +32,9 @@ class ConsentDeps:
     credential_for: Callable[[Any], Any]
     #: connector name -> None: drop the worker's cached credential (after a new consent).
     forget_credential: Callable[[str], None]
-    #: (connector, lease name) -> Lease.
-    lease_for: Callable[[str, str], Any]
+    #: The connectors' `replay` leases (shared.storage.LeaseStore named REPLAY_LEASE).
+    leases: Any
     #: connector -> how many failed messages were re-enqueued (the exports' `shared.sync` provides it),
     #: or None when failed messages cannot be replayed yet.
     replay_failed: Callable[[str], int] | None = None
-    now: Callable[[], _dt.datetime] = field(default=_utc_now)
+    now: Callable[[], _dt.datetime] = field(default=utc_now)

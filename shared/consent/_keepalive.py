@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.auth import ReconnectRequiredError, TokenError
+from shared.clock import parse_iso
 from shared.connectors import ConnectorSettings
-from shared.tokens import DELEGATED_BC_SCOPE, ConnectorRefreshTokens, iso, parse_iso
+from shared.tokens import DELEGATED_BC_SCOPE, ConnectorRefreshTokens, iso
 
 from ._deps import ConsentDeps
 from ._flow import update_record

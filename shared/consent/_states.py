@@ -20,7 +20,8 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
-from shared.tokens import iso, parse_iso
+from shared.clock import parse_iso
+from shared.tokens import iso
 
 from ._pkce import looks_like_state
 

@@ -11,7 +11,6 @@ and overlap rules.
 """
 
 from shared.expenses._cursors import CursorStore, DocumentMarker, InMemoryCursorStore, TableCursorStore
-from shared.expenses._lease import IMPORT_LEASE, InMemoryLeaseStore, Lease, LeaseLost, LeaseStore, TableLeaseStore
 from shared.expenses._mapping import ImportContext, map_document_line, map_ledger_entry
 from shared.expenses._outbox import InMemoryOutbox, Outbox, QueueOutbox
 from shared.expenses._projects import HostProject, InMemoryProjectMap, LedgerProjectMap, ProjectMap
@@ -19,6 +18,7 @@ from shared.expenses._ranges import RangeSet
 from shared.expenses._reads import EXPENSE_CATEGORIES, AccountCatalog, category_key
 from shared.expenses._run import (
     HTTP_BUDGET_SECONDS,
+    IMPORT_LEASE,
     TIMER_BUDGET_SECONDS,
     UNKNOWN_PROJECTS_ROW,
     ExpenseDeps,
@@ -46,12 +46,8 @@ __all__ = [
     "ImportOptions",
     "ImportSummary",
     "InMemoryCursorStore",
-    "InMemoryLeaseStore",
     "InMemoryOutbox",
     "InMemoryProjectMap",
-    "Lease",
-    "LeaseLost",
-    "LeaseStore",
     "LedgerCursor",
     "LedgerProjectMap",
     "Outbox",
@@ -62,7 +58,6 @@ __all__ = [
     "SourceCounts",
     "TIMER_BUDGET_SECONDS",
     "TableCursorStore",
-    "TableLeaseStore",
     "UNKNOWN_PROJECTS_ROW",
     "category_key",
     "expense_deps",

@@ -2,7 +2,8 @@
 
 A run, for a connector with `expenses.enabled`:
 
-1. takes the connector's lease (`_lease.py`); another run holding it -> `busy`, nothing read;
+1. takes the connector's `expense-import` lease (`shared.storage.LeaseStore`); another run holding it ->
+   `busy`, nothing read;
 2. reads the host projects (ledger) and BC's chart of accounts (one `$batch`);
 3. per source (posted purchase invoices then credit memos, or G/L entries), page by page: read a page
    (`_reads.py`), map each entry to a message or a skip reason (`_mapping.py`), renew the lease, send the
@@ -31,9 +32,10 @@ from shared.connectors import (
     ConnectorStore,
     mark_reconnect_required,
 )
+from shared.clock import iso, utc_now
+from shared.storage import LeaseLost, LeaseStore
 
 from ._cursors import CursorStore, DocumentMarker
-from ._lease import LeaseLost, LeaseStore
 from ._mapping import ImportContext, is_posted, map_document_line, map_ledger_entry
 from ._outbox import Outbox
 from ._projects import ProjectMap
@@ -43,7 +45,7 @@ from ._stats import STATS_KEY, failure_notification, record_summary, unknown_pro
 from ._summary import ImportSummary, SourceCounts
 
 __all__ = ["ExpenseDeps", "ImportOptions", "import_expenses", "import_all", "TIMER_BUDGET_SECONDS",
-           "HTTP_BUDGET_SECONDS", "UNKNOWN_PROJECTS_ROW"]
+           "HTTP_BUDGET_SECONDS", "UNKNOWN_PROJECTS_ROW", "IMPORT_LEASE"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ TIMER_BUDGET_SECONDS = 240.0
 #: Azure's front end drops an HTTP request after 230 seconds; "run now" answers well before.
 HTTP_BUDGET_SECONDS = 150.0
 UNKNOWN_PROJECTS_ROW = "unknownProjects"
+#: The lease (table `Locks`, RowKey) a run holds so that two imports of one connector never overlap.
+IMPORT_LEASE = "expense-import"
 _MAX_UNKNOWN_VALUES = 500
 _NOT_RUNNABLE = {
     "consent_required": "it has no consent yet (POST /api/connectors/{name}/consent)",
@@ -60,12 +64,9 @@ _NOT_RUNNABLE = {
 }
 
 
-def _utcnow() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
-
-
-def _iso(moment: _dt.datetime) -> str:
-    return moment.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _stamp(moment: _dt.datetime) -> str:
+    """The run's stamps (summary, markers, cursor rows): UTC with milliseconds."""
+    return iso(moment, timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class ExpenseDeps:
     #: `(name, reason)`: mark the connector reconnect_required and notify once. None: `mark_reconnect_required`
     #: with the consent route as the hint.
     report_reconnect: Callable[[str, str], Any] | None = None
-    now: Callable[[], _dt.datetime] = _utcnow
+    now: Callable[[], _dt.datetime] = utc_now
     monotonic: Callable[[], float] = time.monotonic
     options: ImportOptions = field(default_factory=ImportOptions)
 
@@ -162,9 +163,9 @@ class _Run:
 
     def execute(self) -> ImportSummary:
         started, t0 = self.deps.now(), self.deps.monotonic()
-        self.summary.started_at = _iso(started)
+        self.summary.started_at = _stamp(started)
         write_stats = self._run()
-        self.summary.finished_at = _iso(self.deps.now())
+        self.summary.finished_at = _stamp(self.deps.now())
         self.summary.duration_ms = int((self.deps.monotonic() - t0) * 1000)
         if write_stats:
             self._record()
@@ -293,7 +294,7 @@ class _Run:
     def _save(self, source: str, state: dict[str, Any], cursor: str, counts: SourceCounts) -> None:
         counts.cursor = cursor
         self.deps.cursors.save(self.name, source, state, cursor=cursor, last_run=counts.to_dict(),
-                               at=_iso(self.deps.now()))
+                               at=_stamp(self.deps.now()))
 
     def _documents(self, kind: DocumentKind) -> None:
         counts = self.summary.counts(kind.source)
@@ -312,7 +313,7 @@ class _Run:
             counts.pages += 1
             last = _in_order(last, [parse_stamp(d["lastModifiedDateTime"]) for d in page], kind.source,
                              "lastModifiedDateTime")
-            now = _iso(self.deps.now())
+            now = _stamp(self.deps.now())
             claims = [DocumentMarker(d["id"], d.get("number", ""), d.get("lastModifiedDateTime", ""), 0)
                       for d in page if is_posted(d)]
             earlier = cursors.claim(self.name, kind.source, claims, at=now) if claims else {}
@@ -421,10 +422,10 @@ class _Run:
         if not new:
             return
         for value in new:
-            values[value] = {"firstSeenAt": _iso(self.deps.now()), "source": source, "lines": unknown[value],
+            values[value] = {"firstSeenAt": _stamp(self.deps.now()), "source": source, "lines": unknown[value],
                              "notified": False}
         self.deps.cursors.save(self.name, UNKNOWN_PROJECTS_ROW, {"values": values}, cursor="",
-                               at=_iso(self.deps.now()))
+                               at=_stamp(self.deps.now()))
 
     def _report_unknown(self) -> None:
         """Notify values not notified yet (this run's, or a crashed run's), then remember they were."""
@@ -439,7 +440,7 @@ class _Run:
             for entry in pending.values():
                 entry["notified"] = True
             self.deps.cursors.save(self.name, UNKNOWN_PROJECTS_ROW, {"values": values}, cursor="",
-                                   at=_iso(self.deps.now()))
+                                   at=_stamp(self.deps.now()))
         except Exception:  # noqa: BLE001 - retried by the next run (the values stay un-notified)
             log.warning("Connector %s: could not report unknown project values", self.name, exc_info=True)
 

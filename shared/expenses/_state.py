@@ -27,6 +27,8 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from shared.clock import iso
+
 from ._ranges import RangeSet
 
 __all__ = ["DocumentCursor", "LedgerCursor", "Backfill", "parse_stamp", "format_stamp", "MAX_SEEN_RANGES"]
@@ -43,8 +45,7 @@ def parse_stamp(value: str) -> _dt.datetime:
 
 def format_stamp(moment: _dt.datetime) -> str:
     """BC's DateTime form: UTC with milliseconds and Z, usable unquoted in a $filter."""
-    moment = moment.astimezone(_dt.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (moment.microsecond // 1000)
+    return iso(moment, timespec="milliseconds")
 
 
 @dataclass

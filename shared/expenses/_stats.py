@@ -13,6 +13,7 @@ import datetime as _dt
 import logging
 from typing import Any, Callable
 
+from shared.clock import iso
 from shared.connectors import ConcurrentUpdateError, ConnectorStore
 
 from ._summary import MAX_LISTED_VALUES, ImportSummary
@@ -69,7 +70,7 @@ def failure_notification(name: str, settings: dict[str, Any], summary: ImportSum
                     "It is retried at every scheduled run; you are told again only after it has worked once."),
         "recipients": _recipients(settings),
         "details": {"reason": "run_failed", "error": error, "summary": summary.to_dict()},
-        "at": _iso(now()),
+        "at": iso(now(), timespec="seconds"),
     }
 
 
@@ -88,9 +89,5 @@ def unknown_projects_notification(name: str, settings: dict[str, Any], dimension
         "recipients": _recipients(settings),
         "details": {"reason": "unknown_projects", "dimension": dimension,
                     "values": {v: values[v] for v in listed}},
-        "at": _iso(now()),
+        "at": iso(now(), timespec="seconds"),
     }
-
-
-def _iso(moment: _dt.datetime) -> str:
-    return moment.astimezone(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

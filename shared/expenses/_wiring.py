@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.storage import TableLeaseStore
+
 from ._cursors import TableCursorStore
-from ._lease import TableLeaseStore
 from ._outbox import QueueOutbox
 from ._projects import LedgerProjectMap
-from ._run import ExpenseDeps, ImportOptions
+from ._run import IMPORT_LEASE, ExpenseDeps, ImportOptions
 
 __all__ = ["expense_deps"]
 
@@ -18,7 +19,7 @@ def expense_deps(services: Any, *, options: ImportOptions | None = None) -> Expe
     return ExpenseDeps(
         store=services.store(),
         cursors=TableCursorStore(services.table("cursors")),
-        leases=TableLeaseStore(services.table("locks")),
+        leases=TableLeaseStore(services.table("locks"), name=IMPORT_LEASE),
         projects=LedgerProjectMap(services.table("ledger")),
         outbox=QueueOutbox(lambda: services.queue("expenses")),
         bc_client_for_record=services.bc_client_for_record,

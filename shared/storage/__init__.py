@@ -1,5 +1,7 @@
-"""Azure Storage adapters: clients from app settings, tables and queues created on first use."""
+"""Azure Storage adapters: clients from app settings, tables and queues created on first use, and the
+ETag-guarded leases of table `Locks` (`TableLeaseStore`, `InMemoryLeaseStore`)."""
 
+from shared.storage._lease import InMemoryLeaseStore, Lease, LeaseLost, LeaseStore, TableLeaseStore
 from shared.storage._queues import decode_queue_text, ensure_queue
 from shared.storage._settings import (
     STORAGE_SETTING,
@@ -29,4 +31,9 @@ __all__ = [
     "from_table_key",
     "decode_queue_text",
     "MAX_TRANSACTION_OPERATIONS",
+    "Lease",
+    "LeaseLost",
+    "LeaseStore",
+    "TableLeaseStore",
+    "InMemoryLeaseStore",
 ]

@@ -30,6 +30,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from shared import clock
+
 from ._errors import ClaimBusy
 from ._ledger import PENDING, RETRY, Ledger, LedgerConflict, LedgerRow
 
@@ -41,16 +43,8 @@ _MAX_CONFLICTS = 50
 
 
 def iso(moment: _dt.datetime) -> str:
-    return moment.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _parse(text: str | None) -> _dt.datetime | None:
-    if not text:
-        return None
-    try:
-        return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    """The ledger's stamps: UTC, milliseconds, `Z`."""
+    return clock.iso(moment, timespec="milliseconds")
 
 
 @dataclass
@@ -105,7 +99,7 @@ def acquire(ledger: Ledger, connector: str, kind: str, host_id: str, *, message_
 
 
 def _is_stale(row: LedgerRow, moment: _dt.datetime, stale_seconds: float) -> bool:
-    started = _parse(row.attempt_started_at)
+    started = clock.parse_iso(row.attempt_started_at)
     return started is None or (moment - started).total_seconds() > stale_seconds
 
 

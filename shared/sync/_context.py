@@ -13,16 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from shared.clock import utc_now
 from shared.messages import Version
 
 from ._gate import ConnectorGates, GatedClient
 
 __all__ = ["ExportDeps", "ExportContext", "ExportResult", "LookupCache", "export_deps", "WORKER_GATES",
            "WORKER_LOOKUPS"]
-
-
-def _utc_now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
 
 
 class LookupCache:
@@ -81,7 +78,7 @@ class ExportDeps:
     #: `(name, reason)`: mark reconnect_required and notify once, with a consent link. None: a plain
     #: `mark_reconnect_required` whose notification names the consent route instead of a link.
     report_reconnect: Callable[[str, str], Any] | None = None
-    now: Callable[[], _dt.datetime] = _utc_now
+    now: Callable[[], _dt.datetime] = utc_now
     sleep: Callable[[float], None] = time.sleep
     #: How long to wait for another worker's fresh claim on the same entity before letting the queue retry.
     claim_wait_seconds: float = 20.0

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.bc import BcConflictError, BcNotFoundError, BcPermanentError, eq
+from shared.clock import parse_iso
 from shared.messages import UNSET, Address, CustomerData, Version
 
 from ._context import ExportContext, ExportResult
@@ -223,18 +224,10 @@ def _find(ctx: ExportContext, plan: CustomerPlan, previous: Any) -> dict | None:
         return rows[0] if rows else None
     rows = client.list_entities(ctx.company_id, "customers", filter=eq("displayName", plan.api["displayName"]),
                                 select=["id", "number", "lastModifiedDateTime"])
-    since = _parse(previous.attempt_started_at if previous else None)
+    since = parse_iso(previous.attempt_started_at if previous else None)
     if since is not None:
         since -= _dt.timedelta(minutes=5)  # clock skew between this worker and BC
-        rows = [r for r in rows if (_parse(r.get("lastModifiedDateTime")) or since) >= since]
+        rows = [r for r in rows if (parse_iso(r.get("lastModifiedDateTime")) or since) >= since]
     rows.sort(key=lambda r: r.get("lastModifiedDateTime") or "", reverse=True)
     return rows[0] if rows else None
 
-
-def _parse(text: str | None) -> _dt.datetime | None:
-    if not text:
-        return None
-    try:
-        return _dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None

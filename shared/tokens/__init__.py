@@ -18,7 +18,6 @@ from ._versions import (
     TokenVersionConflict,
     TokenVersionStore,
     iso,
-    parse_iso,
 )
 
 __all__ = [
@@ -35,5 +34,4 @@ __all__ = [
     "REFRESH_TOKEN_INACTIVITY",
     "REFRESH_TOKEN_ROW",
     "iso",
-    "parse_iso",
 ]

@@ -25,6 +25,7 @@ from dataclasses import replace
 from typing import Callable
 
 from shared.auth import StoredRefreshToken
+from shared.clock import utc_now
 from shared.secrets import SecretStore, refresh_token_name
 
 from ._versions import REFRESH_TOKEN_INACTIVITY, TokenVersion, TokenVersionConflict, TokenVersionStore, iso
@@ -36,15 +37,11 @@ log = logging.getLogger(__name__)
 _MAX_ATTEMPTS = 10
 
 
-def _utc_now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
-
-
 class ConnectorRefreshTokens:
     """`GuardedRefreshTokenStore` for one connector (Key Vault + `TokenVersions` row)."""
 
     def __init__(self, connector: str, secrets: SecretStore, versions: TokenVersionStore, *,
-                 now: Callable[[], _dt.datetime] = _utc_now):
+                 now: Callable[[], _dt.datetime] = utc_now):
         self.connector = connector
         self._secrets = secrets
         self._versions = versions

@@ -17,6 +17,8 @@ import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from shared import clock
+
 if TYPE_CHECKING:  # pragma: no cover
     from azure.data.tables import TableClient
 
@@ -29,7 +31,6 @@ __all__ = [
     "REFRESH_TOKEN_ROW",
     "REFRESH_TOKEN_INACTIVITY",
     "iso",
-    "parse_iso",
 ]
 
 REFRESH_TOKEN_ROW = "refresh-token"
@@ -40,17 +41,7 @@ REFRESH_TOKEN_INACTIVITY = _dt.timedelta(days=90)
 
 def iso(moment: _dt.datetime) -> str:
     """UTC, seconds precision, `Z`: sorts as text, so table filters can compare it."""
-    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(text: str | None) -> _dt.datetime | None:
-    if not text:
-        return None
-    try:
-        moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=_dt.timezone.utc)
+    return clock.iso(moment, timespec="seconds")
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,12 @@
-"""The expense import's storage adapters against Azurite: cursor rows and document markers, the lease
-(two runs never hold it at once), and the read-only ledger port."""
+"""The expense import's storage adapters against Azurite: cursor rows and document markers, and the
+read-only ledger port. The lease lives in shared.storage (tests/integration/storage/test_lease.py)."""
 
 from __future__ import annotations
 
-import datetime as _dt
-import threading
 
 import pytest
 
-from shared.expenses import DocumentMarker, LedgerProjectMap, TableCursorStore, TableLeaseStore
+from shared.expenses import DocumentMarker, LedgerProjectMap, TableCursorStore
 from shared.storage import ensure_table, table_key, table_service_from_settings
 
 pytestmark = pytest.mark.integration
@@ -46,43 +44,6 @@ def test_claiming_new_documents_marks_them_sending_and_a_re_read_tells_sending_f
         m.document_id: "sending" for m in markers[120:]}
     assert store.claim("acme", "purchaseCreditMemos", markers[:1], at="t5") == {}
     assert store.claim("other", "purchaseInvoices", markers[:1], at="t5") == {}
-
-
-def test_only_one_of_two_concurrent_runs_gets_the_lease(table):
-    locks = table("Locks")
-    got: list[object] = []
-    barrier = threading.Barrier(2)
-
-    def take(owner: str) -> None:
-        barrier.wait()
-        got.append(TableLeaseStore(locks).acquire("acme", owner, ttl=_dt.timedelta(minutes=6)))
-
-    threads = [threading.Thread(target=take, args=(f"run-{n}",)) for n in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sum(lease is not None for lease in got) == 1
-
-
-def test_an_expired_lease_is_taken_over_and_its_old_holder_can_neither_renew_nor_release_it(table):
-    locks = table("Locks")
-    now = [_dt.datetime(2026, 11, 20, 12, 0, tzinfo=_dt.timezone.utc)]
-    leases = TableLeaseStore(locks, clock=lambda: now[0])
-    first = leases.acquire("acme", "run-1", ttl=_dt.timedelta(minutes=6))
-    assert leases.acquire("acme", "run-2", ttl=_dt.timedelta(minutes=6)) is None
-    now[0] += _dt.timedelta(minutes=7)
-    second = leases.acquire("acme", "run-2", ttl=_dt.timedelta(minutes=6))
-    assert second is not None
-    from shared.expenses import LeaseLost
-
-    with pytest.raises(LeaseLost, match="taken over by another run"):
-        first.renew()
-    first.release()
-    assert leases.holder("acme")["owner"] == "run-2"
-    second.renew()
-    second.release()
-    assert leases.holder("acme") is None
 
 
 def test_the_ledger_port_maps_dimension_values_to_host_project_ids(table):

@@ -200,10 +200,12 @@ def test_run_now_for_a_connector_without_expenses_answers_422(services, connecto
 
 
 def test_run_now_while_another_run_holds_the_lease_answers_409(services, connector):
-    from shared.expenses import TableLeaseStore
+    from shared.expenses import IMPORT_LEASE
+    from shared.storage import TableLeaseStore
 
     name = connector()
-    lease = TableLeaseStore(services.table("locks")).acquire(name, "another-run", ttl=_dt.timedelta(minutes=6))
+    leases = TableLeaseStore(services.table("locks"), name=IMPORT_LEASE)
+    lease = leases.acquire(name, "another-run", ttl=_dt.timedelta(minutes=6))
     try:
         status, summary = run_now(name)
     finally:

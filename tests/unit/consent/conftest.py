@@ -12,9 +12,10 @@ from sandbox import constants
 from shared.auth import RedeemedGrant, TokenError
 from shared.config import AppSettings
 from shared.connectors import BcConnection, ConnectorRecord, InMemoryConnectorStore
-from shared.consent import ConsentDeps, InMemoryConsentStateStore, InMemoryLeases
+from shared.consent import REPLAY_LEASE, ConsentDeps, InMemoryConsentStateStore
 from shared.parking import InMemoryParkingLot
 from shared.secrets import InMemorySecretStore
+from shared.storage import InMemoryLeaseStore
 from shared.tokens import InMemoryTokenVersionStore
 
 AUTHORITY = "https://login.test"
@@ -91,7 +92,7 @@ def deps(clock, redeemer) -> ConsentDeps:
         notify=notifications.append, parking=InMemoryParkingLot(), send_text=lambda q, t: sent.append((q, t)),
         connection_for=connection_for, redeemer_for=lambda tenant, client_id, secret: redeemer,
         bc_client_with_token=no_bc, credential_for=no_bc, forget_credential=lambda name: None,
-        lease_for=InMemoryLeases(clock), now=clock)
+        leases=InMemoryLeaseStore(name=REPLAY_LEASE, clock=clock), now=clock)
     deps.notifications = notifications  # type: ignore[attr-defined]
     deps.sent = sent  # type: ignore[attr-defined]
     return deps

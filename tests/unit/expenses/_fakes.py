@@ -16,13 +16,14 @@ from typing import Any, Iterator
 
 from shared.connectors import ConnectorRecord, InMemoryConnectorStore
 from shared.expenses import (
+    IMPORT_LEASE,
     ExpenseDeps,
     ImportOptions,
     InMemoryCursorStore,
-    InMemoryLeaseStore,
     InMemoryOutbox,
     InMemoryProjectMap,
 )
+from shared.storage import InMemoryLeaseStore
 
 COMPANY_ID = "5a1c6898-0000-4e8f-9b7a-5c6d7e8f9a01"
 NAME = "acme"
@@ -195,7 +196,7 @@ class World:
                                           company_id=COMPANY_ID, company_name="CRONUS", tax_mode="salesTax",
                                           refresh_token_expires_at=None))
         self.cursors = InMemoryCursorStore()
-        self.leases = InMemoryLeaseStore(clock=self.clock.now)
+        self.leases = InMemoryLeaseStore(name=IMPORT_LEASE, clock=self.clock.now)
         self.projects = InMemoryProjectMap()
         for n in (1, 2, 3):
             self.projects.set(NAME, f"host-{n}", f"P-{n}")

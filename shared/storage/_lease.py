@@ -1,17 +1,25 @@
-"""A lease so that two imports of one connector never overlap: a row in table `Locks`, ETag-guarded.
+"""A short ETag-guarded lease per connector and job, so that one run of that job at a time does the work.
 
-The timer runs on every instance of the app and `POST .../expenses/import` may come at any time; both
-take the lease `expense-import` of the connector first. Row: PartitionKey = connector, RowKey = the lease
-name, columns `owner` (the run's id) and `expiresAt`. Taking it:
+Used by the expense import (lease `expense-import`: the timer on every instance and `POST .../import` never
+overlap) and by replay (lease `replay`: two replays never send the same parked message). Table `Locks`
+(docs/storage.md): PartitionKey = connector, RowKey = the lease name, columns `owner` (the run's id) and
+`expiresAt`. Taking it:
 
 - no row: create it (a 409 means another run was faster: busy);
-- a row whose `expiresAt` has passed (its run crashed or hung): replace it, guarded by the ETag read (a
-  412 means another run took it meanwhile: busy);
+- a row whose `expiresAt` has passed, or cannot be read (its run crashed or hung): replace it, guarded by
+  the ETag read (a 412 means another run took it meanwhile: busy);
 - otherwise: busy.
 
-The holder renews it before each page it sends (ETag-guarded; a failure means the lease was taken over,
-`LeaseLost`, and the run stops before sending anything more) and deletes it at the end. A crashed run's
-lease blocks the connector until it expires: keep `ttl` above the longest page plus the time budget.
+The holder renews it as it goes (ETag-guarded; a failure means the lease was taken over: `LeaseLost`, and
+the run stops before writing anything more) and deletes it at the end, again only if the row is still the
+one it wrote. A crashed run's lease blocks the connector until it expires: keep `ttl` above the longest
+step between two renewals.
+
+    leases = TableLeaseStore(table, name="replay")     # or InMemoryLeaseStore(name=..., clock=...)
+    lease = leases.acquire("contoso-bc", run_id, ttl=timedelta(minutes=5))
+    if lease is None: ...                                # busy; leases.holder("contoso-bc") says until when
+    try: ...; lease.renew(); ...                         # raises LeaseLost
+    finally: lease.release()
 """
 
 from __future__ import annotations
@@ -22,28 +30,26 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from shared.clock import iso, parse_iso, utc_now
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.data.tables import TableClient
 
-__all__ = ["Lease", "LeaseLost", "LeaseStore", "TableLeaseStore", "InMemoryLeaseStore", "IMPORT_LEASE"]
+__all__ = ["Lease", "LeaseLost", "LeaseStore", "TableLeaseStore", "InMemoryLeaseStore"]
 
-IMPORT_LEASE = "expense-import"
+Clock = Callable[[], _dt.datetime]
 
 
 class LeaseLost(Exception):
     """Another run took the lease over (this one outlived its expiry); stop without writing more."""
 
 
-def _iso(moment: _dt.datetime) -> str:
-    return moment.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _parse(value: str) -> _dt.datetime:
-    return _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+def _stamp(moment: _dt.datetime) -> str:
+    return iso(moment, timespec="milliseconds")
 
 
 class _Rows(Protocol):
-    """The three conditional operations a lease needs; a table and a dict both offer them."""
+    """The conditional operations a lease needs; a table and a dict both offer them."""
 
     def read(self, key: tuple[str, str]) -> tuple[dict[str, Any], str] | None: ...
 
@@ -55,12 +61,14 @@ class _Rows(Protocol):
         """The new ETag, or None if the row changed or is gone."""
         ...
 
-    def delete(self, key: tuple[str, str], etag: str) -> None: ...
+    def delete(self, key: tuple[str, str], etag: str) -> None:
+        """Delete the row if it still has `etag`; nothing happens otherwise."""
+        ...
 
 
 @dataclass
 class Lease:
-    """A held lease. `renew()` before each page; `release()` at the end (in a finally)."""
+    """A held lease. `renew()` before each step; `release()` at the end (in a finally)."""
 
     key: tuple[str, str]
     owner: str
@@ -68,12 +76,12 @@ class Lease:
     _etag: str
     _rows: _Rows
     _ttl: _dt.timedelta
-    _clock: Callable[[], _dt.datetime]
+    _clock: Clock
 
     def renew(self) -> None:
         """Extend by the ttl. Raises LeaseLost if another run took the lease over."""
         expires = self._clock() + self._ttl
-        etag = self._rows.replace(self.key, {"owner": self.owner, "expiresAt": _iso(expires)}, self._etag)
+        etag = self._rows.replace(self.key, {"owner": self.owner, "expiresAt": _stamp(expires)}, self._etag)
         if etag is None:
             raise LeaseLost(f"The {self.key[1]} lease of connector '{self.key[0]}' was taken over by another run.")
         self._etag, self.expires_at = etag, expires
@@ -84,38 +92,45 @@ class Lease:
 
 
 class LeaseStore:
-    """Takes leases on rows of a `_Rows`; see the module docstring."""
+    """Takes the lease `name` of connectors, on rows of a `_Rows`; see the module docstring."""
 
-    def __init__(self, rows: _Rows, *, clock: Callable[[], _dt.datetime]) -> None:
-        self._rows, self._clock = rows, clock
+    def __init__(self, rows: _Rows, *, name: str, clock: Clock = utc_now) -> None:
+        self._rows, self.name, self._clock = rows, name, clock
 
-    def acquire(self, connector: str, owner: str, *, ttl: _dt.timedelta,
-                name: str = IMPORT_LEASE) -> Lease | None:
+    def acquire(self, connector: str, owner: str, *, ttl: _dt.timedelta) -> Lease | None:
         """The lease, or None when another run holds it (`holder()` says until when)."""
-        key = (connector, name)
+        key = (connector, self.name)
         now = self._clock()
-        values = {"owner": owner, "expiresAt": _iso(now + ttl)}
+        values = {"owner": owner, "expiresAt": _stamp(now + ttl)}
         current = self._rows.read(key)
         if current is None:
             etag = self._rows.create(key, values)
         else:
             row, etag_read = current
-            if _parse(row["expiresAt"]) > now:
+            expires = parse_iso(row.get("expiresAt"))
+            if expires is not None and expires > now:
                 return None
             etag = self._rows.replace(key, values, etag_read)
         if etag is None:
             return None
         return Lease(key, owner, now + ttl, etag, self._rows, ttl, self._clock)
 
-    def holder(self, connector: str, name: str = IMPORT_LEASE) -> dict[str, Any] | None:
+    def holder(self, connector: str) -> dict[str, Any] | None:
         """`{"owner", "expiresAt"}` of the current lease row, if any."""
-        current = self._rows.read((connector, name))
+        current = self._rows.read((connector, self.name))
         return dict(current[0]) if current is not None else None
 
 
 class _TableRows:
-    def __init__(self, table: "TableClient") -> None:
-        self._table = table
+    def __init__(self, table: "TableClient | Callable[[], TableClient]") -> None:
+        self._source = table
+        self._client: "TableClient | None" = None
+
+    @property
+    def _table(self) -> "TableClient":
+        if self._client is None:
+            self._client = self._source() if callable(self._source) else self._source
+        return self._client
 
     def read(self, key: tuple[str, str]) -> tuple[dict[str, Any], str] | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -192,19 +207,17 @@ class _MemoryRows:
                 del self._rows[key]
 
 
-def _utcnow() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
-
-
 class TableLeaseStore(LeaseStore):
-    """Leases in table `Locks`."""
+    """Leases `name` in table `Locks`: a TableClient, or a function that makes it on first use (so that
+    building the ports needs no storage connection, as the consent flow's do not until a replay)."""
 
-    def __init__(self, table: "TableClient", *, clock: Callable[[], _dt.datetime] = _utcnow) -> None:
-        super().__init__(_TableRows(table), clock=clock)
+    def __init__(self, table: "TableClient | Callable[[], TableClient]", *, name: str,
+                 clock: Clock = utc_now) -> None:
+        super().__init__(_TableRows(table), name=name, clock=clock)
 
 
 class InMemoryLeaseStore(LeaseStore):
-    """Leases in a dict, same semantics, for use-case tests."""
+    """Leases `name` in a dict, with the same semantics (ETags included), for use-case tests."""
 
-    def __init__(self, *, clock: Callable[[], _dt.datetime] = _utcnow) -> None:
-        super().__init__(_MemoryRows(), clock=clock)
+    def __init__(self, *, name: str, clock: Clock = utc_now) -> None:
+        super().__init__(_MemoryRows(), name=name, clock=clock)
