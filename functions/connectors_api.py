@@ -28,7 +28,7 @@ def list_connectors(req: func.HttpRequest) -> func.HttpResponse:
     from shared.connectors import list_connectors as list_all, view_connector
 
     deps = get_services().connector_deps()
-    return json_response({"connectors": [view_connector(r) for r in list_all(deps)]})
+    return json_response({"connectors": [view_connector(r, deps) for r in list_all(deps)]})
 
 
 @bp.function_name("put_connector")
@@ -58,7 +58,7 @@ def get_connector(req: func.HttpRequest) -> func.HttpResponse:
     from shared.connectors import get_connector as get_one, view_connector
 
     deps = get_services().connector_deps()
-    return json_response(view_connector(get_one(req.route_params.get("name", ""), deps)))
+    return json_response(view_connector(get_one(req.route_params.get("name", ""), deps), deps))
 
 
 @bp.function_name("delete_connector")

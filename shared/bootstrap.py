@@ -28,6 +28,7 @@ TABLES = {
     "cursors": "ImportCursors",
     "parked": "Parked",
     "locks": "Locks",
+    "activity": "ConnectorActivity",
     "tokens": "TokenVersions",
 }
 
@@ -268,6 +269,8 @@ class Services:
         delete_partitions(self.table("cursors"), partitions=[name])
         delete_partitions(self.table("parked"), partitions=[name])
         delete_partitions(self.table("tokens"), partitions=[name])
+        delete_partitions(self.table("locks"), partitions=[name])
+        delete_partitions(self.table("activity"), partitions=[name])
 
     def notify(self, notification: dict[str, Any]) -> None:
         """Send one `bc-notifications` message (plain UTF-8 JSON, ARCHITECTURE §4)."""
@@ -282,7 +285,13 @@ class Services:
         return ConnectorDeps(store=self.store(), secrets=self.secrets(), app=self.app,
                              bc_client_for=self.bc_client_for, purge_connector_data=self.purge_connector_data,
                              notify=self.notify, start_consent=self._consent_url_for,
-                             bc_client_for_record=self.bc_client_for_record)
+                             bc_client_for_record=self.bc_client_for_record,
+                             read_activity=self._read_activity)
+
+    def _read_activity(self, name: str) -> dict[str, Any]:
+        from shared.connectors._activity import read_activity
+
+        return read_activity(self.table("activity"), name)
 
     def _consent_url_for(self, record: Any) -> str:
         from shared.consent import start_consent

@@ -83,6 +83,8 @@ class ConnectorDeps:
     start_consent: Callable[[ConnectorRecord], str] | None = None
     #: A BC client for a stored connector in its auth mode (delegated ones once connected).
     bc_client_for_record: Callable[[ConnectorRecord], Any] | None = None
+    #: The last exports and their counts for a connector name (shared.connectors._activity.read_activity).
+    read_activity: Callable[[str], dict[str, Any]] | None = None
 
 
 @dataclass
@@ -206,8 +208,9 @@ def connection_for(record: ConnectorRecord, deps: ConnectorDeps) -> BcConnection
     return BcConnection(settings.tenant_id, settings.environment, client_id, secret)
 
 
-def view_connector(record: ConnectorRecord) -> dict[str, Any]:
-    """The public JSON of a connector: settings without secrets, plus status and resolved values."""
+def view_connector(record: ConnectorRecord, deps: ConnectorDeps | None = None) -> dict[str, Any]:
+    """The public JSON of a connector: settings without secrets, plus status, resolved values, the last
+    import summary (in stats) and, given `deps`, the last exports with their counts."""
     settings = dict(record.settings)
     # Write-only: the view says where the secret lives, never what it is (and costs no Key Vault call).
     auth = dict(settings.get("auth") or {})
@@ -225,6 +228,7 @@ def view_connector(record: ConnectorRecord) -> dict[str, Any]:
         "createdAt": record.created_at,
         "updatedAt": record.updated_at,
         **{key: value for key, value in (record.stats or {}).items()},
+        **(deps.read_activity(record.name) if deps is not None and deps.read_activity else {}),
     }
 
 

@@ -96,11 +96,19 @@ def export_deps(services: Any) -> ExportDeps:
         store=services.store(),
         ledger=TableLedger(services.table("ledger")),
         bc_client_for=services.bc_client_for_record,
-        send_outcome=lambda outcome: services.send("outcomes", outcome),
+        send_outcome=lambda outcome: _send_and_count(services, outcome),
         notify=services.notify,
         parking=services.parking(),
         report_reconnect=services.report_reconnect_required,
     )
+
+
+def _send_and_count(services: Any, outcome: dict[str, Any]) -> None:
+    """Send the outcome to the host, then count it on the connector's activity (best effort)."""
+    from shared.connectors._activity import record_export_outcome
+
+    services.send("outcomes", outcome)
+    record_export_outcome(lambda: services.table("activity"), outcome)
 
 
 @dataclass

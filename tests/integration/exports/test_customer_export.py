@@ -153,3 +153,16 @@ def test_a_customer_message_for_a_connector_without_customer_export_fails_and_is
 
     [(queue, text)] = list_failed_messages(exp.services, exp.name)
     assert queue == "bc-customers" and '"cust-1"' in text
+
+
+def test_the_connector_shows_its_last_export_and_counts_by_outcome(exp):
+    from tests._app import call_http, json_of
+
+    exp.save()
+    exp.send("customer", customer_data("act-1"))
+    exp.send("customer", customer_data("act-1"))  # same content again: unchanged
+    view = json_of(call_http("get_connector", route_params={"name": exp.name}))
+    last = view["lastExports"]["customer"]
+    assert (last["status"], last["id"]) == ("unchanged", "act-1")
+    assert last["counts"]["created"] == 1 and last["counts"]["unchanged"] == 1
+    assert last["at"]
