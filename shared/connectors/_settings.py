@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
+from shared.jsontypes import json_type
+
 __all__ = [
     "AUTH_MODES",
     "ConnectorSettings",
@@ -196,7 +198,7 @@ class _Spec:
 def _string(max_len: int, *, pattern: re.Pattern[str] | None = None, hint: str = "") -> Callable[[Any], str]:
     def parse(raw: Any) -> str:
         if not isinstance(raw, str):
-            raise _Bad(f"Must be a string, not {_json_type(raw)}.")
+            raise _Bad(f"Must be a string, not {json_type(raw)}.")
         value = raw.strip()
         if not value:
             raise _Bad("Must not be empty.")
@@ -219,14 +221,14 @@ def _code(max_len: int) -> Callable[[Any], str]:
 
 def _boolean(raw: Any) -> bool:
     if not isinstance(raw, bool):
-        raise _Bad(f"Must be true or false, not {_json_type(raw)}.")
+        raise _Bad(f"Must be true or false, not {json_type(raw)}.")
     return raw
 
 
 def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
     def parse(raw: Any) -> str:
         if raw not in options:
-            shown = raw if isinstance(raw, str) else _json_type(raw)
+            shown = raw if isinstance(raw, str) else json_type(raw)
             raise _Bad(f"'{shown}' is not one of: {', '.join(options)}.", options)
         return raw
     return parse
@@ -262,7 +264,7 @@ def _secret(raw: Any) -> str:
 
 def _date(raw: Any) -> str:
     if not isinstance(raw, str):
-        raise _Bad(f"Must be a date as YYYY-MM-DD, not {_json_type(raw)}.")
+        raise _Bad(f"Must be a date as YYYY-MM-DD, not {json_type(raw)}.")
     try:
         return _dt.date.fromisoformat(raw.strip()).isoformat()
     except ValueError:
@@ -271,7 +273,7 @@ def _date(raw: Any) -> str:
 
 def _recipients(raw: Any) -> tuple[str, ...]:
     if not isinstance(raw, list):
-        raise _Bad(f"Must be a list of user ids or e-mail addresses, not {_json_type(raw)}.")
+        raise _Bad(f"Must be a list of user ids or e-mail addresses, not {json_type(raw)}.")
     if len(raw) > MAX_RECIPIENTS:
         raise _Bad(f"Has {len(raw)} recipients; at most {MAX_RECIPIENTS} are allowed.")
     out: list[str] = []
@@ -291,7 +293,7 @@ def _recipients(raw: Any) -> tuple[str, ...]:
 
 def _notes(raw: Any) -> str:
     if not isinstance(raw, str):
-        raise _Bad(f"Must be a string, not {_json_type(raw)}.")
+        raise _Bad(f"Must be a string, not {json_type(raw)}.")
     if len(raw) > MAX_NOTES:
         raise _Bad(f"Is {len(raw)} characters long; at most {MAX_NOTES} are allowed.")
     return raw
@@ -374,7 +376,7 @@ def _flatten(document: Mapping[str, Any], prefix: str, errors: list[FieldError])
             if value is None:
                 continue
             if not isinstance(value, Mapping):
-                errors.append(FieldError(path, f"Must be an object, not {_json_type(value)}."))
+                errors.append(FieldError(path, f"Must be an object, not {json_type(value)}."))
                 continue
             flat.update(_flatten(value, path + ".", errors))
         else:
@@ -481,22 +483,6 @@ def _set_path(doc: dict[str, Any], path: str, value: Any) -> None:
     for part in parts[:-1]:
         doc = doc.setdefault(part, {})
     doc[parts[-1]] = value
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__
 
 
 def _sorted(errors: list[FieldError]) -> list[FieldError]:

@@ -11,6 +11,8 @@ import datetime as _dt
 import math
 from typing import Any, Mapping
 
+from shared.jsontypes import json_type
+
 from ._errors import MessageInvalid
 
 __all__ = [
@@ -41,22 +43,6 @@ class _Unset:
 UNSET: Any = _Unset()
 
 MAX_HOST_ID = 200  # Table Storage keys hold 1 KiB; host ids are far shorter in practice
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__
 
 
 def obj(value: Any, field: str) -> Mapping[str, Any]:
