@@ -13,6 +13,7 @@ import pytest
 
 from sandbox import constants
 from tests._app import call_http, json_of
+from tests._settings import connector_settings
 
 pytestmark = pytest.mark.integration
 
@@ -20,28 +21,7 @@ SECRET = constants.DEMO_CLIENT_SECRET
 
 
 def us_settings(**changes):
-    document = {
-        "tenantId": constants.TENANT_ID,
-        "environment": constants.ENVIRONMENT,
-        "company": urllib.parse.quote(constants.US_COMPANY),
-        "auth": {"mode": "clientCredentials", "clientId": constants.DEMO_CLIENT_ID, "clientSecret": SECRET},
-        "defaults": {"unitOfMeasure": "PCS", "taxGroupCode": "TAXABLE", "writeInItem": "WRITE-IN",
-                     "useHostInvoiceNumber": False},
-        "customers": {"enabled": True,
-                      "domestic": {"genBusPostingGroup": "DOMESTIC", "customerPostingGroup": "DOMESTIC"},
-                      "abroad": {"genBusPostingGroup": "EXPORT", "customerPostingGroup": "FOREIGN"}},
-        "projects": {"enabled": True, "dimension": "PROJECT"},
-        "invoices": {"enabled": True, "departmentDimension": "DEPARTMENT", "departmentSource": "department"},
-        "notifications": {"recipients": ["ops@example.com"]},
-        "notes": "integration test",
-    }
-    for dotted, value in changes.items():
-        target = document
-        parts = dotted.split("__")
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = value
-    return document
+    return connector_settings("us", **{"notes": "integration test", **changes})
 
 
 def put(name, document):

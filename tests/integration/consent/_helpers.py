@@ -11,32 +11,13 @@ import requests
 
 from sandbox import constants
 from tests._app import call_http, json_of
+from tests._settings import connector_settings
 
 SECRET = constants.DEMO_CLIENT_SECRET
 
 
 def delegated_settings(**changes) -> dict:
-    document = {
-        "tenantId": constants.TENANT_ID,
-        "environment": constants.ENVIRONMENT,
-        "company": urllib.parse.quote(constants.US_COMPANY),
-        "auth": {"mode": "delegated", "clientId": constants.DEMO_CLIENT_ID, "clientSecret": SECRET},
-        "defaults": {"unitOfMeasure": "PCS", "taxGroupCode": "TAXABLE", "writeInItem": "WRITE-IN",
-                     "useHostInvoiceNumber": False},
-        "customers": {"enabled": True,
-                      "domestic": {"genBusPostingGroup": "DOMESTIC", "customerPostingGroup": "DOMESTIC"},
-                      "abroad": {"genBusPostingGroup": "EXPORT", "customerPostingGroup": "FOREIGN"}},
-        "projects": {"enabled": True, "dimension": "PROJECT"},
-        "invoices": {"enabled": True, "departmentDimension": "DEPARTMENT", "departmentSource": "department"},
-        "notifications": {"recipients": ["ops@example.com"]},
-    }
-    for dotted, value in changes.items():
-        target = document
-        parts = dotted.split("__")
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = value
-    return document
+    return connector_settings("us", "delegated", **changes)
 
 
 def put_delegated(name: str, **changes):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.parse
 import uuid
 from typing import Any
 
@@ -13,6 +12,7 @@ from azure.functions.queue import QueueMessage
 
 from sandbox import constants
 from tests._app import FUNCTIONS, call_http, json_of
+from tests._settings import connector_settings
 
 SECRET = constants.DEMO_CLIENT_SECRET
 FUNCTION_OF = {"bc-customers": "export_customer", "bc-projects": "export_project", "bc-invoices": "export_invoice",
@@ -21,28 +21,7 @@ FUNCTION_OF = {"bc-customers": "export_customer", "bc-projects": "export_project
 
 
 def settings_document(company: str = "us", **changes: Any) -> dict:
-    vat = company == "vat"
-    document = {
-        "tenantId": constants.TENANT_ID,
-        "environment": constants.ENVIRONMENT,
-        "company": urllib.parse.quote(constants.VAT_COMPANY if vat else constants.US_COMPANY, safe=""),
-        "auth": {"mode": "clientCredentials", "clientId": constants.DEMO_CLIENT_ID, "clientSecret": SECRET},
-        "defaults": {"unitOfMeasure": "PCS", "taxGroupCode": None if vat else "TAXABLE", "writeInItem": "WRITE-IN",
-                     "useHostInvoiceNumber": False},
-        "customers": {"enabled": True,
-                      "domestic": {"genBusPostingGroup": "DOMESTIC", "customerPostingGroup": "DOMESTIC"},
-                      "abroad": {"genBusPostingGroup": "EU" if vat else "EXPORT", "customerPostingGroup": "FOREIGN"}},
-        "projects": {"enabled": True, "dimension": "PROJECT"},
-        "invoices": {"enabled": True, "departmentDimension": "DEPARTMENT", "departmentSource": "department"},
-        "notifications": {"recipients": ["ops@example.com"]},
-    }
-    for dotted, value in changes.items():
-        target = document
-        parts = dotted.split("__")
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = value
-    return document
+    return connector_settings(company, **changes)
 
 
 def save_connector(name: str, company: str = "us", **changes: Any) -> dict:

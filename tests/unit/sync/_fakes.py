@@ -12,6 +12,7 @@ from typing import Any
 from shared.connectors import ConnectorRecord, InMemoryConnectorStore
 from shared.parking import InMemoryParkingLot
 from shared.sync import ConnectorGates, ExportDeps, InMemoryLedger, LookupCache
+from tests._settings import apply_changes
 
 COMPANY_ID = "11111111-2222-3333-4444-555555555555"
 
@@ -29,12 +30,7 @@ def settings_document(**changes: Any) -> dict:
         "invoices": {"enabled": True, "departmentDimension": "DEPARTMENT", "departmentSource": "department"},
         "notifications": {"recipients": ["ops@example.com"]},
     }
-    for dotted, value in changes.items():
-        target = document
-        parts = dotted.split("__")
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = value
+    apply_changes(document, changes)
     return document
 
 
