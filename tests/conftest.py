@@ -114,3 +114,11 @@ def _no_azure_credential(**_: object):
 def connector_name() -> str:
     """A connector name unique to the test, so tests can share one Azurite."""
     return f"t-{uuid.uuid4().hex[:12]}"
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that needs Azurite or the sandbox as `integration`, so `make test-fast`
+    (`-m "not integration"`) never starts a service, whether or not its module says so."""
+    for item in items:
+        if {"azurite", "sandbox"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
