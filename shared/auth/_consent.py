@@ -94,29 +94,19 @@ class AuthCodeRedeemer(MsalCredentialBase):
         flow = {"state": state, "redirect_uri": redirect_uri, "scope": list(scopes),
                 "code_verifier": code_verifier, "nonce": nonce, "claims_challenge": None}
         with self._lock:
-            self._http.last_error = None
-            building = self._app is None
-            try:
-                result = self._application().acquire_token_by_auth_code_flow(flow, {"code": code, "state": state})
-            except TokenError:
-                raise
-            except RuntimeError as exc:  # MSAL: the ID token's nonce did not match ours
-                raise TokenError(
-                    "The sign-in answer from Entra ID did not belong to this consent (the ID token's nonce "
-                    "did not match). Nothing was stored; start the consent again.", error="nonce_mismatch",
-                ) from exc
-            except Exception as exc:  # noqa: BLE001 - mapped below, or re-raised unchanged
-                mapped = self._map_exception(exc, building)
-                if mapped is None:
-                    raise
-                raise mapped from exc
-            if "access_token" not in result:
-                answer = self._answer()
-                raise self._classify(result, status=answer.status if answer else None,
-                                     retry_after=answer.retry_after if answer else None)
+            result = self._call_msal(lambda: self._redeem(flow, code, state))
         return RedeemedGrant(
             access_token=result["access_token"],
             refresh_token=result.get("refresh_token"),
             expires_in=int(result.get("expires_in") or 0),
             id_claims=dict(result.get("id_token_claims") or {}),
         )
+
+    def _redeem(self, flow: dict, code: str, state: str) -> dict:
+        try:
+            return self._application().acquire_token_by_auth_code_flow(flow, {"code": code, "state": state})
+        except RuntimeError as exc:  # MSAL: the ID token's nonce did not match ours
+            raise TokenError(
+                "The sign-in answer from Entra ID did not belong to this consent (the ID token's nonce "
+                "did not match). Nothing was stored; start the consent again.", error="nonce_mismatch",
+            ) from exc

@@ -103,27 +103,36 @@ class MsalCredentialBase:
         if tenant_id and tenant_id.lower() != self.tenant.lower():
             raise ValueError(f"This credential is for tenant {self.tenant}, not {tenant_id}.")
         with self._lock:
-            self._http.last_error = None
-            building = self._app is None
-            try:
-                result = self._acquire(list(scopes), claims)
-            except TokenError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - mapped below, or re-raised unchanged
-                mapped = self._map_exception(exc, building)
-                if mapped is None:
-                    raise
-                raise mapped from exc
-            if "access_token" not in result:
-                answer = self._answer()
-                raise self._classify(result, status=answer.status if answer else None,
-                                     retry_after=answer.retry_after if answer else None)
+            result = self._call_msal(lambda: self._acquire(list(scopes), claims))
             self._last_transient = None
         log.debug("Token for app %s in tenant %s came from %s", self.client_id, self.tenant,
                   result.get("token_source", "the identity provider"))
         return _access_token(result)
 
     # -- for subclasses ---------------------------------------------------------------------------
+
+    def _call_msal(self, call: Any) -> dict:
+        """Run one MSAL token call (under `self._lock`) and turn every way it can fail into a TokenError.
+
+        MSAL reports Entra's refusals as a result without `access_token`, and transport trouble as
+        exceptions; both become the typed errors of `_errors.py`, with the answer's status and Retry-After.
+        """
+        self._http.last_error = None
+        building = self._app is None
+        try:
+            result = call()
+        except TokenError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped below, or re-raised unchanged
+            mapped = self._map_exception(exc, building)
+            if mapped is None:
+                raise
+            raise mapped from exc
+        if "access_token" not in result:
+            answer = self._answer()
+            raise self._classify(result, status=answer.status if answer else None,
+                                 retry_after=answer.retry_after if answer else None)
+        return result
 
     def _acquire(self, scopes: list[str], claims: str | None) -> dict:
         """Ask MSAL (`self._application()`) for a token; return its result dict ("access_token" or "error")."""
