@@ -26,25 +26,15 @@ from shared.bc import (
     BcAuthorizationError,
     BcClient,
     BcNotFoundError,
-    decode_error,
     decode_company_name,
+    decode_error,
     eq,
 )
 
 from ._settings import ConnectorSettings, FieldError, SettingsInvalid
+from ._webservices import not_published_message
 
 __all__ = ["VerifiedCompany", "Verification", "verify_settings", "tax_mode_of"]
-
-#: Where each OData V4 service points in BC, for the "how to publish it" hint.
-_PAGES = {
-    "customerCard": (21, "Customer Card"),
-    "dimensionValues": (537, "Dimension Values"),
-    "genBusPostingGroups": (312, "Gen. Business Posting Groups"),
-    "customerPostingGroups": (110, "Customer Posting Groups"),
-    "noSeries": (456, "No. Series"),
-    "salesSetup": (459, "Sales & Receivables Setup"),
-}
-
 
 @dataclass(frozen=True)
 class VerifiedCompany:
@@ -294,12 +284,8 @@ class _ODataChecks:
         try:
             return list(self.client.list_odata(self.company, service, **query))
         except BcNotFoundError:
-            page, caption = _PAGES[setting]
-            self.errors.append(FieldError(
-                f"webServices.{setting}",
-                f"The OData V4 web service '{service}' is not published in company '{self.company}'. In BC, "
-                f"search for 'Web Services', choose New, set Object Type Page, Object ID {page} "
-                f"('{caption}'), Service Name {service}, tick Published, and save the connector again."))
+            self.errors.append(FieldError(f"webServices.{setting}", not_published_message(
+                setting, service, self.company, "save the connector again")))
             return None
 
     def published(self, setting: str, service: str, *, filter: str | None = None) -> None:

@@ -331,13 +331,7 @@ class _Run:
                     continue
                 before = len(messages)
                 for line in lines:
-                    mapped = map_document_line(self.ctx, kind, document, line)
-                    if mapped.message is not None:
-                        messages.append(mapped.message)
-                    elif mapped.unknown is not None:
-                        unknown[mapped.unknown] += 1
-                    else:
-                        counts.skipped[mapped.skipped] += 1
+                    _tally(map_document_line(self.ctx, kind, document, line), messages, unknown, counts)
                 markers.append(DocumentMarker(document["id"], document.get("number", ""),
                                               document.get("lastModifiedDateTime", ""), len(messages) - before))
             self._send(messages)
@@ -393,13 +387,7 @@ class _Run:
             if entry["entryNumber"] in cursor.seen:
                 counts.skipped["alreadyImported"] += 1
                 continue
-            mapped = map_ledger_entry(self.ctx, entry)
-            if mapped.message is not None:
-                messages.append(mapped.message)
-            elif mapped.unknown is not None:
-                unknown[mapped.unknown] += 1
-            else:
-                counts.skipped[mapped.skipped] += 1
+            _tally(map_ledger_entry(self.ctx, entry), messages, unknown, counts)
         self._send(messages)
         counts.sent += len(messages)
         counts.unknown.update(unknown)
@@ -481,3 +469,13 @@ def _describe(err: Exception) -> dict[str, Any]:
                            "the page was not recorded and is read again next time."}
     return {"code": "InternalError", "retryable": False,
             "message": f"The import stopped on an unexpected error ({type(err).__name__}); see the log."}
+
+
+def _tally(mapped: Any, messages: list[dict[str, Any]], unknown: Any, counts: Any) -> None:
+    """File one mapped entry: a message to send, a project value the ledger does not know, or a skip."""
+    if mapped.message is not None:
+        messages.append(mapped.message)
+    elif mapped.unknown is not None:
+        unknown[mapped.unknown] += 1
+    else:
+        counts.skipped[mapped.skipped] += 1

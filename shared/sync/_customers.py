@@ -26,6 +26,7 @@ from typing import Any
 
 from shared.bc import BcConflictError, BcNotFoundError, BcPermanentError, eq
 from shared.clock import parse_iso
+from shared.connectors._webservices import not_published_message
 from shared.messages import UNSET, Address, CustomerData, Version
 
 from ._context import ExportContext, ExportResult
@@ -208,10 +209,9 @@ def _write_card(ctx: ExportContext, number: str | None, card: dict[str, Any], et
         if err.code in ("BadRequest_NotFound", "Internal_CompanyNotFound"):
             raise ExportFailed(
                 err.code or "NotFound",
-                f"The OData V4 web service '{service}' (page 21 'Customer Card') is not published in company "
-                f"'{ctx.company_name}', so posting groups cannot be set. In BC, search for 'Web Services', "
-                f"choose New, Object Type Page, Object ID 21, Service Name {service}, tick Published; then "
-                "replay the message.", "webServices.customerCard", retryable=True) from err
+                not_published_message("customerCard", service, ctx.company_name,
+                                      "replay the message (posting groups are set through this page)"),
+                "webServices.customerCard", retryable=True) from err
         raise
 
 

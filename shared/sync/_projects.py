@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.bc import BcNotFoundError, BcPermanentError
+from shared.connectors._webservices import not_published_message
 from shared.messages import ProjectData, Version, shorten
 
 from ._context import ExportContext, ExportResult
@@ -123,8 +124,6 @@ def _write(ctx: ExportContext, attempt: Attempt, plan: ProjectPlan, snapshot: bo
         if err.code in ("BadRequest_NotFound", "Internal_CompanyNotFound"):
             raise ExportFailed(
                 err.code or "NotFound",
-                f"The OData V4 web service '{service}' (page 537 'Dimension Values') is not published in "
-                f"company '{ctx.company_name}'. In BC, search for 'Web Services', choose New, Object Type Page, "
-                f"Object ID 537, Service Name {service}, tick Published; then replay the message.",
+                not_published_message("dimensionValues", service, ctx.company_name, "replay the message"),
                 "webServices.dimensionValues", retryable=True) from err
         raise
