@@ -89,7 +89,7 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
     from shared import bootstrap
     from shared.connectors import InMemoryConnectorStore
     from shared.expenses import ImportOptions, InMemoryOutbox, InMemoryProjectMap, QueueOutbox, expense_deps
-    from shared.secrets import APP_CLIENT_SECRET_NAME, InMemorySecretStore
+    from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, InMemorySecretStore
 
     company_id = COMPANY_IDS[(constants.ENVIRONMENT, "us")]
     us = (constants.TENANT_ID, constants.ENVIRONMENT, constants.US_COMPANY)

@@ -22,7 +22,7 @@ from sandbox.admin import SandboxAdmin
 from sandbox.server import SandboxServer
 from shared import bootstrap
 from shared.connectors import save_connector
-from shared.secrets import InMemorySecretStore
+from shared.adapters.secrets import InMemorySecretStore
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """BC requests per exported entity, counted in the sandbox's request log.
 
-The real use case (`shared.sync.process_message`), BC client and MSAL run against the sandbox over
+The real use case (`shared.exports.process_message`), BC client and MSAL run against the sandbox over
 HTTPS, with the ledger, connector store and outcome queue on a local Azurite, so the idempotency
 machinery (ledger read, ETag-guarded claim, final write) is part of every figure. Only BC requests are
 counted: Entra token requests are apart (MSAL caches the token per worker) and Table/Queue calls are
@@ -18,7 +18,7 @@ import uuid
 from typing import Any, Callable
 
 from benchmarks.export_harness import ExportEnv, customer, export_env, invoice
-from shared.sync import Delivery, export_deps, process_message
+from shared.exports import Delivery, export_deps, process_message
 
 STEADY_INVOICES = 50
 

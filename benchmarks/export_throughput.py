@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from benchmarks.export_harness import ExportEnv, customer, export_env, invoice
-from shared.sync import ConnectorGates, Delivery, export_deps, process_message
+from shared.exports import ConnectorGates, Delivery, export_deps, process_message
 
 LATENCY_MS = 50
 CONCURRENCY = (1, 2, 3, 4, 5, 8)

@@ -19,7 +19,7 @@ from sandbox import constants
 from sandbox.server import SandboxServer
 from shared import bootstrap
 from shared.connectors import InMemoryConnectorStore, save_connector
-from shared.secrets import InMemorySecretStore
+from shared.adapters.secrets import InMemorySecretStore
 
 
 def _scenarios() -> list[tuple[str, str, dict[str, Any]]]:

@@ -1,6 +1,6 @@
 """Queue-triggered exports (ARCHITECTURE §1, §4, §5): customers, projects and invoices to Business Central.
 
-Each function hands its message to `shared.sync`, which sends exactly one outcome to `bc-outcomes`
+Each function hands its message to `shared.exports`, which sends exactly one outcome to `bc-outcomes`
 (through the worker's services, like notifications) or raises so the queue redelivers the message.
 """
 
@@ -14,7 +14,7 @@ bp = func.Blueprint()
 @bp.function_name("export_customer")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-customers", connection="AzureWebJobsStorage")
 def export_customer(msg: func.QueueMessage) -> None:
-    from shared.sync import handle_queue_message
+    from shared.exports import handle_queue_message
 
     handle_queue_message("bc-customers", msg)
 
@@ -22,7 +22,7 @@ def export_customer(msg: func.QueueMessage) -> None:
 @bp.function_name("export_project")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-projects", connection="AzureWebJobsStorage")
 def export_project(msg: func.QueueMessage) -> None:
-    from shared.sync import handle_queue_message
+    from shared.exports import handle_queue_message
 
     handle_queue_message("bc-projects", msg)
 
@@ -30,6 +30,6 @@ def export_project(msg: func.QueueMessage) -> None:
 @bp.function_name("export_invoice")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-invoices", connection="AzureWebJobsStorage")
 def export_invoice(msg: func.QueueMessage) -> None:
-    from shared.sync import handle_queue_message
+    from shared.exports import handle_queue_message
 
     handle_queue_message("bc-invoices", msg)

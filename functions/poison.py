@@ -11,7 +11,7 @@ bp = func.Blueprint()
 @bp.function_name("customers_poison")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-customers-poison", connection="AzureWebJobsStorage")
 def customers_poison(msg: func.QueueMessage) -> None:
-    from shared.sync import handle_poison_message
+    from shared.exports import handle_poison_message
 
     handle_poison_message("bc-customers-poison", msg)
 
@@ -19,7 +19,7 @@ def customers_poison(msg: func.QueueMessage) -> None:
 @bp.function_name("projects_poison")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-projects-poison", connection="AzureWebJobsStorage")
 def projects_poison(msg: func.QueueMessage) -> None:
-    from shared.sync import handle_poison_message
+    from shared.exports import handle_poison_message
 
     handle_poison_message("bc-projects-poison", msg)
 
@@ -27,6 +27,6 @@ def projects_poison(msg: func.QueueMessage) -> None:
 @bp.function_name("invoices_poison")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-invoices-poison", connection="AzureWebJobsStorage")
 def invoices_poison(msg: func.QueueMessage) -> None:
-    from shared.sync import handle_poison_message
+    from shared.exports import handle_poison_message
 
     handle_poison_message("bc-invoices-poison", msg)

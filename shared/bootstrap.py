@@ -71,7 +71,7 @@ class Services:
     def _credential_factory(self) -> Callable[..., Any]:
         if self.credential_factory is not None:
             return self.credential_factory
-        from shared.storage import default_azure_credential
+        from shared.adapters import default_azure_credential
 
         return default_azure_credential
 
@@ -84,23 +84,23 @@ class Services:
 
     @cached_property
     def table_service(self) -> Any:
-        from shared.storage import table_service_from_settings
+        from shared.adapters import table_service_from_settings
 
         return table_service_from_settings(self.environ, self._credential_factory())
 
     @cached_property
     def queue_service(self) -> Any:
-        from shared.storage import queue_service_from_settings
+        from shared.adapters import queue_service_from_settings
 
         return queue_service_from_settings(self.environ, self._credential_factory())
 
     def table(self, key: str) -> Any:
-        from shared.storage import ensure_table
+        from shared.adapters import ensure_table
 
         return ensure_table(self.table_service.get_table_client(TABLES[key]))
 
     def queue(self, key: str) -> Any:
-        from shared.storage import ensure_queue
+        from shared.adapters import ensure_queue
 
         return ensure_queue(self.queue_service.get_queue_client(QUEUES[key]))
 
@@ -115,7 +115,7 @@ class Services:
     def secrets(self) -> Any:
         with self._lock:
             if self.secret_store is None:
-                from shared.secrets import secret_store_from_settings
+                from shared.adapters.secrets import secret_store_from_settings
 
                 self.secret_store = secret_store_from_settings(self.environ, self._credential_factory())
             return self.secret_store
@@ -194,7 +194,7 @@ class Services:
         """The ports of the consent, reconnect, replay and keep-alive use cases (`shared.consent`)."""
         from shared.connectors import connection_for
         from shared.consent import REPLAY_LEASE, ConsentDeps
-        from shared.storage import TableLeaseStore
+        from shared.adapters import TableLeaseStore
 
         return ConsentDeps(
             store=self.store(), secrets=self.secrets(), states=self.consent_states(),
@@ -228,7 +228,7 @@ class Services:
     def _replay_failed(self) -> Callable[[str], int] | None:
         """Re-enqueue a connector's permanently failed messages (the exports' ledger keeps their text)."""
         def replay(name: str) -> int:
-            from shared.sync import list_failed_messages
+            from shared.exports import list_failed_messages
 
             failed = list_failed_messages(self, name)
             for queue, text in failed:
@@ -250,7 +250,7 @@ class Services:
         """Put a message's original text back on a contract queue (replay of parked or failed work)."""
         if queue_name not in QUEUES.values():
             raise ValueError(f"'{queue_name}' is not a queue of the contract")
-        from shared.storage import ensure_queue
+        from shared.adapters import ensure_queue
 
         ensure_queue(self.queue_service.get_queue_client(queue_name)).send_message(text)
 
@@ -263,7 +263,7 @@ class Services:
         if self.purge is not None:
             self.purge(name)
             return
-        from shared.storage import delete_partitions
+        from shared.adapters import delete_partitions
 
         delete_partitions(self.table("ledger"), prefixes=[f"{name}|"])
         delete_partitions(self.table("cursors"), partitions=[name])

@@ -86,7 +86,7 @@ def services(azurite, sandbox, bc):
     """The worker's services wired to Azurite and the sandbox; secrets in memory; notifications kept."""
     from sandbox import constants
     from shared import bootstrap
-    from shared.secrets import InMemorySecretStore
+    from shared.adapters.secrets import InMemorySecretStore
 
     environ = {
         "AzureWebJobsStorage": azurite,

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 from shared.clock import iso, utc_now
 from shared.config import AppSettings
-from shared.secrets import APP_CLIENT_SECRET_NAME, SecretStore, client_secret_name, refresh_token_name
+from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, SecretStore, client_secret_name, refresh_token_name
 
 from ._settings import (
     ConnectorSettings,

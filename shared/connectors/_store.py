@@ -246,7 +246,7 @@ class TableConnectorStore:
 
     def _client(self) -> "TableClient":
         if not self._ready:
-            from shared.storage import ensure_table
+            from shared.adapters import ensure_table
 
             ensure_table(self._table)
             self._ready = True

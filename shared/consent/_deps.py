@@ -15,7 +15,7 @@ __all__ = ["ConsentDeps"]
 @dataclass
 class ConsentDeps:
     store: Any  # shared.connectors.ConnectorStore
-    secrets: Any  # shared.secrets.SecretStore
+    secrets: Any  # shared.adapters.secrets.SecretStore
     states: Any  # ConsentStateStore
     versions: Any  # shared.tokens.TokenVersionStore
     app: AppSettings
@@ -32,9 +32,9 @@ class ConsentDeps:
     credential_for: Callable[[Any], Any]
     #: connector name -> None: drop the worker's cached credential (after a new consent).
     forget_credential: Callable[[str], None]
-    #: The connectors' `replay` leases (shared.storage.LeaseStore named REPLAY_LEASE).
+    #: The connectors' `replay` leases (shared.adapters.LeaseStore named REPLAY_LEASE).
     leases: Any
-    #: connector -> how many failed messages were re-enqueued (the exports' `shared.sync` provides it),
+    #: connector -> how many failed messages were re-enqueued (the exports' `shared.exports` provides it),
     #: or None when failed messages cannot be replayed yet.
     replay_failed: Callable[[str], int] | None = None
     now: Callable[[], _dt.datetime] = field(default=utc_now)

@@ -4,7 +4,7 @@ Replay runs after a consent completes, in the keep-alive as a catch-up for messa
 replay was already running (both parked messages only), and on `POST /connectors/{name}/replay` (parked,
 then failed messages: ARCHITECTURE §3). Each parked message is sent to its
 queue with its original text and then removed (`shared.parking.replay_parked`); the replay holds the
-connector's `replay` lease meanwhile (`shared.storage`), so two replays never send the same message. It
+connector's `replay` lease meanwhile (`shared.adapters`), so two replays never send the same message. It
 loops until no message is left, because a message in flight when the connector came back may park itself
 late.
 """
@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from shared.parking import replay_parked
-from shared.storage import LeaseLost
+from shared.adapters import LeaseLost
 
 from ._deps import ConsentDeps
 

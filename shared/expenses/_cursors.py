@@ -10,7 +10,7 @@ Rows (PartitionKey = connector name, so deleting a connector purges them with it
 - RowKey `unknownProjects`: project dimension values no host project carries, reported once; `state`
   (JSON: value -> firstSeenAt, source, lines, notified), `updatedAt`.
 
-Only the run holding the connector's lease writes them (`shared.storage`), so plain writes suffice. A page of
+Only the run holding the connector's lease writes them (`shared.adapters`), so plain writes suffice. A page of
 documents costs two storage requests when its documents are new (the common case): one transaction that
 *inserts* `sending` markers, which fails only if some document already has one (then those are read one by
 one), and one that sets them `done` after the messages were sent. A `sending` marker found later means a

@@ -53,7 +53,7 @@ class LedgerProjectMap:
     def projects(self, connector: str) -> dict[str, HostProject]:
         from azure.core.exceptions import ResourceNotFoundError
 
-        from shared.storage import from_table_key
+        from shared.adapters import from_table_key
 
         out: dict[str, HostProject] = {}
         try:

@@ -2,7 +2,7 @@
 
 A run, for a connector with `expenses.enabled`:
 
-1. takes the connector's `expense-import` lease (`shared.storage.LeaseStore`); another run holding it ->
+1. takes the connector's `expense-import` lease (`shared.adapters.LeaseStore`); another run holding it ->
    `busy`, nothing read;
 2. reads the host projects (ledger) and BC's chart of accounts (one `$batch`);
 3. per source (posted purchase invoices then credit memos, or G/L entries), page by page: read a page
@@ -33,7 +33,7 @@ from shared.connectors import (
     mark_reconnect_required,
 )
 from shared.clock import iso, utc_now
-from shared.storage import LeaseLost, LeaseStore
+from shared.adapters import LeaseLost, LeaseStore
 
 from ._cursors import CursorStore, DocumentMarker
 from ._mapping import ImportContext, is_posted, map_document_line, map_ledger_entry

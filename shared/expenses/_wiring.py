@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.storage import TableLeaseStore
+from shared.adapters import TableLeaseStore
 
 from ._cursors import TableCursorStore
 from ._outbox import QueueOutbox

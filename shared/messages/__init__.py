@@ -32,6 +32,7 @@ from ._envelope import (
 )
 from ._errors import MessageInvalid
 from ._fields import UNSET, shorten
+from ._outbound import NOTIFICATION_EVENTS, notification
 from ._version import Version
 
 __all__ = [
@@ -44,12 +45,14 @@ __all__ = [
     "MAX_INVOICE_LINES",
     "MAX_MESSAGE_CHARS",
     "MessageInvalid",
+    "NOTIFICATION_EVENTS",
     "ProjectData",
     "ProjectRef",
     "ProjectTag",
     "QUEUE_TYPES",
     "UNSET",
     "Version",
+    "notification",
     "parse_customer",
     "parse_data",
     "parse_envelope",

@@ -26,7 +26,7 @@ from typing import Callable
 
 from shared.auth import StoredRefreshToken
 from shared.clock import utc_now
-from shared.secrets import SecretStore, refresh_token_name
+from shared.adapters.secrets import SecretStore, refresh_token_name
 
 from ._versions import REFRESH_TOKEN_INACTIVITY, TokenVersion, TokenVersionConflict, TokenVersionStore, iso
 

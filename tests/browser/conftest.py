@@ -67,7 +67,7 @@ def app_host(azurite, sandbox, bc):
     from devtools.devhost import DevHost
     from sandbox import constants
     from shared import bootstrap
-    from shared.secrets import InMemorySecretStore
+    from shared.adapters.secrets import InMemorySecretStore
     from tests._app import FUNCTIONS
 
     host = DevHost(list(FUNCTIONS.values()), {}, port=0, queues=False, timers=False).start()

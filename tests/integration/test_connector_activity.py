@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from shared.connectors._activity import read_activity, record_export_outcome
-from shared.storage import ensure_table, table_service_from_settings
+from shared.adapters import ensure_table, table_service_from_settings
 
 
 def test_concurrent_outcomes_are_all_counted(azurite, unique_suffix):

@@ -13,7 +13,7 @@ from shared.connectors import (
     mark_connected,
     mark_reconnect_required,
 )
-from shared.storage import ensure_table, table_service_from_settings
+from shared.adapters import ensure_table, table_service_from_settings
 
 
 def _record(name: str) -> ConnectorRecord:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.parking import InMemoryParkingLot, TableParkingLot, replay_parked
-from shared.storage import ensure_table, table_service_from_settings
+from shared.adapters import ensure_table, table_service_from_settings
 
 
 @pytest.fixture(params=["memory", "table"])

@@ -12,7 +12,7 @@ from tests._app import call_http, json_of
 def connector(services, connector_name):
     """Saves an expense connector (purchaseInvoices from 2026-09-01) and maps P-1001/P-1002 in the ledger;
     deleted afterwards, so the timer test of another run does not meet it."""
-    from shared.storage import table_key
+    from shared.adapters import table_key
 
     created = []
 

@@ -1,5 +1,5 @@
 """The expense import's storage adapters against Azurite: cursor rows and document markers, and the
-read-only ledger port. The lease lives in shared.storage (tests/integration/storage/test_lease.py)."""
+read-only ledger port. The lease lives in shared.adapters (tests/integration/adapters/test_lease.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from shared.expenses import DocumentMarker, LedgerProjectMap, TableCursorStore
-from shared.storage import ensure_table, table_key, table_service_from_settings
+from shared.adapters import ensure_table, table_key, table_service_from_settings
 
 pytestmark = pytest.mark.integration
 

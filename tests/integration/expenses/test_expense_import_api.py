@@ -201,7 +201,7 @@ def test_run_now_for_a_connector_without_expenses_answers_422(services, connecto
 
 def test_run_now_while_another_run_holds_the_lease_answers_409(services, connector):
     from shared.expenses import IMPORT_LEASE
-    from shared.storage import TableLeaseStore
+    from shared.adapters import TableLeaseStore
 
     name = connector()
     leases = TableLeaseStore(services.table("locks"), name=IMPORT_LEASE)

@@ -12,7 +12,7 @@ import pytest
 from devtools.devhost import DevHost, HostConfig
 from sandbox import constants
 from shared.auth import ReconnectRequiredError
-from shared.sync import list_failed_messages
+from shared.exports import list_failed_messages
 from tests._app import FUNCTIONS
 from tests.integration.exports._helpers import customer_data, deliver, invoice_data
 
@@ -37,7 +37,7 @@ def host(exp, azurite):
 
 
 def _exists(exp, name: str) -> bool:
-    from shared.storage import ensure_queue
+    from shared.adapters import ensure_queue
 
     ensure_queue(exp.services.queue_service.get_queue_client(name))
     return True

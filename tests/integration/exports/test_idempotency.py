@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from shared import sync
-from shared.sync import Delivery, export_deps, process_message
+from shared import exports as sync
+from shared.exports import Delivery, export_deps, process_message
 from tests.integration.exports._helpers import (
     customer_data,
     deliver,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.storage import ensure_table, table_service_from_settings
-from shared.sync import (
+from shared.adapters import ensure_table, table_service_from_settings
+from shared.exports import (
     FAILED,
     SYNCED,
     InMemoryLedger,

@@ -14,8 +14,8 @@ from shared.config import AppSettings
 from shared.connectors import BcConnection, ConnectorRecord, InMemoryConnectorStore
 from shared.consent import REPLAY_LEASE, ConsentDeps, InMemoryConsentStateStore
 from shared.parking import InMemoryParkingLot
-from shared.secrets import InMemorySecretStore
-from shared.storage import InMemoryLeaseStore
+from shared.adapters.secrets import InMemorySecretStore
+from shared.adapters import InMemoryLeaseStore
 from shared.tokens import InMemoryTokenVersionStore
 
 AUTHORITY = "https://login.test"

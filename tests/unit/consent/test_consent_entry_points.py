@@ -11,7 +11,7 @@ from shared.config import AppSettings
 from shared.connectors import ConnectorDeps, InMemoryConnectorStore, save_connector
 from shared.errors import ConfigurationError
 from shared.parking import InMemoryParkingLot
-from shared.secrets import InMemorySecretStore
+from shared.adapters.secrets import InMemorySecretStore
 from shared.tokens import InMemoryTokenVersionStore
 from tests._app import call_http
 

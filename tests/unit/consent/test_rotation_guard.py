@@ -10,7 +10,7 @@ import requests
 import responses
 
 from shared.auth import ReconnectRequiredError, RefreshTokenCredential, StoredRefreshToken
-from shared.secrets import InMemorySecretStore
+from shared.adapters.secrets import InMemorySecretStore
 from shared.tokens import ConnectorRefreshTokens, InMemoryTokenVersionStore
 from tests.unit.auth._entra import (
     AUTHORITY_HOST,

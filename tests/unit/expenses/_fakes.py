@@ -23,7 +23,7 @@ from shared.expenses import (
     InMemoryOutbox,
     InMemoryProjectMap,
 )
-from shared.storage import InMemoryLeaseStore
+from shared.adapters import InMemoryLeaseStore
 
 COMPANY_ID = "5a1c6898-0000-4e8f-9b7a-5c6d7e8f9a01"
 NAME = "acme"

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from shared.sync import (
+from shared.exports import (
     FAILED,
     PENDING,
     RETRY,

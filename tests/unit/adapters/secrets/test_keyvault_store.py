@@ -16,7 +16,7 @@ import responses
 from azure.core.credentials import AccessToken, AccessTokenInfo
 from responses.registries import OrderedRegistry
 
-from shared.secrets import KeyVaultSecretStore, SecretStoreError
+from shared.adapters.secrets import KeyVaultSecretStore, SecretStoreError
 
 VAULT = "https://unit-test-vault.vault.azure.net"  # must be *.vault.azure.net: the SDK checks the challenge
 CHALLENGE = (
@@ -171,7 +171,7 @@ def test_delete_of_a_missing_secret_succeeds(kv, store):
 
 
 def test_set_of_a_soft_deleted_name_recovers_it_then_writes_the_new_value(kv, store, caplog):
-    caplog.set_level(logging.INFO, logger="shared.secrets")
+    caplog.set_level(logging.INFO, logger="shared.adapters.secrets")
     challenge(kv, responses.PUT, secret_url(NAME))
     kv.add(responses.PUT, secret_url(NAME), status=409, json=DELETED_BUT_RECOVERABLE)
     kv.add(responses.POST, recover_url(NAME), json=bundle(NAME))

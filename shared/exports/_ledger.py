@@ -105,7 +105,7 @@ class Ledger(Protocol):
 
 
 def _to_entity(row: LedgerRow) -> dict[str, Any]:
-    from shared.storage import table_key
+    from shared.adapters import table_key
 
     entity: dict[str, Any] = {
         "PartitionKey": partition_of(row.connector, row.type),
@@ -144,7 +144,7 @@ def _from_entity(entity: dict[str, Any], etag: str | None) -> LedgerRow:
     chunks = int(entity.get("messageChunks") or 0)
     if chunks:
         message = "".join(str(entity.get("message" if i == 0 else f"message{i}") or "") for i in range(chunks))
-    from shared.storage import from_table_key
+    from shared.adapters import from_table_key
 
     return LedgerRow(
         connector=connector,
@@ -185,7 +185,7 @@ class TableLedger:
     def get(self, connector: str, kind: str, host_id: str) -> LedgerRow | None:
         from azure.core.exceptions import ResourceNotFoundError
 
-        from shared.storage import table_key
+        from shared.adapters import table_key
 
         try:
             entity = self._table.get_entity(partition_of(connector, kind), table_key(host_id))
@@ -245,7 +245,7 @@ class InMemoryLedger:
         return entity["PartitionKey"], entity["RowKey"]
 
     def get(self, connector: str, kind: str, host_id: str) -> LedgerRow | None:
-        from shared.storage import table_key
+        from shared.adapters import table_key
 
         with self._lock:
             found = self._rows.get((partition_of(connector, kind), table_key(host_id)))

@@ -1,4 +1,4 @@
-"""The lease of table `Locks` (shared.storage), against Azurite (TableLeaseStore) and the in-memory fake.
+"""The lease of table `Locks` (shared.adapters), against Azurite (TableLeaseStore) and the in-memory fake.
 
 One suite runs against both, so the fake the use-case tests rely on (expense import, replay) behaves like
 the table: one holder at a time, ETag-guarded renew and release, an expired lease taken over.
@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from shared.storage import InMemoryLeaseStore, LeaseLost, TableLeaseStore, ensure_table
+from shared.adapters import InMemoryLeaseStore, LeaseLost, TableLeaseStore, ensure_table
 
 pytestmark = pytest.mark.integration
 

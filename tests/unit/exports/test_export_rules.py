@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.bc import BcValidationError
-from shared.sync import Delivery, process_message
-from tests.unit.sync._fakes import FakeBc, deps_for, record
+from shared.exports import Delivery, process_message
+from tests.unit.exports._fakes import FakeBc, deps_for, record
 
 
 def message(kind: str, data: dict, version=1, connector: str = "acme") -> str:

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from shared.secrets import LocalDevSecretStore, SecretStoreError
+from shared.adapters.secrets import LocalDevSecretStore, SecretStoreError
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_local_store_delete_succeeds_when_absent(path):
 
 
 def test_local_store_warns_once_that_secrets_are_unencrypted(path, caplog):
-    caplog.set_level(logging.WARNING, logger="shared.secrets")
+    caplog.set_level(logging.WARNING, logger="shared.adapters.secrets")
     LocalDevSecretStore(path)
     LocalDevSecretStore(path)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]

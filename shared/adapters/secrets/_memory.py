@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from shared.secrets._names import validate_secret_name
+from shared.adapters.secrets._names import validate_secret_name
 
 __all__ = ["InMemorySecretStore"]
 

@@ -3,7 +3,7 @@ import logging
 import pytest
 
 from shared.errors import ConfigurationError
-from shared.secrets import KeyVaultSecretStore, LocalDevSecretStore, secret_store_from_settings
+from shared.adapters.secrets import KeyVaultSecretStore, LocalDevSecretStore, secret_store_from_settings
 
 
 class FakeCredential:
@@ -38,7 +38,7 @@ def test_key_vault_wins_even_in_development():
 
 
 def test_development_without_key_vault_uses_the_local_store_and_warns(tmp_path, caplog):
-    caplog.set_level(logging.WARNING, logger="shared.secrets")
+    caplog.set_level(logging.WARNING, logger="shared.adapters.secrets")
     path = tmp_path / "dev" / "secrets.json"
 
     store = secret_store_from_settings({"AZURE_FUNCTIONS_ENVIRONMENT": "Development"}, no_credential, local_path=path)

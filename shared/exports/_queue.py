@@ -14,7 +14,7 @@ __all__ = ["delivery_of", "handle_queue_message", "handle_poison_message"]
 
 def delivery_of(queue: str, msg: Any) -> Delivery:
     """The message text (plain UTF-8 JSON, or base64 JSON: ARCHITECTURE §4), id and dequeue count."""
-    from shared.storage import decode_queue_text
+    from shared.adapters import decode_queue_text
 
     body = msg.get_body()
     text = decode_queue_text(body if body is not None else b"")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import ConfigurationError
-from shared.storage import queue_service_from_settings, table_service_from_settings
+from shared.adapters import queue_service_from_settings, table_service_from_settings
 
 
 class FakeCredential:

@@ -1,16 +1,16 @@
 """Secret storage: Key Vault in production, a local file in development, memory in tests."""
 
-from shared.secrets._factory import KEY_VAULT_URL_SETTING, secret_store_from_settings
-from shared.secrets._keyvault import KeyVaultSecretStore
-from shared.secrets._local import DEFAULT_LOCAL_SECRETS_PATH, LocalDevSecretStore
-from shared.secrets._memory import InMemorySecretStore
-from shared.secrets._names import (
+from shared.adapters.secrets._factory import KEY_VAULT_URL_SETTING, secret_store_from_settings
+from shared.adapters.secrets._keyvault import KeyVaultSecretStore
+from shared.adapters.secrets._local import DEFAULT_LOCAL_SECRETS_PATH, LocalDevSecretStore
+from shared.adapters.secrets._memory import InMemorySecretStore
+from shared.adapters.secrets._names import (
     APP_CLIENT_SECRET_NAME,
     client_secret_name,
     refresh_token_name,
     validate_secret_name,
 )
-from shared.secrets._port import SecretStore, SecretStoreError
+from shared.adapters.secrets._port import SecretStore, SecretStoreError
 
 __all__ = [
     "SecretStore",

@@ -11,7 +11,7 @@ from typing import Any
 
 from shared.connectors import ConnectorRecord, InMemoryConnectorStore
 from shared.parking import InMemoryParkingLot
-from shared.sync import ConnectorGates, ExportDeps, InMemoryLedger, LookupCache
+from shared.exports import ConnectorGates, ExportDeps, InMemoryLedger, LookupCache
 from tests._settings import apply_changes
 
 COMPANY_ID = "11111111-2222-3333-4444-555555555555"

@@ -21,8 +21,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from shared.secrets._names import validate_secret_name
-from shared.secrets._port import SecretStoreError
+from shared.adapters.secrets._names import validate_secret_name
+from shared.adapters.secrets._port import SecretStoreError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.core.credentials import TokenCredential

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from shared.errors import ConfigurationError
-from shared.secrets._local import DEFAULT_LOCAL_SECRETS_PATH, LocalDevSecretStore
-from shared.secrets._port import SecretStore
+from shared.adapters.secrets._local import DEFAULT_LOCAL_SECRETS_PATH, LocalDevSecretStore
+from shared.adapters.secrets._port import SecretStore
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.core.credentials import TokenCredential
@@ -44,7 +44,7 @@ def secret_store_from_settings(
             raise ConfigurationError(
                 "KEY_VAULT_URL must be the vault's https URL (https://<name>.vault.azure.net)."
             )
-        from shared.secrets._keyvault import KeyVaultSecretStore
+        from shared.adapters.secrets._keyvault import KeyVaultSecretStore
 
         return KeyVaultSecretStore(vault_url, credential_factory(), **client_kwargs)
     if (environ.get("AZURE_FUNCTIONS_ENVIRONMENT") or "").strip() == "Development":

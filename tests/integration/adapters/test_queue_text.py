@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from shared.storage import decode_queue_text, ensure_queue, queue_service_from_settings
+from shared.adapters import decode_queue_text, ensure_queue, queue_service_from_settings
 
 MESSAGE = {"connector": "contoso-bc", "type": "invoice", "version": "2026-11-20T10:15:00Z", "data": {"id": "Ü-1"}}
 TEXT = json.dumps(MESSAGE, ensure_ascii=False)

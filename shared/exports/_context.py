@@ -70,7 +70,7 @@ WORKER_LOOKUPS = LookupCache()
 @dataclass
 class ExportDeps:
     store: Any  # shared.connectors.ConnectorStore
-    ledger: Any  # shared.sync.Ledger
+    ledger: Any  # shared.exports.Ledger
     bc_client_for: Callable[[Any], Any]  # ConnectorRecord -> BcClient; may raise ReconnectRequiredError
     send_outcome: Callable[[dict[str, Any]], None]
     notify: Callable[[dict[str, Any]], None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.storage import delete_partitions, ensure_table
+from shared.adapters import delete_partitions, ensure_table
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +86,7 @@ def test_delete_partitions_quotes_keys_safely(make_table_client):
 
 @pytest.mark.parametrize("host_id", ["INV-1", "a/b\\c#d?e", "100%", "tab\there", "ümlaut & co"])
 def test_table_key_round_trips_any_host_id_and_leaves_no_forbidden_character(host_id):
-    from shared.storage import from_table_key, table_key
+    from shared.adapters import from_table_key, table_key
 
     key = table_key(host_id)
     assert not set(key) & set("/\\#?\t")

@@ -1,6 +1,6 @@
 import pytest
 
-from shared.secrets import APP_CLIENT_SECRET_NAME, client_secret_name, refresh_token_name, validate_secret_name
+from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, client_secret_name, refresh_token_name, validate_secret_name
 
 
 def test_secret_names_follow_the_architecture():

@@ -1,16 +1,16 @@
 """Azure Storage adapters: clients from app settings, tables and queues created on first use, and the
 ETag-guarded leases of table `Locks` (`TableLeaseStore`, `InMemoryLeaseStore`)."""
 
-from shared.storage._lease import InMemoryLeaseStore, Lease, LeaseLost, LeaseStore, TableLeaseStore
-from shared.storage._queues import decode_queue_text, ensure_queue
-from shared.storage._settings import (
+from shared.adapters._lease import InMemoryLeaseStore, Lease, LeaseLost, LeaseStore, TableLeaseStore
+from shared.adapters._queues import decode_queue_text, ensure_queue
+from shared.adapters._settings import (
     STORAGE_SETTING,
     CredentialFactory,
     default_azure_credential,
     queue_service_from_settings,
     table_service_from_settings,
 )
-from shared.storage._tables import (
+from shared.adapters._tables import (
     MAX_TRANSACTION_OPERATIONS,
     delete_partitions,
     ensure_table,

@@ -1,6 +1,6 @@
 import pytest
 
-from shared.secrets import InMemorySecretStore, SecretStore
+from shared.adapters.secrets import InMemorySecretStore, SecretStore
 
 
 def test_in_memory_store_round_trips_and_deletes_idempotently():

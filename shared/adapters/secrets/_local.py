@@ -14,8 +14,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from shared.secrets._names import validate_secret_name
-from shared.secrets._port import SecretStoreError
+from shared.adapters.secrets._names import validate_secret_name
+from shared.adapters.secrets._port import SecretStoreError
 
 __all__ = ["LocalDevSecretStore", "DEFAULT_LOCAL_SECRETS_PATH"]
 
