@@ -1,10 +1,16 @@
-"""How a JSON value's type is named in error messages ("Must be a string, not a number.")."""
+"""JSON values as types, and how a JSON value's type is named in error messages ("Must be a string, not a
+number.")."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Union
 
-__all__ = ["json_type"]
+__all__ = ["JsonValue", "JsonObject", "json_type"]
+
+#: A value parsed from JSON text (`json.loads`), before it is checked.
+JsonValue = Union[None, bool, int, float, str, list["JsonValue"], dict[str, "JsonValue"]]
+#: A JSON object: a message, a settings document, a BC entity.
+JsonObject = dict[str, JsonValue]
 
 
 def json_type(value: Any) -> str:
