@@ -8,7 +8,6 @@ then in main.bicep's parameter defaults and variables.
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -102,7 +101,3 @@ def strings(tree: Any) -> Iterator[str]:
     elif isinstance(tree, list):
         for item in tree:
             yield from strings(item)
-
-
-def parameters_file() -> dict[str, Any]:
-    return json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
