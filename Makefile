@@ -6,6 +6,9 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 PIP_STAMP := $(VENV)/.requirements.stamp
 NPM_STAMP := node_modules/.package-lock.stamp
+# checkov (tests/infra) pins packaging<24 and pytest needs packaging>=24: it gets a venv of its own.
+IAC_VENV  := .venv-iac
+IAC_STAMP := $(IAC_VENV)/.requirements.stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -17,11 +20,11 @@ help:
 	@echo "make test-fast  unit tests only (no Azurite, no sandbox)"
 	@echo "make sandbox    just the BC sandbox on https://127.0.0.1:8443"
 	@echo "make bench      benchmarks (python -m benchmarks)"
-	@echo "make install    create .venv, install Python and npm dependencies, and Chromium for the browser tests"
+	@echo "make install    create .venv (and .venv-iac for checkov), install Python and npm dependencies, and Chromium for the browser tests"
 	@echo "make clean      remove local state and caches (.run, .azurite, .sandbox, .local-secrets, caches)"
 	@echo "make distclean  clean, and remove .venv and node_modules"
 
-install: $(PIP_STAMP) $(NPM_STAMP) browser
+install: $(PIP_STAMP) $(NPM_STAMP) $(IAC_STAMP) browser
 
 # Headless Chromium and its driver for tests/browser, from Debian's packages (no browser download), only
 # when missing. Needs root and apt-get (CI runs as root on Debian); elsewhere it says what to install and
@@ -43,6 +46,11 @@ $(PIP_STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
+$(IAC_STAMP): requirements-iac.txt
+	$(PYTHON3) -m venv $(IAC_VENV)
+	$(IAC_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-iac.txt
+	@touch $@
+
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -53,7 +61,7 @@ run: $(PIP_STAMP) $(NPM_STAMP)
 test: install
 	$(PY) -m devtools.testrun $(PYTEST_ARGS)
 
-test-fast: $(PIP_STAMP)
+test-fast: $(PIP_STAMP) $(IAC_STAMP)
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
 sandbox: $(PIP_STAMP)
@@ -67,4 +75,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) node_modules
+	rm -rf $(VENV) $(IAC_VENV) node_modules
