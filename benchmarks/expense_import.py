@@ -87,7 +87,7 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
     from sandbox.admin import SandboxAdmin
     from sandbox.bc._fixturegen import COMPANY_IDS
     from shared import bootstrap
-    from shared.connectors import InMemoryConnectorStore
+    from shared.adapters.connector_store import InMemoryConnectorStore
     from shared.expenses import ImportOptions, InMemoryOutbox, InMemoryProjectMap, QueueOutbox, expense_deps
     from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, InMemorySecretStore
 

@@ -18,7 +18,8 @@ from devtools.demo import demo_settings
 from sandbox import constants
 from sandbox.server import SandboxServer
 from shared import bootstrap
-from shared.connectors import InMemoryConnectorStore, save_connector
+from shared.adapters.connector_store import InMemoryConnectorStore
+
 from shared.adapters.secrets import InMemorySecretStore
 
 
