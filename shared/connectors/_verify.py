@@ -279,7 +279,7 @@ class _ODataChecks:
         self.settings, self.client, self.company = settings, client, company_name
         self.errors, self.checks = errors, checks
 
-    def _read(self, setting: str, service: str, **query: Any) -> list[dict] | None:
+    def _read(self, setting: str, service: str, **query: str | int | list[str] | None) -> list[dict] | None:
         try:
             return list(self.client.list_odata(self.company, service, **query))
         except BcNotFoundError:
