@@ -46,16 +46,17 @@ def _start_sandbox(state_dir: str) -> tuple[subprocess.Popen, str]:
 
 def _connector(store: Any, name: str, source: str, company_id: str) -> None:
     from sandbox import constants
-    from shared.connectors import ConnectorRecord
+    from shared.connectors import ConnectorRecord, parse_connector_settings
 
     store.create(ConnectorRecord(
         name=name, status="connected", company_id=company_id, company_name=constants.US_COMPANY,
         tax_mode="salesTax", refresh_token_expires_at=None, client_secret_source="app",
-        settings={"tenantId": constants.TENANT_ID, "environment": constants.ENVIRONMENT,
-                  "company": constants.US_COMPANY, "auth": {"mode": "clientCredentials"},
-                  "projects": {"enabled": True, "dimension": "PROJECT"},
-                  "expenses": {"enabled": True, "fromDate": "2026-01-01", "source": source,
-                               "activity": "Expenses", "billable": False}}))
+        settings=parse_connector_settings({
+            "tenantId": constants.TENANT_ID, "environment": constants.ENVIRONMENT,
+            "company": constants.US_COMPANY, "auth": {"mode": "clientCredentials"},
+            "projects": {"enabled": True, "dimension": "PROJECT"},
+            "expenses": {"enabled": True, "fromDate": "2026-01-01", "source": source,
+                         "activity": "Expenses", "billable": False}})))
 
 
 def _one_run(admin: Any, deps: Any, name: str, *, traced: bool) -> dict[str, Any]:
@@ -87,7 +88,7 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
     from sandbox.admin import SandboxAdmin
     from sandbox.bc._fixturegen import COMPANY_IDS
     from shared import bootstrap
-    from shared.connectors import InMemoryConnectorStore
+    from shared.adapters.connector_store import InMemoryConnectorStore
     from shared.expenses import ImportOptions, InMemoryOutbox, InMemoryProjectMap, QueueOutbox, expense_deps
     from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, InMemorySecretStore
 

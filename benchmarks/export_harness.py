@@ -21,7 +21,6 @@ from sandbox import constants
 from sandbox.admin import SandboxAdmin
 from sandbox.server import SandboxServer
 from shared import bootstrap
-from shared.connectors import save_connector
 from shared.adapters.secrets import InMemorySecretStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,7 +127,7 @@ def export_env(*, separate_process: bool = False, **setting_changes: Any) -> Ite
                 secret_store=InMemorySecretStore(), notifier=lambda _n: None,
                 credential_factory=_no_azure_credential)
             name = f"bench-{uuid.uuid4().hex[:8]}"
-            save_connector(name, settings(**setting_changes), services.connector_deps())
+            services.connectors().save(name, settings(**setting_changes))
             yield ExportEnv(url, admin, services, name)
         finally:
             admin.close()

@@ -18,7 +18,7 @@ from devtools.demo import demo_settings
 from sandbox import constants
 from sandbox.server import SandboxServer
 from shared import bootstrap
-from shared.connectors import InMemoryConnectorStore, save_connector
+from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.adapters.secrets import InMemorySecretStore
 
 
@@ -47,12 +47,12 @@ def run() -> dict[str, Any]:
                          "BC_CLIENT_ID": constants.DEMO_CLIENT_ID},
                 connector_store=InMemoryConnectorStore(), secret_store=InMemorySecretStore(),
                 notifier=lambda _n: None, purge=lambda _name: None)
-            deps = services.connector_deps()
+            connectors = services.connectors()
             rows = []
             for label, name, settings in _scenarios():
                 mark = server.request_log.last_seq
                 started = time.perf_counter()
-                outcome = save_connector(name, settings, deps)
+                outcome = connectors.save(name, settings)
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 entries = server.request_log.since(mark)
                 rows.append({

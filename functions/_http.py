@@ -1,14 +1,17 @@
-"""HTTP plumbing shared by the blueprints: JSON answers, body parsing, and the one place where domain
-errors become HTTP statuses (as cosmicpython's flask_app does), so every route answers alike."""
+"""HTTP plumbing shared by the blueprints: JSON answers, body parsing, and the one place where errors
+become HTTP answers, through `shared.errors.disposition`, so every route answers alike."""
 
 from __future__ import annotations
 
 import functools
 import json
 import logging
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import azure.functions as func
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from shared.errors import ConnectorError
 
 log = logging.getLogger(__name__)
 
@@ -66,34 +69,64 @@ def mapped_errors(handler: Handler) -> Handler:
 
 
 def _error_response(req: func.HttpRequest, err: Exception) -> func.HttpResponse:
-    # Imported here, not at module level: the domain modules pull in requests and the Azure SDKs, and
-    # the worker imports every blueprint at cold start.
-    from shared.auth import TokenEndpointUnavailableError
-    from shared.bc import BcError, BcTransientError
-    from shared.connectors import ConnectorConflict, ConnectorNotFound, SettingsInvalid, UnknownLookup
-    from shared.errors import ConfigurationError
+    """The answer to `err`: its status (and Retry-After) from `shared.errors.disposition`, one body per kind."""
+    # Imported here, not at module level: the worker imports every blueprint at cold start, and only a
+    # failing request needs the error tree.
+    from shared.errors import (
+        ConfigurationError,
+        ConflictError,
+        ConnectorError,
+        InvalidInput,
+        NotFound,
+        PermanentError,
+        ReconnectRequired,
+        TransientError,
+        disposition,
+    )
 
     if isinstance(err, BadRequest):
         return errors_response(err.status, [{"field": err.field, "message": str(err)}])
-    if isinstance(err, SettingsInvalid):
-        return errors_response(422, [e.to_dict() for e in err.errors])
-    if isinstance(err, (ConnectorNotFound, UnknownLookup)):
-        return errors_response(404, [{"field": "(route)", "message": str(err)}])
-    if isinstance(err, ConnectorConflict):
-        return errors_response(409, [{"field": "(connector)", "message": str(err)}])
-    if isinstance(err, (BcTransientError, TokenEndpointUnavailableError)):
-        retry_after = getattr(err, "retry_after", None)
-        seconds = str(max(1, int(retry_after))) if retry_after else "30"
+    tree = err if isinstance(err, ConnectorError) else _legacy_tree_error(err)
+    if tree is None:
+        raise err
+    answer = disposition(tree)
+    if isinstance(tree, InvalidInput):
+        field_errors = getattr(tree, "errors", None)  # SettingsInvalid: one entry per bad field
+        if field_errors is not None:
+            return errors_response(422, [e.to_dict() for e in field_errors])
+        return errors_response(answer.http_status, [{"field": tree.field or "(body)", "message": str(tree)}])
+    if isinstance(tree, NotFound):
+        return errors_response(answer.http_status, [{"field": "(route)", "message": str(tree)}])
+    if isinstance(tree, (ConflictError, ReconnectRequired)):
+        return errors_response(answer.http_status, [{"field": "(connector)", "message": str(tree)}])
+    if isinstance(tree, TransientError):
+        seconds = str(answer.retry_after)
         log.warning("Transient failure answering %s %s: %s", req.method, req.url, err)
-        return errors_response(503, [{"field": "(service)", "message":
-                                      "Business Central or Entra ID is unavailable right now; nothing was "
-                                      f"changed. Try again in {seconds} seconds. ({err})"}],
+        return errors_response(answer.http_status, [{"field": "(service)", "message":
+                                                     "Business Central or Entra ID is unavailable right now; "
+                                                     f"nothing was changed. Try again in {seconds} seconds. ({err})"}],
                                headers={"Retry-After": seconds})
-    if isinstance(err, BcError):
-        log.warning("Business Central refused %s %s: %s", req.method, req.url, err)
-        return errors_response(502, [{"field": "(businessCentral)",
-                                      "message": f"Business Central answered with an error: {err}"}])
-    if isinstance(err, ConfigurationError):
+    if isinstance(tree, ConfigurationError):
         log.error("Configuration error: %s", err)
-        return errors_response(500, [{"field": "(configuration)", "message": str(err)}])
+        return errors_response(answer.http_status, [{"field": "(configuration)", "message": str(err)}])
+    if isinstance(tree, PermanentError):
+        log.warning("Business Central refused %s %s: %s", req.method, req.url, err)
+        return errors_response(answer.http_status, [{"field": "(businessCentral)",
+                                                     "message": f"Business Central answered with an error: {err}"}])
     raise err
+
+
+def _legacy_tree_error(err: Exception) -> "ConnectorError | None":
+    """BC's and Entra's errors as tree errors, until shared.bc and shared.auth raise tree errors themselves.
+
+    Read by class and flags, without importing those packages: a transient BC or Entra failure is a
+    TransientError (with its Retry-After), any other BC failure a PermanentError; the rest is no answer.
+    """
+    from shared.errors import PermanentError, TransientError
+
+    kinds = {cls.__name__ for cls in type(err).__mro__}
+    if kinds & {"BcTransientError", "TokenEndpointUnavailableError"}:
+        return TransientError(str(err), retry_after=getattr(err, "retry_after", None))
+    if "BcError" in kinds:
+        return PermanentError(str(err))
+    return None

@@ -1,14 +1,19 @@
 """HTTP routes of the connector settings API and the health probe (ARCHITECTURE §3).
 
-Each function parses the trigger, calls a use case from `shared.connectors`, and writes the answer;
+Each function parses the trigger, calls the connectors' use cases (`ConnectorService`, from the root), and writes the answer;
 errors become statuses in `_http.mapped_errors`.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import azure.functions as func
 
 from ._http import json_body, json_response, mapped_errors
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from shared.connectors import ConnectorService
 
 bp = func.Blueprint()
 
@@ -24,25 +29,19 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="connectors", methods=["GET"])
 @mapped_errors
 def list_connectors(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.bootstrap import get_services
-    from shared.connectors import list_connectors as list_all, view_connector
-
-    deps = get_services().connector_deps()
-    return json_response({"connectors": [view_connector(r, deps) for r in list_all(deps)]})
+    connectors = _connectors()
+    return json_response({"connectors": [connectors.view(r) for r in connectors.list()]})
 
 
 @bp.function_name("put_connector")
 @bp.route(route="connectors/{name}", methods=["PUT"])
 @mapped_errors
 def put_connector(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.bootstrap import get_services
-    from shared.connectors import save_connector, view_connector
-
-    deps = get_services().connector_deps()
-    outcome = save_connector(req.route_params.get("name", ""), json_body(req), deps)
+    connectors = _connectors()
+    outcome = connectors.save(req.route_params.get("name", ""), json_body(req))
     body = {
         "status": "Created" if outcome.created else "Updated",
-        "connector": view_connector(outcome.record),
+        "connector": connectors.view(outcome.record, activity=False),
         "checks": outcome.checks,
     }
     if outcome.consent_url:
@@ -54,21 +53,15 @@ def put_connector(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="connectors/{name}", methods=["GET"])
 @mapped_errors
 def get_connector(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.bootstrap import get_services
-    from shared.connectors import get_connector as get_one, view_connector
-
-    deps = get_services().connector_deps()
-    return json_response(view_connector(get_one(req.route_params.get("name", ""), deps), deps))
+    connectors = _connectors()
+    return json_response(connectors.view(connectors.get(req.route_params.get("name", ""))))
 
 
 @bp.function_name("delete_connector")
 @bp.route(route="connectors/{name}", methods=["DELETE"])
 @mapped_errors
 def delete_connector(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.bootstrap import get_services
-    from shared.connectors import delete_connector as delete_one
-
-    delete_one(req.route_params.get("name", ""), get_services().connector_deps())
+    _connectors().delete(req.route_params.get("name", ""))
     return func.HttpResponse(status_code=204)
 
 
@@ -76,9 +69,13 @@ def delete_connector(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="connectors/{name}/lookups/{kind}", methods=["GET"])
 @mapped_errors
 def connector_lookup(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.bootstrap import get_services
-    from shared.connectors import lookup
-
     kind = req.route_params.get("kind", "")
-    values = lookup(req.route_params.get("name", ""), kind, dict(req.params), get_services().connector_deps())
+    values = _connectors().lookup(req.route_params.get("name", ""), kind, dict(req.params))
     return json_response({"kind": kind, "values": values})
+
+
+def _connectors() -> "ConnectorService":
+    # Imported on first call, not at module level: the worker imports every blueprint at cold start.
+    from shared.bootstrap import get_services
+
+    return get_services().connectors()

@@ -55,11 +55,11 @@ def consent_callback(req: func.HttpRequest) -> func.HttpResponse:
 @mapped_errors
 def replay_connector(req: func.HttpRequest) -> func.HttpResponse:
     from shared.bootstrap import get_services
-    from shared.connectors import ConnectorConflict, get_connector
+    from shared.errors import ConflictError as ConnectorConflict
     from shared.consent import replay_connector as replay
 
     services = get_services()
-    record = get_connector(req.route_params.get("name", ""), services.connector_deps())
+    record = services.connectors().get(req.route_params.get("name", ""))
     if record.status != "connected":
         raise ConnectorConflict(
             f"Connector '{record.name}' is {record.status}, so replayed messages would only be parked again. "

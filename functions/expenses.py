@@ -41,12 +41,12 @@ def import_expenses(timer: func.TimerRequest) -> None:
 def run_expense_import(req: func.HttpRequest) -> func.HttpResponse:
     """Run the import of one connector now and answer its summary (statuses: `status_for`)."""
     from shared.bootstrap import get_services
-    from shared.connectors import FieldError, SettingsInvalid, get_connector
+    from shared.connectors import FieldError, SettingsInvalid
     from shared.expenses import HTTP_BUDGET_SECONDS, expense_deps, import_expenses
 
     services = get_services()
-    record = get_connector(req.route_params.get("name", ""), services.connector_deps())
-    if not ((record.settings or {}).get("expenses") or {}).get("enabled"):
+    record = services.connectors().get(req.route_params.get("name", ""))
+    if not record.settings.expenses_enabled:
         raise SettingsInvalid([FieldError("expenses.enabled", "Expense import is off for this connector: set "
                                                               "expenses.enabled to true and save it first.")])
     summary = import_expenses(record.name, expense_deps(services), budget_seconds=HTTP_BUDGET_SECONDS)

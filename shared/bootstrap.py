@@ -12,9 +12,12 @@ import os
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from shared.config import AppSettings
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from shared.connectors import ConnectorRecord, ConnectorService, ConnectorSettings
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +110,7 @@ class Services:
     def store(self) -> Any:
         with self._lock:
             if self.connector_store is None:
-                from shared.connectors import TableConnectorStore
+                from shared.adapters.connector_store import TableConnectorStore
 
                 self.connector_store = TableConnectorStore(self.table("connectors"))
             return self.connector_store
@@ -145,12 +148,11 @@ class Services:
         """
         from shared.auth import ReconnectRequiredError
         from shared.bc import BcClient
-        from shared.connectors import ConnectorSettings, connection_for
         from shared.tokens import DELEGATED_BC_SCOPE
 
-        settings = ConnectorSettings.from_document(record.settings)
+        settings = record.settings
         if settings.auth_mode == "clientCredentials":
-            return self.bc_client_for(connection_for(record, self.connector_deps()))
+            return self.bc_client_for(self.connectors().connection_for(record))
         if record.status not in ("connected", "disabled"):
             waiting = "has no consent yet" if record.status == "consent_required" else "must be reconnected"
             raise ReconnectRequiredError(
@@ -163,10 +165,9 @@ class Services:
 
     def delegated_credential_for(self, record: Any) -> Any:
         """The worker's RefreshTokenCredential of a delegated connector (built on first use)."""
-        from shared.connectors import connection_for
         from shared.tokens import ConnectorRefreshTokens
 
-        connection = connection_for(record, self.connector_deps())
+        connection = self.connectors().connection_for(record)
         return self.delegated_credentials.get(
             record.name, authority_host=self.app.bc_authority_host, tenant=connection.tenant,
             client_id=connection.client_id, client_secret=connection.client_secret,
@@ -192,14 +193,13 @@ class Services:
 
     def consent_deps(self) -> Any:
         """The ports of the consent, reconnect, replay and keep-alive use cases (`shared.consent`)."""
-        from shared.connectors import connection_for
         from shared.consent import REPLAY_LEASE, ConsentDeps
         from shared.adapters import TableLeaseStore
 
         return ConsentDeps(
             store=self.store(), secrets=self.secrets(), states=self.consent_states(),
             versions=self.token_versions(), app=self.app, notify=self.notify, parking=self.parking(),
-            send_text=self.send_text, connection_for=lambda record: connection_for(record, self.connector_deps()),
+            send_text=self.send_text, connection_for=lambda record: self.connectors().connection_for(record),
             redeemer_for=self._redeemer_for, bc_client_with_token=self._bc_client_with_token,
             credential_for=self.delegated_credential_for, forget_credential=self.delegated_credentials.forget,
             leases=TableLeaseStore(lambda: self.table("locks"), name=REPLAY_LEASE),
@@ -263,14 +263,9 @@ class Services:
         if self.purge is not None:
             self.purge(name)
             return
-        from shared.adapters import delete_partitions
+        from shared.adapters.connector_data import TableConnectorDataPurger
 
-        delete_partitions(self.table("ledger"), prefixes=[f"{name}|"])
-        delete_partitions(self.table("cursors"), partitions=[name])
-        delete_partitions(self.table("parked"), partitions=[name])
-        delete_partitions(self.table("tokens"), partitions=[name])
-        delete_partitions(self.table("locks"), partitions=[name])
-        delete_partitions(self.table("activity"), partitions=[name])
+        TableConnectorDataPurger(self.table).purge(name)
 
     def notify(self, notification: dict[str, Any]) -> None:
         """Send one `bc-notifications` message (plain UTF-8 JSON, ARCHITECTURE §4)."""
@@ -279,24 +274,60 @@ class Services:
             return
         self.send("notifications", notification)
 
-    def connector_deps(self) -> Any:
-        from shared.connectors import ConnectorDeps
+    def connectors(self) -> "ConnectorService":
+        """The connector settings API's use cases, on this worker's adapters."""
+        from shared.adapters.activity import TableActivityLog
+        from shared.clock import SYSTEM_CLOCK
+        from shared.connectors import ConnectorOptions, ConnectorService
 
-        return ConnectorDeps(store=self.store(), secrets=self.secrets(), app=self.app,
-                             bc_client_for=self.bc_client_for, purge_connector_data=self.purge_connector_data,
-                             notify=self.notify, start_consent=self._consent_url_for,
-                             bc_client_for_record=self.bc_client_for_record,
-                             read_activity=self._read_activity)
+        return ConnectorService(
+            store=self.store(), secrets=self.secrets(), bc_clients=_BcClientsBridge(self),
+            consent=_ConsentStarterBridge(self), purger=_PurgerBridge(self),
+            activity=TableActivityLog(lambda: self.table("activity")), notify=self.notify, clock=SYSTEM_CLOCK,
+            options=ConnectorOptions(app_client_id=self.app.bc_client_id))
 
-    def _read_activity(self, name: str) -> dict[str, Any]:
-        from shared.connectors._activity import read_activity
 
-        return read_activity(self.table("activity"), name)
+# Bridges from today's Services to the ports of ConnectorService, until the final root wires
+# shared.tokens.BcClients, the consent service and the purger adapter directly.
 
-    def _consent_url_for(self, record: Any) -> str:
+
+class _BcClientsBridge:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def for_record(self, record: "ConnectorRecord") -> Any:
+        from shared.auth import ReconnectRequiredError
+        from shared.errors import ReconnectRequired
+
+        try:
+            return self._services.bc_client_for_record(record)
+        except ReconnectRequiredError as err:
+            raise ReconnectRequired(str(err)) from err
+
+    def for_settings(self, settings: "ConnectorSettings", client_secret: str | None = None) -> Any:
+        from shared.connectors import BcConnection
+
+        client_id = settings.client_id or self._services.app.bc_client_id or ""
+        return self._services.bc_client_for(BcConnection(settings.tenant_id, settings.environment, client_id,
+                                                         client_secret or ""))
+
+
+class _ConsentStarterBridge:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def start(self, name: str, record: "ConnectorRecord | None" = None) -> Any:
         from shared.consent import start_consent
 
-        return start_consent(record.name, self.consent_deps(), record=record).url
+        return start_consent(name, self._services.consent_deps(), record=record)
+
+
+class _PurgerBridge:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def purge(self, name: str) -> None:
+        self._services.purge_connector_data(name)
 
 
 _services: Services | None = None

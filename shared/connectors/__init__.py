@@ -1,20 +1,22 @@
-"""Connectors: the settings model, its verification against BC, the store, and the settings API's
-use cases (save, get, list, delete, look-ups)."""
+"""Connectors: the settings model, its verification against BC, the stored record and its store port,
+status transitions, and the settings API's use cases (`ConnectorService`: save, get, list, delete,
+look-ups, view)."""
 
+from shared.connectors._accounts import EXPENSE_CATEGORIES, category_key
 from shared.connectors._lookups import LOOKUP_KINDS, UnknownLookup
+from shared.connectors._record import CONNECTED_STATUSES, ConnectorRecord, ConnectorStore
 from shared.connectors._service import (
+    ActivityReader,
+    BcClientSource,
     BcConnection,
-    ConnectorConflict,
-    ConnectorDeps,
+    ConnectorDataPurger,
     ConnectorNotFound,
+    ConnectorOptions,
+    ConnectorService,
+    ConsentStart,
+    ConsentStarter,
     SaveOutcome,
-    connection_for,
-    delete_connector,
-    get_connector,
-    list_connectors,
-    lookup,
-    save_connector,
-    view_connector,
+    Secrets,
 )
 from shared.connectors._settings import (
     ConnectorSettings,
@@ -26,50 +28,42 @@ from shared.connectors._settings import (
     parse_connector_settings,
     parse_put_body,
 )
-from shared.connectors._status import mark_connected, mark_reconnect_required
-from shared.connectors._store import (
-    ConcurrentUpdateError,
-    ConnectorAlreadyExists,
-    ConnectorRecord,
-    ConnectorStore,
-    InMemoryConnectorStore,
-    TableConnectorStore,
-)
+from shared.connectors._status import ConnectorStatuses, Notify, mark_connected, mark_reconnect_required
 from shared.connectors._verify import Verification, VerifiedCompany, tax_mode_of, verify_settings
 
 __all__ = [
+    "ActivityReader",
+    "BcClientSource",
     "BcConnection",
-    "ConcurrentUpdateError",
-    "ConnectorAlreadyExists",
-    "ConnectorConflict",
-    "ConnectorDeps",
+    "CONNECTED_STATUSES",
+    "ConnectorDataPurger",
     "ConnectorNotFound",
+    "ConnectorOptions",
     "ConnectorRecord",
+    "ConnectorService",
     "ConnectorSettings",
+    "ConnectorStatuses",
     "ConnectorStore",
+    "ConsentStart",
+    "ConsentStarter",
+    "EXPENSE_CATEGORIES",
     "FieldError",
-    "InMemoryConnectorStore",
     "LOOKUP_KINDS",
+    "Notify",
     "PostingGroups",
     "SaveOutcome",
+    "Secrets",
     "SettingsInvalid",
-    "TableConnectorStore",
     "UnknownLookup",
     "Verification",
     "VerifiedCompany",
     "WebServices",
-    "connection_for",
-    "delete_connector",
-    "get_connector",
-    "list_connectors",
+    "category_key",
     "mark_connected",
     "mark_reconnect_required",
-    "lookup",
     "parse_connector_name",
     "parse_connector_settings",
     "parse_put_body",
-    "save_connector",
     "tax_mode_of",
     "verify_settings",
-    "view_connector",
 ]

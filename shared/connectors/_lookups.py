@@ -6,9 +6,11 @@ screen can offer exactly the values that a save will accept.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
-from shared.bc import eq
+from shared.bc import BcClient, eq
+from shared.errors import NotFound
+from shared.jsontypes import JsonObject
 
 from ._settings import ConnectorSettings, FieldError, SettingsInvalid
 
@@ -18,14 +20,17 @@ MAX_ITEMS = 1000
 DEFAULT_ITEMS = 200
 
 
-class UnknownLookup(LookupError):
-    def __init__(self, kind: str):
-        super().__init__(f"There is no look-up '{kind}'. Known look-ups: {', '.join(LOOKUP_KINDS)}.")
+class UnknownLookup(NotFound):
+    """The route names a look-up that does not exist; the message lists the ones that do (HTTP 404)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"There is no look-up '{kind}'. Known look-ups: {', '.join(LOOKUP_KINDS)}.",
+                         field="kind")
         self.kind = kind
 
 
-def run_lookup(kind: str, params: Mapping[str, str], *, client: Any, settings: ConnectorSettings,
-               company_id: str | None, company_name: str | None) -> list[dict[str, Any]]:
+def run_lookup(kind: str, params: Mapping[str, str], *, client: BcClient, settings: ConnectorSettings,
+               company_id: str | None, company_name: str | None) -> list[JsonObject]:
     """Answer one look-up. Everything but `companies` needs the connector's resolved company."""
     handler = _HANDLERS.get(kind)
     if handler is None:
@@ -38,28 +43,28 @@ def run_lookup(kind: str, params: Mapping[str, str], *, client: Any, settings: C
 
 
 class _Context:
-    def __init__(self, client: Any, settings: ConnectorSettings, company_id: str, company_name: str,
+    def __init__(self, client: BcClient, settings: ConnectorSettings, company_id: str, company_name: str,
                  params: Mapping[str, str]):
         self.client, self.settings = client, settings
         self.company_id, self.company_name, self.params = company_id, company_name, params
 
-    def entities(self, entity_set: str, fields: list[str], **query: Any) -> list[dict[str, Any]]:
+    def entities(self, entity_set: str, fields: list[str], **query: str | int | list[str]) -> list[JsonObject]:
         return list(self.client.list_entities(self.company_id, entity_set, select=fields, **query))
 
 
-def _companies(ctx: _Context) -> list[dict[str, Any]]:
+def _companies(ctx: _Context) -> list[JsonObject]:
     return [{"id": c["id"], "name": c.get("name"), "displayName": c.get("displayName")}
             for c in ctx.client.list_companies()]
 
 
-def _coded(entity_set: str, extra: tuple[str, ...] = ()) -> Callable[[_Context], list[dict[str, Any]]]:
-    def lookup(ctx: _Context) -> list[dict[str, Any]]:
+def _coded(entity_set: str, extra: tuple[str, ...] = ()) -> Callable[[_Context], list[JsonObject]]:
+    def lookup(ctx: _Context) -> list[JsonObject]:
         rows = ctx.entities(entity_set, ["code", "displayName", *extra])
         return [{"code": r["code"], "name": r.get("displayName"), **{k: r.get(k) for k in extra}} for r in rows]
     return lookup
 
 
-def _items(ctx: _Context) -> list[dict[str, Any]]:
+def _items(ctx: _Context) -> list[JsonObject]:
     raw_top = ctx.params.get("top", str(DEFAULT_ITEMS))
     if not raw_top.isdigit() or not 1 <= int(raw_top) <= MAX_ITEMS:
         raise SettingsInvalid([FieldError("top", f"Must be a whole number from 1 to {MAX_ITEMS}.")])
@@ -69,7 +74,7 @@ def _items(ctx: _Context) -> list[dict[str, Any]]:
              "blocked": r.get("blocked"), "unitOfMeasure": r.get("baseUnitOfMeasureCode")} for r in rows]
 
 
-def _dimension_values(ctx: _Context) -> list[dict[str, Any]]:
+def _dimension_values(ctx: _Context) -> list[JsonObject]:
     code = (ctx.params.get("dimension") or "").strip().upper()
     if not code:
         raise SettingsInvalid([FieldError("dimension", "Name the dimension: ?dimension=CODE (see the "
@@ -81,15 +86,15 @@ def _dimension_values(ctx: _Context) -> list[dict[str, Any]]:
     return [{"code": v["code"], "name": v.get("displayName")} for v in dims[0].get("dimensionValues", [])]
 
 
-def _posting_groups(setting: str) -> Callable[[_Context], list[dict[str, Any]]]:
-    def lookup(ctx: _Context) -> list[dict[str, Any]]:
+def _posting_groups(setting: str) -> Callable[[_Context], list[JsonObject]]:
+    def lookup(ctx: _Context) -> list[JsonObject]:
         service = getattr(ctx.settings.web_services, setting)
         rows = ctx.client.list_odata(ctx.company_name, service, select=["Code", "Description"])
         return [{"code": r["Code"], "name": r.get("Description")} for r in rows]
     return lookup
 
 
-_HANDLERS: dict[str, Callable[[_Context], list[dict[str, Any]]]] = {
+_HANDLERS: dict[str, Callable[[_Context], list[JsonObject]]] = {
     "companies": _companies,
     "unitsOfMeasure": _coded("unitsOfMeasure"),
     "taxGroups": _coded("taxGroups", ("taxType",)),

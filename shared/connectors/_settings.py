@@ -5,6 +5,9 @@ called or stored. Checking the values against Business Central is `_verify.py`'s
 
 The document is camelCase JSON with nested objects; errors name fields by their dotted path
 (`customers.domestic.genBusPostingGroup`) because that is what a settings screen shows next to a field.
+Every setting is written once, in `_SPECS`: its document path, its attribute of `ConnectorSettings`, how
+it is parsed, its default and when it is required. Parsing, the stored document and the view all read
+that table.
 """
 
 from __future__ import annotations
@@ -12,15 +15,17 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
-from shared.jsontypes import json_type
+from shared.errors import InvalidInput
+from shared.jsontypes import JsonObject, JsonValue, json_type
 
 __all__ = [
     "AUTH_MODES",
     "ConnectorSettings",
     "FieldError",
     "PostingGroups",
+    "SECRET_PATHS",
     "SettingsInvalid",
     "WebServices",
     "parse_connector_name",
@@ -47,6 +52,9 @@ _USER_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 MAX_NOTES = 4000
 MAX_RECIPIENTS = 50
 
+#: A parsed setting's value (a code, a flag, the recipients, a nested group).
+Value = object
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -56,19 +64,24 @@ class FieldError:
     message: str
     choices: tuple[str, ...] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"field": self.field, "message": self.message}
+    def to_dict(self) -> JsonObject:
+        out: JsonObject = {"field": self.field, "message": self.message}
         if self.choices is not None:
             out["choices"] = list(self.choices)
         return out
 
 
-class SettingsInvalid(Exception):
-    """The settings cannot be saved; `errors` has one entry per bad field."""
+class SettingsInvalid(InvalidInput):
+    """The settings cannot be saved (or used); `errors` has one entry per bad field (HTTP 422)."""
 
-    def __init__(self, errors: Iterable[FieldError]):
+    default_code = "SettingsInvalid"
+
+    def __init__(self, errors: Iterable[FieldError], *, replayable: bool = False) -> None:
         self.errors = list(errors)
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
+        first = self.errors[0].field if self.errors else "settings"
+        # A route answers 422 with every field; the error's own `field` is the first real path.
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors),
+                         field=first if not first.startswith("(") else "settings", replayable=replayable)
 
 
 @dataclass(frozen=True)
@@ -121,18 +134,18 @@ class ConnectorSettings:
     notification_recipients: tuple[str, ...] = ()
     notes: str = ""
 
-    def to_document(self) -> dict[str, Any]:
+    def to_document(self) -> JsonObject:
         """The camelCase document as stored and returned (no secrets)."""
-        doc: dict[str, Any] = {}
+        doc: JsonObject = {}
         for spec in _SPECS:
             value = spec.read(self)
             if value is None and spec.omit_if_none:
                 continue
-            _set_path(doc, spec.path, list(value) if isinstance(value, tuple) else value)
+            _set_path(doc, spec.path, _json(value))
         return doc
 
     @classmethod
-    def from_document(cls, document: Mapping[str, Any]) -> "ConnectorSettings":
+    def from_document(cls, document: Mapping[str, JsonValue]) -> "ConnectorSettings":
         """Rebuild settings from a stored document (already validated when it was saved)."""
         return parse_connector_settings(document)
 
@@ -149,13 +162,13 @@ def parse_connector_name(name: str | None) -> str:
     return name
 
 
-def parse_connector_settings(document: Any) -> ConnectorSettings:
+def parse_connector_settings(document: object) -> ConnectorSettings:
     """Parse a settings document; raise SettingsInvalid listing every bad or unknown field."""
     if not isinstance(document, Mapping):
         raise SettingsInvalid([FieldError("(body)", "The settings must be a JSON object.")])
     errors: list[FieldError] = []
     flat = _flatten(document, "", errors)
-    values: dict[str, Any] = {}
+    values: dict[str, Value] = {}
     for spec in _SPECS:
         if spec.path not in flat:
             values[spec.path] = spec.default
@@ -169,14 +182,38 @@ def parse_connector_settings(document: Any) -> ConnectorSettings:
         except _Bad as bad:
             errors.append(FieldError(spec.path, str(bad), bad.choices))
             values[spec.path] = spec.default
-    _check_required(values, flat, errors)
+    already = {e.field for e in errors}
+    for spec in _SPECS:
+        if values[spec.path] is None and spec.path not in already and spec.required is not None:
+            why = spec.required(values)
+            if why is not None:
+                errors.append(FieldError(spec.path, f"Required{why}."))
     if errors:
         raise SettingsInvalid(_sorted(errors))
     return _build(values)
 
 
+def parse_put_body(document: object) -> tuple[ConnectorSettings, dict[str, str]]:
+    """Parse a PUT body into settings and its write-only secrets, reporting every bad field at once."""
+    errors: list[FieldError] = []
+    secrets: dict[str, str] = {}
+    auth = document.get("auth") if isinstance(document, Mapping) else None
+    if isinstance(auth, Mapping) and auth.get("clientSecret") is not None:
+        try:
+            secrets["auth.clientSecret"] = _secret(auth["clientSecret"])
+        except _Bad as bad:
+            errors.append(FieldError("auth.clientSecret", str(bad)))
+    try:
+        settings = parse_connector_settings(document)
+    except SettingsInvalid as invalid:
+        raise SettingsInvalid(_sorted(invalid.errors + errors)) from None
+    if errors:
+        raise SettingsInvalid(errors)
+    return settings, secrets
+
+
 # --------------------------------------------------------------------------------------------------
-# Field specifications
+# Value parsers: each returns the normalised value or raises _Bad with the message a person reads.
 
 
 class _Bad(ValueError):
@@ -185,18 +222,11 @@ class _Bad(ValueError):
         self.choices = tuple(choices) if choices is not None else None
 
 
-@dataclass(frozen=True)
-class _Spec:
-    path: str
-    parse: Callable[[Any], Any]
-    read: Callable[[ConnectorSettings], Any]
-    default: Any = None
-    nullable: bool = False
-    omit_if_none: bool = False
+Parser = Callable[[JsonValue], Value]
 
 
-def _string(max_len: int, *, pattern: re.Pattern[str] | None = None, hint: str = "") -> Callable[[Any], str]:
-    def parse(raw: Any) -> str:
+def _string(max_len: int, *, pattern: re.Pattern[str] | None = None, hint: str = "") -> Callable[[JsonValue], str]:
+    def parse(raw: JsonValue) -> str:
         if not isinstance(raw, str):
             raise _Bad(f"Must be a string, not {json_type(raw)}.")
         value = raw.strip()
@@ -210,31 +240,31 @@ def _string(max_len: int, *, pattern: re.Pattern[str] | None = None, hint: str =
     return parse
 
 
-def _code(max_len: int) -> Callable[[Any], str]:
+def _code(max_len: int) -> Callable[[JsonValue], str]:
     """A BC Code[n] value: BC stores Code fields upper-case, so we compare and store them that way."""
     text = _string(max_len)
 
-    def parse(raw: Any) -> str:
+    def parse(raw: JsonValue) -> str:
         return text(raw).upper()
     return parse
 
 
-def _boolean(raw: Any) -> bool:
+def _boolean(raw: JsonValue) -> bool:
     if not isinstance(raw, bool):
         raise _Bad(f"Must be true or false, not {json_type(raw)}.")
     return raw
 
 
-def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
-    def parse(raw: Any) -> str:
-        if raw not in options:
+def _choice(options: tuple[str, ...]) -> Callable[[JsonValue], str]:
+    def parse(raw: JsonValue) -> str:
+        if not isinstance(raw, str) or raw not in options:
             shown = raw if isinstance(raw, str) else json_type(raw)
             raise _Bad(f"'{shown}' is not one of: {', '.join(options)}.", options)
         return raw
     return parse
 
 
-def _tenant(raw: Any) -> str:
+def _tenant(raw: JsonValue) -> str:
     value = _string(253)(raw)
     if _GUID_RE.match(value):
         return value.lower()
@@ -245,7 +275,7 @@ def _tenant(raw: Any) -> str:
                "'Microsoft Entra tenant ID'.")
 
 
-def _guid(raw: Any) -> str:
+def _guid(raw: JsonValue) -> str:
     value = _string(36)(raw)
     if not _GUID_RE.match(value):
         raise _Bad("Must be a GUID such as 3f9b6c1e-2a4d-4e8f-9b7a-5c6d7e8f9a01 (the app registration's "
@@ -253,7 +283,7 @@ def _guid(raw: Any) -> str:
     return value.lower()
 
 
-def _secret(raw: Any) -> str:
+def _secret(raw: JsonValue) -> str:
     # Never echo a secret: messages only describe its shape.
     if not isinstance(raw, str) or not raw.strip():
         raise _Bad("Must be a non-empty string.")
@@ -262,7 +292,7 @@ def _secret(raw: Any) -> str:
     return raw
 
 
-def _date(raw: Any) -> str:
+def _date(raw: JsonValue) -> str:
     if not isinstance(raw, str):
         raise _Bad(f"Must be a date as YYYY-MM-DD, not {json_type(raw)}.")
     try:
@@ -271,7 +301,7 @@ def _date(raw: Any) -> str:
         raise _Bad(f"'{raw[:40]}' is not a date as YYYY-MM-DD.") from None
 
 
-def _recipients(raw: Any) -> tuple[str, ...]:
+def _recipients(raw: JsonValue) -> tuple[str, ...]:
     if not isinstance(raw, list):
         raise _Bad(f"Must be a list of user ids or e-mail addresses, not {json_type(raw)}.")
     if len(raw) > MAX_RECIPIENTS:
@@ -291,7 +321,7 @@ def _recipients(raw: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _notes(raw: Any) -> str:
+def _notes(raw: JsonValue) -> str:
     if not isinstance(raw, str):
         raise _Bad(f"Must be a string, not {json_type(raw)}.")
     if len(raw) > MAX_NOTES:
@@ -299,75 +329,148 @@ def _notes(raw: Any) -> str:
     return raw
 
 
-def _posting_group_spec(path: str, attr: str, part: str) -> _Spec:
-    def read(s: ConnectorSettings) -> str | None:
-        groups = getattr(s, attr)
-        return getattr(groups, part) if groups else None
-    return _Spec(path, _code(20), read, omit_if_none=True)
-
-
 _SERVICE = _string(240, pattern=_SERVICE_NAME_RE,
                    hint="Must be an OData V4 service name as on BC's Web Services page: letters, digits, '_'.")
+_ENVIRONMENT = _string(30, pattern=_ENVIRONMENT_RE,
+                       hint="A BC environment name has at most 30 letters, digits, '-' or '_' "
+                            "(for example Production or Sandbox).")
+
+
+# --------------------------------------------------------------------------------------------------
+# When a setting is required: None when it is not, else the words after "Required" in the error.
+
+Requirement = Callable[[Mapping[str, Value]], "str | None"]
+
+
+def _always(values: Mapping[str, Value]) -> str | None:
+    return ""
+
+
+def _when(flag: str, why: str = "", *, equals: Value = True, also: str | None = None) -> Requirement:
+    """Required when setting `flag` equals `equals` (and `also`, another flag, is true)."""
+    def required(values: Mapping[str, Value]) -> str | None:
+        if values[flag] != equals or (also is not None and not values[also]):
+            return None
+        return why or f" when {flag} is true"
+    return required
+
+
+# --------------------------------------------------------------------------------------------------
+# The settings, once: document path, attribute of ConnectorSettings (dotted into a nested group), parser.
+
+
+@dataclass(frozen=True)
+class _Spec:
+    path: str
+    attr: str
+    parse: Parser
+    default: Value = None
+    nullable: bool = False
+    omit_if_none: bool = False
+    required: Requirement | None = None
+
+    def read(self, settings: ConnectorSettings) -> Value:
+        value: object = settings
+        for part in self.attr.split("."):
+            if value is None:
+                return None
+            value = getattr(value, part)
+        return value
+
+
 _WS = WebServices()
+_CUSTOMERS = _when("customers.enabled")
+_INVOICES_UNIT = " when invoices.enabled is true (invoice lines without a unit use it)"
+_INVOICES_ITEM = " when invoices.enabled is true (invoice lines without a product use it)"
+_TAG_GROUP = _when("invoices.departmentSource", " when invoices.departmentSource is projectTagGroup",
+                   equals="projectTagGroup", also="invoices.enabled")
+_TAG_DIMENSION = _when("invoices.departmentSource", " when the department comes from a project tag group",
+                       equals="projectTagGroup", also="invoices.enabled")
 
 _SPECS: tuple[_Spec, ...] = (
-    _Spec("tenantId", _tenant, lambda s: s.tenant_id),
-    _Spec("environment", _string(30, pattern=_ENVIRONMENT_RE,
-                                 hint="A BC environment name has at most 30 letters, digits, '-' or '_' "
-                                      "(for example Production or Sandbox)."), lambda s: s.environment),
+    _Spec("tenantId", "tenant_id", _tenant, required=_always),
+    _Spec("environment", "environment", _ENVIRONMENT, required=_always),
     # Company names are Text[30] in BC; a name pasted URL-encoded is longer, and ids are 36: allow 100.
-    _Spec("company", _string(100), lambda s: s.company),
-    _Spec("auth.mode", _choice(AUTH_MODES), lambda s: s.auth_mode),
-    _Spec("auth.clientId", _guid, lambda s: s.client_id, omit_if_none=True),
-    _Spec("defaults.unitOfMeasure", _code(10), lambda s: s.unit_of_measure, omit_if_none=True),
-    _Spec("defaults.taxGroupCode", _code(20), lambda s: s.tax_group_code, nullable=True),
-    _Spec("defaults.writeInItem", _code(20), lambda s: s.write_in_item, omit_if_none=True),
-    _Spec("defaults.useHostInvoiceNumber", _boolean, lambda s: s.use_host_invoice_number, default=False),
-    _Spec("customers.enabled", _boolean, lambda s: s.customers_enabled, default=False),
-    _posting_group_spec("customers.domestic.genBusPostingGroup", "customers_domestic", "gen_bus_posting_group"),
-    _posting_group_spec("customers.domestic.customerPostingGroup", "customers_domestic", "customer_posting_group"),
-    _posting_group_spec("customers.abroad.genBusPostingGroup", "customers_abroad", "gen_bus_posting_group"),
-    _posting_group_spec("customers.abroad.customerPostingGroup", "customers_abroad", "customer_posting_group"),
-    _Spec("projects.enabled", _boolean, lambda s: s.projects_enabled, default=False),
-    _Spec("projects.dimension", _code(20), lambda s: s.project_dimension, omit_if_none=True),
-    _Spec("invoices.enabled", _boolean, lambda s: s.invoices_enabled, default=False),
-    _Spec("invoices.departmentDimension", _code(20), lambda s: s.department_dimension, omit_if_none=True),
-    _Spec("invoices.departmentSource", _choice(DEPARTMENT_SOURCES), lambda s: s.department_source,
-          default="department"),
-    _Spec("invoices.departmentTagGroup", _string(100), lambda s: s.department_tag_group, omit_if_none=True),
-    _Spec("invoices.post", _boolean, lambda s: s.post_invoices, default=False),
-    _Spec("expenses.enabled", _boolean, lambda s: s.expenses_enabled, default=False),
-    _Spec("expenses.fromDate", _date, lambda s: s.expenses_from_date, omit_if_none=True),
-    _Spec("expenses.source", _choice(EXPENSE_SOURCES), lambda s: s.expenses_source, default="purchaseInvoices"),
-    _Spec("expenses.activity", _string(100), lambda s: s.expenses_activity, omit_if_none=True),
-    _Spec("expenses.billable", _boolean, lambda s: s.expenses_billable, default=False),
-    _Spec("webServices.customerCard", _SERVICE, lambda s: s.web_services.customer_card,
-          default=_WS.customer_card),
-    _Spec("webServices.dimensionValues", _SERVICE, lambda s: s.web_services.dimension_values,
-          default=_WS.dimension_values),
-    _Spec("webServices.genBusPostingGroups", _SERVICE, lambda s: s.web_services.gen_bus_posting_groups,
+    _Spec("company", "company", _string(100), required=_always),
+    _Spec("auth.mode", "auth_mode", _choice(AUTH_MODES), required=_always),
+    _Spec("auth.clientId", "client_id", _guid, omit_if_none=True),
+    _Spec("defaults.unitOfMeasure", "unit_of_measure", _code(10), omit_if_none=True,
+          required=_when("invoices.enabled", _INVOICES_UNIT)),
+    _Spec("defaults.taxGroupCode", "tax_group_code", _code(20), nullable=True),
+    _Spec("defaults.writeInItem", "write_in_item", _code(20), omit_if_none=True,
+          required=_when("invoices.enabled", _INVOICES_ITEM)),
+    _Spec("defaults.useHostInvoiceNumber", "use_host_invoice_number", _boolean, default=False),
+    _Spec("customers.enabled", "customers_enabled", _boolean, default=False),
+    _Spec("customers.domestic.genBusPostingGroup", "customers_domestic.gen_bus_posting_group", _code(20),
+          omit_if_none=True, required=_CUSTOMERS),
+    _Spec("customers.domestic.customerPostingGroup", "customers_domestic.customer_posting_group", _code(20),
+          omit_if_none=True, required=_CUSTOMERS),
+    _Spec("customers.abroad.genBusPostingGroup", "customers_abroad.gen_bus_posting_group", _code(20),
+          omit_if_none=True, required=_CUSTOMERS),
+    _Spec("customers.abroad.customerPostingGroup", "customers_abroad.customer_posting_group", _code(20),
+          omit_if_none=True, required=_CUSTOMERS),
+    _Spec("projects.enabled", "projects_enabled", _boolean, default=False),
+    _Spec("projects.dimension", "project_dimension", _code(20), omit_if_none=True,
+          required=_when("projects.enabled")),
+    _Spec("invoices.enabled", "invoices_enabled", _boolean, default=False),
+    _Spec("invoices.departmentDimension", "department_dimension", _code(20), omit_if_none=True,
+          required=_TAG_DIMENSION),
+    _Spec("invoices.departmentSource", "department_source", _choice(DEPARTMENT_SOURCES), default="department"),
+    _Spec("invoices.departmentTagGroup", "department_tag_group", _string(100), omit_if_none=True,
+          required=_TAG_GROUP),
+    _Spec("invoices.post", "post_invoices", _boolean, default=False),
+    _Spec("expenses.enabled", "expenses_enabled", _boolean, default=False),
+    _Spec("expenses.fromDate", "expenses_from_date", _date, omit_if_none=True, required=_when("expenses.enabled")),
+    _Spec("expenses.source", "expenses_source", _choice(EXPENSE_SOURCES), default="purchaseInvoices"),
+    _Spec("expenses.activity", "expenses_activity", _string(100), omit_if_none=True,
+          required=_when("expenses.enabled")),
+    _Spec("expenses.billable", "expenses_billable", _boolean, default=False),
+    _Spec("webServices.customerCard", "web_services.customer_card", _SERVICE, default=_WS.customer_card),
+    _Spec("webServices.dimensionValues", "web_services.dimension_values", _SERVICE, default=_WS.dimension_values),
+    _Spec("webServices.genBusPostingGroups", "web_services.gen_bus_posting_groups", _SERVICE,
           default=_WS.gen_bus_posting_groups),
-    _Spec("webServices.customerPostingGroups", _SERVICE, lambda s: s.web_services.customer_posting_groups,
+    _Spec("webServices.customerPostingGroups", "web_services.customer_posting_groups", _SERVICE,
           default=_WS.customer_posting_groups),
-    _Spec("webServices.noSeries", _SERVICE, lambda s: s.web_services.no_series, default=_WS.no_series),
-    _Spec("webServices.salesSetup", _SERVICE, lambda s: s.web_services.sales_setup, default=_WS.sales_setup),
-    _Spec("notifications.recipients", _recipients, lambda s: s.notification_recipients, default=()),
-    _Spec("notes", _notes, lambda s: s.notes, default=""),
+    _Spec("webServices.noSeries", "web_services.no_series", _SERVICE, default=_WS.no_series),
+    _Spec("webServices.salesSetup", "web_services.sales_setup", _SERVICE, default=_WS.sales_setup),
+    _Spec("notifications.recipients", "notification_recipients", _recipients, default=()),
+    _Spec("notes", "notes", _notes, default=""),
 )
+
+#: Nested groups of ConnectorSettings: attribute -> type, and whether an all-empty group is None.
+_GROUPS: dict[str, tuple[type[PostingGroups] | type[WebServices], bool]] = {
+    "customers_domestic": (PostingGroups, True),
+    "customers_abroad": (PostingGroups, True),
+    "web_services": (WebServices, False),
+}
 
 #: Write-only fields: accepted in a PUT body, never stored in the document nor returned.
 SECRET_PATHS = ("auth.clientSecret",)
 
-_SPEC_PATHS = {spec.path for spec in _SPECS}
-_LEAF_PATHS = _SPEC_PATHS | set(SECRET_PATHS)
-_OBJECT_PATHS = {p.rsplit(".", 1)[0] for p in _LEAF_PATHS if "." in p} | {
-    ".".join(p.split(".")[:2]) for p in _LEAF_PATHS if p.count(".") == 2
-}
+_LEAF_PATHS = {spec.path for spec in _SPECS} | set(SECRET_PATHS)
+_OBJECT_PATHS = {".".join(p.split(".")[:depth]) for p in _LEAF_PATHS for depth in range(1, p.count(".") + 1)}
+_ORDER = {spec.path: i for i, spec in enumerate(_SPECS)}
 
 
-def _flatten(document: Mapping[str, Any], prefix: str, errors: list[FieldError]) -> dict[str, Any]:
+def _build(values: Mapping[str, Value]) -> ConnectorSettings:
+    """ConnectorSettings from parsed values by path, nested groups assembled from their dotted attributes."""
+    flat: dict[str, Value] = {}
+    groups: dict[str, dict[str, Value]] = {}
+    for spec in _SPECS:
+        if "." in spec.attr:
+            group, attr = spec.attr.split(".", 1)
+            groups.setdefault(group, {})[attr] = values[spec.path]
+        else:
+            flat[spec.attr] = values[spec.path]
+    for group, fields in groups.items():
+        kind, none_when_empty = _GROUPS[group]
+        flat[group] = None if none_when_empty and all(v is None for v in fields.values()) else kind(**fields)
+    return ConnectorSettings(**flat)  # type: ignore[arg-type]  # each parser returns its attribute's type
+
+
+def _flatten(document: Mapping[str, JsonValue], prefix: str, errors: list[FieldError]) -> dict[str, JsonValue]:
     """Turn nested objects into dotted paths, reporting unknown fields and objects of the wrong type."""
-    flat: dict[str, Any] = {}
+    flat: dict[str, JsonValue] = {}
     for key, value in document.items():
         path = f"{prefix}{key}"
         if path in _LEAF_PATHS:
@@ -387,104 +490,19 @@ def _flatten(document: Mapping[str, Any], prefix: str, errors: list[FieldError])
     return flat
 
 
-def _check_required(values: dict[str, Any], flat: Mapping[str, Any], errors: list[FieldError]) -> None:
-    already = {e.field for e in errors}
-
-    def need(path: str, why: str) -> None:
-        if values.get(path) is None and path not in already:
-            errors.append(FieldError(path, f"Required{why}."))
-
-    for path in ("tenantId", "environment", "company", "auth.mode"):
-        need(path, "")
-    if values["customers.enabled"]:
-        for side in ("domestic", "abroad"):
-            for part in ("genBusPostingGroup", "customerPostingGroup"):
-                need(f"customers.{side}.{part}", " when customers.enabled is true")
-    if values["projects.enabled"]:
-        need("projects.dimension", " when projects.enabled is true")
-    if values["invoices.enabled"]:
-        need("defaults.unitOfMeasure", " when invoices.enabled is true (invoice lines without a unit use it)")
-        need("defaults.writeInItem", " when invoices.enabled is true (invoice lines without a product use it)")
-        if values["invoices.departmentSource"] == "projectTagGroup":
-            need("invoices.departmentTagGroup", " when invoices.departmentSource is projectTagGroup")
-            need("invoices.departmentDimension", " when the department comes from a project tag group")
-    if values["expenses.enabled"]:
-        need("expenses.fromDate", " when expenses.enabled is true")
-        need("expenses.activity", " when expenses.enabled is true")
+def _json(value: Value) -> JsonValue:
+    return list(value) if isinstance(value, tuple) else value  # type: ignore[return-value]
 
 
-def _build(values: dict[str, Any]) -> ConnectorSettings:
-    def groups(side: str) -> PostingGroups | None:
-        gen = values[f"customers.{side}.genBusPostingGroup"]
-        cust = values[f"customers.{side}.customerPostingGroup"]
-        if gen is None and cust is None:
-            return None
-        return PostingGroups(gen, cust)
-
-    return ConnectorSettings(
-        tenant_id=values["tenantId"],
-        environment=values["environment"],
-        company=values["company"],
-        auth_mode=values["auth.mode"],
-        client_id=values["auth.clientId"],
-        unit_of_measure=values["defaults.unitOfMeasure"],
-        tax_group_code=values["defaults.taxGroupCode"],
-        write_in_item=values["defaults.writeInItem"],
-        use_host_invoice_number=values["defaults.useHostInvoiceNumber"],
-        customers_enabled=values["customers.enabled"],
-        customers_domestic=groups("domestic"),
-        customers_abroad=groups("abroad"),
-        projects_enabled=values["projects.enabled"],
-        project_dimension=values["projects.dimension"],
-        invoices_enabled=values["invoices.enabled"],
-        department_dimension=values["invoices.departmentDimension"],
-        department_source=values["invoices.departmentSource"],
-        department_tag_group=values["invoices.departmentTagGroup"],
-        post_invoices=values["invoices.post"],
-        expenses_enabled=values["expenses.enabled"],
-        expenses_from_date=values["expenses.fromDate"],
-        expenses_source=values["expenses.source"],
-        expenses_activity=values["expenses.activity"],
-        expenses_billable=values["expenses.billable"],
-        web_services=WebServices(
-            customer_card=values["webServices.customerCard"],
-            dimension_values=values["webServices.dimensionValues"],
-            gen_bus_posting_groups=values["webServices.genBusPostingGroups"],
-            customer_posting_groups=values["webServices.customerPostingGroups"],
-            no_series=values["webServices.noSeries"],
-            sales_setup=values["webServices.salesSetup"],
-        ),
-        notification_recipients=values["notifications.recipients"],
-        notes=values["notes"],
-    )
-
-
-def parse_put_body(document: Any) -> tuple[ConnectorSettings, dict[str, str]]:
-    """Parse a PUT body into settings and its write-only secrets, reporting every bad field at once."""
-    errors: list[FieldError] = []
-    secrets: dict[str, str] = {}
-    auth = document.get("auth") if isinstance(document, Mapping) else None
-    if isinstance(auth, Mapping) and auth.get("clientSecret") is not None:
-        try:
-            secrets["auth.clientSecret"] = _secret(auth["clientSecret"])
-        except _Bad as bad:
-            errors.append(FieldError("auth.clientSecret", str(bad)))
-    try:
-        settings = parse_connector_settings(document)
-    except SettingsInvalid as invalid:
-        raise SettingsInvalid(_sorted(invalid.errors + errors)) from None
-    if errors:
-        raise SettingsInvalid(errors)
-    return settings, secrets
-
-
-def _set_path(doc: dict[str, Any], path: str, value: Any) -> None:
+def _set_path(doc: JsonObject, path: str, value: JsonValue) -> None:
     parts = path.split(".")
+    target = doc
     for part in parts[:-1]:
-        doc = doc.setdefault(part, {})
-    doc[parts[-1]] = value
+        child = target.setdefault(part, {})
+        assert isinstance(child, dict)
+        target = child
+    target[parts[-1]] = value
 
 
 def _sorted(errors: list[FieldError]) -> list[FieldError]:
-    order = {spec.path: i for i, spec in enumerate(_SPECS)}
-    return sorted(errors, key=lambda e: (order.get(e.field, len(order)), e.field))
+    return sorted(errors, key=lambda e: (_ORDER.get(e.field, len(_ORDER)), e.field))

@@ -16,16 +16,14 @@ from urllib.parse import quote, urlencode
 from shared.auth import TokenEndpointUnavailableError, TokenError, authorize_nonce
 from shared.bc import BcError, BcTransientError, is_guid
 from shared.connectors import (
-    ConcurrentUpdateError,
     ConnectorNotFound,
-    ConnectorSettings,
     FieldError,
     SettingsInvalid,
     mark_connected,
     parse_connector_name,
     verify_settings,
 )
-from shared.errors import ConfigurationError
+from shared.errors import ConfigurationError, ConflictError
 from shared.tokens import DELEGATED_BC_SCOPE, ConnectorRefreshTokens, iso
 
 from . import _outcomes as pages
@@ -77,7 +75,7 @@ def start_consent(name: str, deps: ConsentDeps, *, purpose: str = "consent", rec
     record = record if record is not None else deps.store.get(name)
     if record is None:
         raise ConnectorNotFound(name)
-    settings = ConnectorSettings.from_document(record.settings)
+    settings = record.settings
     if settings.auth_mode != "delegated":
         raise SettingsInvalid([FieldError(
             "auth.mode", f"Connector '{name}' signs in with client credentials (service-to-service) and needs no "
@@ -138,7 +136,7 @@ def complete_consent(params: Mapping[str, str], deps: ConsentDeps) -> Page:
     code = params.get("code")
     if not code:
         return pages.missing_answer(name)
-    settings = ConnectorSettings.from_document(record.settings)
+    settings = record.settings
     if settings.auth_mode != "delegated":
         return pages.not_delegated(name)
     if settings.tenant_id != state.tenant or (settings.client_id or deps.app.bc_client_id) != state.client_id:
@@ -216,9 +214,9 @@ def update_record(deps: ConsentDeps, name: str, **fields: Any) -> Any:
         changed.updated_at = iso(deps.now())
         try:
             return deps.store.update(changed)
-        except ConcurrentUpdateError:
+        except ConflictError:
             continue
-    raise ConcurrentUpdateError(name, f"Connector '{name}' kept changing while it was being updated.")
+    raise ConflictError(f"Connector '{name}' kept changing while it was being updated.")
 
 
 def _status_of(name: str | None, deps: ConsentDeps) -> str | None:

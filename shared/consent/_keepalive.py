@@ -21,7 +21,6 @@ from typing import Any
 
 from shared.auth import ReconnectRequiredError, TokenError
 from shared.clock import parse_iso
-from shared.connectors import ConnectorSettings
 from shared.tokens import DELEGATED_BC_SCOPE, ConnectorRefreshTokens, iso
 
 from ._deps import ConsentDeps
@@ -58,7 +57,7 @@ def keep_tokens_fresh(deps: ConsentDeps) -> KeepAliveSummary:
     summary = KeepAliveSummary()
     for record in deps.store.list():
         try:
-            settings = ConnectorSettings.from_document(record.settings)
+            settings = record.settings
         except Exception:  # noqa: BLE001 - a broken row must not stop the others
             log.warning("Keep-alive: connector %s has unreadable settings; skipped", record.name)
             summary.skipped.append(record.name)
@@ -119,7 +118,7 @@ def _notify_if_expiring(record: Any, reason: str, deps: ConsentDeps) -> bool:
     notice = f"{iso(expires)}|{min(due)}"
     if version is not None and (version.expiring_notice == notice or not tokens.note_expiring_notice(notice)):
         return False
-    recipients = list(((record.settings or {}).get("notifications") or {}).get("recipients") or [])
+    recipients = list(record.settings.notification_recipients)
     left = max(0.0, days_left)
     deps.notify({
         "connector": record.name,

@@ -28,7 +28,6 @@ from typing import Any, Callable
 from shared.connectors import (
     ConnectorNotFound,
     ConnectorRecord,
-    ConnectorSettings,
     ConnectorStore,
     mark_reconnect_required,
 )
@@ -146,14 +145,14 @@ def import_all(deps: ExpenseDeps, *, budget_seconds: float = TIMER_BUDGET_SECOND
 
 
 def _expenses_enabled(record: ConnectorRecord) -> bool:
-    return bool(((record.settings or {}).get("expenses") or {}).get("enabled"))
+    return record.settings.expenses_enabled
 
 
 class _Run:
     def __init__(self, record: ConnectorRecord, deps: ExpenseDeps, deadline: float) -> None:
         self.record, self.deps, self.deadline = record, deps, deadline
         self.name = record.name
-        self.settings = ConnectorSettings.from_document(record.settings)
+        self.settings = record.settings
         self.options = deps.options
         self.summary = ImportSummary(connector=self.name, source=self.settings.expenses_source)
         self.lease: Any = None

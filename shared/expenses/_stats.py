@@ -14,7 +14,8 @@ import logging
 from typing import Any, Callable
 
 from shared.clock import iso
-from shared.connectors import ConcurrentUpdateError, ConnectorStore
+from shared.connectors import ConnectorSettings, ConnectorStore
+from shared.errors import ConflictError
 
 from ._summary import MAX_LISTED_VALUES, ImportSummary
 
@@ -47,7 +48,7 @@ def record_summary(store: ConnectorStore, name: str, summary: ImportSummary) -> 
         record.stats = stats
         try:
             store.update(record)
-        except ConcurrentUpdateError:
+        except ConflictError:
             continue
         return summary.status == "failed" and streak == 1
     log.warning("Connector %s: gave up writing the expense import summary after %d conflicting updates", name,
@@ -55,11 +56,11 @@ def record_summary(store: ConnectorStore, name: str, summary: ImportSummary) -> 
     return False
 
 
-def _recipients(settings: dict[str, Any]) -> list[str]:
-    return list(((settings or {}).get("notifications") or {}).get("recipients") or [])
+def _recipients(settings: ConnectorSettings) -> list[str]:
+    return list(settings.notification_recipients)
 
 
-def failure_notification(name: str, settings: dict[str, Any], summary: ImportSummary,
+def failure_notification(name: str, settings: ConnectorSettings, summary: ImportSummary,
                          now: Callable[[], _dt.datetime]) -> dict[str, Any]:
     error = summary.error or {}
     return {
@@ -74,7 +75,7 @@ def failure_notification(name: str, settings: dict[str, Any], summary: ImportSum
     }
 
 
-def unknown_projects_notification(name: str, settings: dict[str, Any], dimension: str, values: dict[str, dict],
+def unknown_projects_notification(name: str, settings: ConnectorSettings, dimension: str, values: dict[str, dict],
                                   now: Callable[[], _dt.datetime]) -> dict[str, Any]:
     listed = sorted(values)[:MAX_LISTED_VALUES]
     shown = ", ".join(f"{v} ({values[v].get('lines', 0)} so far)" for v in listed)

@@ -105,10 +105,10 @@ def export_deps(services: Any) -> ExportDeps:
 
 def _send_and_count(services: Any, outcome: dict[str, Any]) -> None:
     """Send the outcome to the host, then count it on the connector's activity (best effort)."""
-    from shared.connectors._activity import record_export_outcome
+    from shared.adapters.activity import TableActivityLog
 
     services.send("outcomes", outcome)
-    record_export_outcome(lambda: services.table("activity"), outcome)
+    TableActivityLog(lambda: services.table("activity")).record_export_outcome(outcome)
 
 
 @dataclass

@@ -94,14 +94,7 @@ def process_message(delivery: Delivery, deps: ExportDeps) -> dict[str, Any]:
         failed = ExportFailed("ConnectorDisabled", f"Connector '{record.name}' is disabled; enable it and replay "
                               "the message.", "connector", retryable=True)
         return _failed(delivery, deps, kind, record, record.name, peeked_id, version.raw, version, failed)
-    try:
-        from shared.connectors import ConnectorSettings
-
-        settings = ConnectorSettings.from_document(record.settings)
-    except Exception as exc:  # noqa: BLE001 - a stored document that no longer parses is a permanent problem
-        failed = ExportFailed("SettingsInvalid", f"The stored settings of connector '{record.name}' cannot be read "
-                              f"({exc}); save the connector again.", "connector")
-        return _failed(delivery, deps, kind, record, record.name, peeked_id, version.raw, version, failed)
+    settings = record.settings
     attr, setting = _ENABLED[kind]
     if not getattr(settings, attr):
         failed = ExportFailed("ExportDisabled", f"Connector '{record.name}' does not export {kind}s ({setting} is "
@@ -213,7 +206,7 @@ def _failed(delivery: Delivery, deps: ExportDeps, kind: str, record: Any, connec
         except Exception as exc:  # noqa: BLE001 - the outcome and notification still go out
             log.warning("Could not record the failure of %s %s/%s in the ledger: %s", kind, record.name, host_id, exc)
     error = err.error()
-    recipients = list(((record.settings or {}).get("notifications") or {}).get("recipients") or []) if record else []
+    recipients = list(record.settings.notification_recipients) if record else []
     extra = {k: v for k, v in err.details.items() if k != "ledgerDetails"}
     if err.bc_id or err.bc_number:
         extra["bc"] = {"id": err.bc_id, "number": err.bc_number}

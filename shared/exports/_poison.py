@@ -58,7 +58,7 @@ def process_poison(delivery: Delivery, deps: ExportDeps) -> dict[str, Any]:
             record_failure(deps.ledger, record.name, kind, host_id or unkeyed_id(delivery.text), fields)
         except Exception as exc:  # noqa: BLE001 - the outcome and notification still go out
             log.warning("Could not record the poisoned %s %s/%s in the ledger: %s", kind, connector, host_id, exc)
-    recipients = list(((record.settings or {}).get("notifications") or {}).get("recipients") or []) \
+    recipients = list(record.settings.notification_recipients) \
         if record is not None else []
     deps.notify(export_failed_notification(connector, recipients, kind, host_id, version_raw, error, now,
                                            {"queue": delivery.queue}))

@@ -6,18 +6,15 @@ import threading
 
 import pytest
 
-from shared.connectors import (
-    ConnectorRecord,
-    InMemoryConnectorStore,
-    TableConnectorStore,
-    mark_connected,
-    mark_reconnect_required,
-)
 from shared.adapters import ensure_table, table_service_from_settings
+from shared.adapters.connector_store import InMemoryConnectorStore, TableConnectorStore
+from shared.clock import SYSTEM_CLOCK
+from shared.connectors import ConnectorRecord, ConnectorStatuses, parse_connector_settings
+from tests._settings import connector_settings
 
 
 def _record(name: str) -> ConnectorRecord:
-    return ConnectorRecord(name=name, settings={"notifications": {"recipients": ["ops@example.com"]}},
+    return ConnectorRecord(name=name, settings=parse_connector_settings(connector_settings()),
                            status="connected", company_id="c1", company_name="CRONUS USA, Inc.",
                            tax_mode="salesTax", refresh_token_expires_at=None)
 
@@ -39,9 +36,11 @@ def test_ten_workers_seeing_a_revoked_grant_send_one_notification(store, unique_
         with lock:
             sent.append(n)
 
+    statuses = ConnectorStatuses(store=store, notify=notify, clock=SYSTEM_CLOCK)
+
     def worker():
-        mark_reconnect_required(store, unique_connector_name, reason="AADSTS50173: grant revoked.",
-                                notify=notify, consent_hint="Reconnect: POST /api/connectors/x/consent.")
+        statuses.mark_reconnect_required(unique_connector_name, reason="AADSTS50173: grant revoked.",
+                                         consent_hint="Reconnect: POST /api/connectors/x/consent.")
 
     threads = [threading.Thread(target=worker) for _ in range(10)]
     for t in threads:
@@ -58,16 +57,17 @@ def test_ten_workers_seeing_a_revoked_grant_send_one_notification(store, unique_
 def test_a_connector_already_awaiting_reconnection_is_not_notified_again(store, unique_connector_name):
     store.create(_record(unique_connector_name))
     sent: list[dict] = []
-    assert mark_reconnect_required(store, unique_connector_name, reason="r", notify=sent.append, consent_hint="h")
-    assert not mark_reconnect_required(store, unique_connector_name, reason="r", notify=sent.append,
-                                       consent_hint="h")
+    statuses = ConnectorStatuses(store=store, notify=sent.append, clock=SYSTEM_CLOCK)
+    assert statuses.mark_reconnect_required(unique_connector_name, reason="r", consent_hint="h")
+    assert not statuses.mark_reconnect_required(unique_connector_name, reason="r", consent_hint="h")
     assert len(sent) == 1
 
 
 def test_marking_connected_clears_the_reconnect_reason(store, unique_connector_name):
     store.create(_record(unique_connector_name))
-    mark_reconnect_required(store, unique_connector_name, reason="r", notify=lambda n: None, consent_hint="h")
-    record = mark_connected(store, unique_connector_name, refresh_token_expires_at="2027-02-21T00:00:00Z")
+    statuses = ConnectorStatuses(store=store, notify=lambda n: None, clock=SYSTEM_CLOCK)
+    statuses.mark_reconnect_required(unique_connector_name, reason="r", consent_hint="h")
+    record = statuses.mark_connected(unique_connector_name, refresh_token_expires_at="2027-02-21T00:00:00Z")
     assert record.status == "connected"
     assert record.refresh_token_expires_at == "2027-02-21T00:00:00Z"
     assert "reconnectReason" not in record.stats

@@ -11,14 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.connectors import (
-    ConcurrentUpdateError,
-    ConnectorAlreadyExists,
-    ConnectorRecord,
-    InMemoryConnectorStore,
-    TableConnectorStore,
-)
-from shared.connectors._store import ConnectorRecordTooLarge
+from shared.adapters.connector_store import InMemoryConnectorStore, TableConnectorStore
+from shared.connectors import ConnectorRecord, ConnectorSettings, SettingsInvalid
+from shared.errors import ConflictError, InvalidInput
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +25,7 @@ class TickingClock:
         self._now = datetime(2026, 11, 20, 10, 15, 0, tzinfo=timezone.utc)
         self._lock = threading.Lock()
 
-    def __call__(self) -> datetime:
+    def now(self) -> datetime:
         with self._lock:
             self._now += timedelta(seconds=1)
             return self._now
@@ -47,13 +42,12 @@ def store(request):
 def record(name: str, **changes) -> ConnectorRecord:
     base = ConnectorRecord(
         name=name,
-        settings={
-            "tenantId": "contoso-sandbox.onmicrosoft.com",
-            "environment": "Production",
-            "company": "Müller & Söhne, Nord/Süd",
-            "auth": {"mode": "delegated"},
-            "notes": "",
-        },
+        settings=ConnectorSettings(
+            tenant_id="contoso-sandbox.onmicrosoft.com",
+            environment="Production",
+            company="Müller & Söhne, Nord/Süd",
+            auth_mode="delegated",
+        ),
         status="consent_required",
         company_id="5f1e2a3b-0000-4000-8000-000000000001",
         company_name="Müller & Söhne, Nord/Süd",
@@ -71,7 +65,7 @@ def test_a_created_connector_reads_back_with_an_etag_and_timestamps(store, uniqu
 
     assert got == created
     assert got.etag
-    assert got.settings["company"] == "Müller & Söhne, Nord/Süd"
+    assert got.settings.company == "Müller & Söhne, Nord/Süd"
     assert (got.created_at, got.updated_at) == ("2026-11-20T10:15:01Z", "2026-11-20T10:15:01Z")
     assert got.refresh_token_expires_at is None
 
@@ -90,14 +84,15 @@ def test_list_answers_every_connector_sorted_by_name(store, unique_connector_nam
     assert all(r.etag for r in listed)
 
 
-def test_creating_an_existing_name_raises_connector_already_exists(store, unique_connector_name):
+def test_creating_an_existing_name_raises_a_conflict_naming_the_connector(store, unique_connector_name):
     store.create(record(unique_connector_name))
 
-    with pytest.raises(ConnectorAlreadyExists) as raised:
+    with pytest.raises(ConflictError) as raised:
         store.create(record(unique_connector_name, status="connected"))
 
     assert str(raised.value) == "Connector '%s' already exists." % unique_connector_name
-    assert raised.value.name == unique_connector_name
+    assert raised.value.code == "ConnectorAlreadyExists"
+    assert raised.value.details["connector"] == unique_connector_name
     assert store.get(unique_connector_name).status == "consent_required"
 
 
@@ -139,11 +134,11 @@ def test_an_update_can_clear_optional_columns(store, unique_connector_name):
     assert (got.company_id, got.company_name, got.tax_mode, got.company_country) == (None, None, None, None)
 
 
-def test_an_update_with_a_stale_etag_raises_concurrent_update_error(store, unique_connector_name):
+def test_an_update_with_a_stale_etag_raises_a_conflict(store, unique_connector_name):
     created = store.create(record(unique_connector_name))
     store.update(replace(created, status="connected"))
 
-    with pytest.raises(ConcurrentUpdateError) as raised:
+    with pytest.raises(ConflictError) as raised:
         store.update(replace(created, status="disabled"))
 
     assert str(raised.value) == (
@@ -152,11 +147,11 @@ def test_an_update_with_a_stale_etag_raises_concurrent_update_error(store, uniqu
     assert store.get(unique_connector_name).status == "connected"
 
 
-def test_an_update_of_a_deleted_connector_raises_concurrent_update_error(store, unique_connector_name):
+def test_an_update_of_a_deleted_connector_raises_a_conflict(store, unique_connector_name):
     created = store.create(record(unique_connector_name))
     store.delete(unique_connector_name)
 
-    with pytest.raises(ConcurrentUpdateError, match="was deleted since it was read"):
+    with pytest.raises(ConflictError, match="was deleted since it was read"):
         store.update(replace(created, status="connected"))
 
     assert store.get(unique_connector_name) is None
@@ -180,7 +175,7 @@ def test_two_concurrent_writers_cannot_both_update_the_same_version(store, uniqu
         try:
             store.update(replace(seen, status=status))
             outcomes[status] = "saved"
-        except ConcurrentUpdateError:
+        except ConflictError:
             outcomes[status] = "conflict"
 
     threads = [threading.Thread(target=writer, args=(s,)) for s in ("connected", "disabled")]
@@ -202,25 +197,43 @@ def test_delete_answers_whether_the_connector_existed(store, unique_connector_na
     assert store.get(unique_connector_name) is None
 
 
-def test_settings_over_the_64_kib_property_limit_are_refused_with_the_field(store, unique_connector_name):
-    too_big = record(unique_connector_name, settings={"notes": "x" * 40_000})
+# Settings cannot reach the limit (the parser caps every field, notes at 4000 characters); stats can.
 
-    with pytest.raises(ConnectorRecordTooLarge) as raised:
+
+def test_stats_over_the_64_kib_property_limit_are_refused_with_the_field(store, unique_connector_name):
+    too_big = record(unique_connector_name, stats={"notes": "x" * 40_000})
+
+    with pytest.raises(InvalidInput) as raised:
         store.create(too_big)
 
+    assert raised.value.field == "stats"
     assert str(raised.value).startswith(
-        "Connector '%s': settings takes 80024 bytes as stored, over Table Storage's limit of 65536 bytes "
+        "Connector '%s': stats takes 80024 bytes as stored, over Table Storage's limit of 65536 bytes "
         "per string property." % unique_connector_name
     )
     assert store.get(unique_connector_name) is None
 
 
-def test_settings_just_under_the_limit_are_stored(store, unique_connector_name):
-    fits = record(unique_connector_name, settings={"notes": "ü" * 32_000})
+def test_stats_just_under_the_limit_are_stored(store, unique_connector_name):
+    fits = record(unique_connector_name, stats={"notes": "ü" * 32_000})
 
     store.create(fits)
 
-    assert store.get(unique_connector_name).settings["notes"] == "ü" * 32_000
+    assert store.get(unique_connector_name).stats["notes"] == "ü" * 32_000
+
+
+def test_a_stored_document_that_no_longer_parses_is_named_on_get_and_left_out_of_lists(store, unique_connector_name):
+    store.create(record(unique_connector_name + "-ok"))
+    store.create(record(unique_connector_name + "-bad", settings=ConnectorSettings(
+        tenant_id="contoso-sandbox.onmicrosoft.com", environment="Production", company="C", auth_mode="delegated",
+        expenses_enabled=True)))  # written before expenses.fromDate was required
+
+    with pytest.raises(SettingsInvalid) as raised:
+        store.get(unique_connector_name + "-bad")
+
+    assert [e.field for e in raised.value.errors] == ["connector"]
+    assert "save the connector again" in str(raised.value)
+    assert [r.name for r in store.list()] == [unique_connector_name + "-ok"]
 
 
 # Table-only behaviour ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 def own_connectors_table(services, azurite_table_service, table_prefix):
     """This test's connectors in a table of their own, so the keep-alive (which walks every connector)
     sees only them and not what earlier tests left in the shared `Connectors` table."""
-    from shared.connectors import TableConnectorStore
+    from shared.adapters.connector_store import TableConnectorStore
 
     name = f"{table_prefix}Connectors"
     services.connector_store = TableConnectorStore(azurite_table_service.get_table_client(name))

@@ -6,6 +6,8 @@ in the sales-tax company.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from sandbox import constants
@@ -129,11 +131,12 @@ def test_a_number_without_manual_nos_fails_on_the_number_with_bcs_message(exp):
 
 def test_a_posting_group_bc_refuses_names_the_settings_field(exp):
     exp.save()
-    from shared.connectors import TableConnectorStore
+    from shared.adapters.connector_store import TableConnectorStore
 
     store = TableConnectorStore(exp.services.table("connectors"))
     record = store.get(exp.name)
-    record.settings["customers"]["domestic"]["customerPostingGroup"] = "GONE"
+    record.settings = replace(record.settings, customers_domestic=replace(record.settings.customers_domestic,
+                                                                          customer_posting_group="GONE"))
     store.update(record)
     outcome = exp.send("customer", customer_data())
     assert outcome["status"] == "failed"

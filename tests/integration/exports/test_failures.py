@@ -108,7 +108,7 @@ def test_revoked_consent_parks_the_message_marks_the_connector_and_tells_people_
     outcome = exp.outcomes.last(exp.name)
     assert outcome["status"] == "parked"
     assert (outcome["error"]["code"], outcome["error"]["retryable"]) == ("ReconnectRequired", True)
-    from shared.connectors import TableConnectorStore
+    from shared.adapters.connector_store import TableConnectorStore
 
     assert TableConnectorStore(exp.services.table("connectors")).get(exp.name).status == "reconnect_required"
     [note] = exp.notifications("reconnect_required")

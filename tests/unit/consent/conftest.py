@@ -11,7 +11,8 @@ import pytest
 from sandbox import constants
 from shared.auth import RedeemedGrant, TokenError
 from shared.config import AppSettings
-from shared.connectors import BcConnection, ConnectorRecord, InMemoryConnectorStore
+from shared.adapters.connector_store import InMemoryConnectorStore
+from shared.connectors import BcConnection, ConnectorRecord, parse_connector_settings
 from shared.consent import REPLAY_LEASE, ConsentDeps, InMemoryConsentStateStore
 from shared.parking import InMemoryParkingLot
 from shared.adapters.secrets import InMemorySecretStore
@@ -53,9 +54,9 @@ def delegated_record(name: str = "acme", status: str = "consent_required", tenan
                      ) -> ConnectorRecord:
     return ConnectorRecord(
         name=name, status=status, company_id=None, company_name=None, tax_mode=None, refresh_token_expires_at=None,
-        settings={"tenantId": tenant, "environment": "Production", "company": "CRONUS USA, Inc.",
-                  "auth": {"mode": "delegated", "clientId": constants.DEMO_CLIENT_ID},
-                  "notifications": {"recipients": ["ops@example.com"]}},
+        settings=parse_connector_settings({"tenantId": tenant, "environment": "Production", "company": "CRONUS USA, Inc.",
+                                           "auth": {"mode": "delegated", "clientId": constants.DEMO_CLIENT_ID},
+                                           "notifications": {"recipients": ["ops@example.com"]}}),
         client_secret_source="connector")
 
 
@@ -78,7 +79,7 @@ def deps(clock, redeemer) -> ConsentDeps:
     sent: list[tuple[str, str]] = []
 
     def connection_for(record: ConnectorRecord) -> BcConnection:
-        return BcConnection(record.settings["tenantId"], "Production", constants.DEMO_CLIENT_ID, "client-secret")
+        return BcConnection(record.settings.tenant_id, "Production", constants.DEMO_CLIENT_ID, "client-secret")
 
     def no_bc(*args: Any) -> Any:
         raise AssertionError("these tests end before BC is called")

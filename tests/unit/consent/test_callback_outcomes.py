@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as _html
 import re
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -201,7 +202,7 @@ def test_a_connector_deleted_during_the_sign_in_gets_its_own_page(deps, redeemer
 def test_a_tenant_changed_during_the_sign_in_is_refused(deps, redeemer):
     state = _state(deps)
     record = deps.store.get("acme")
-    record.settings["tenantId"] = constants.OTHER_TENANT_ID
+    record.settings = replace(record.settings, tenant_id=constants.OTHER_TENANT_ID)
     deps.store.update(record)
 
     page = complete_consent({"code": "abc", "state": state}, deps)

@@ -7,13 +7,13 @@ import pytest
 
 from sandbox import constants
 from shared import bootstrap
-from shared.config import AppSettings
-from shared.connectors import ConnectorDeps, InMemoryConnectorStore, save_connector
+from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.errors import ConfigurationError
 from shared.parking import InMemoryParkingLot
 from shared.adapters.secrets import InMemorySecretStore
 from shared.tokens import InMemoryTokenVersionStore
 from tests._app import call_http
+from tests.unit.connectors._fakes import connector_service
 
 DELEGATED = {
     "tenantId": constants.TENANT_ID, "environment": "Production", "company": "CRONUS USA, Inc.",
@@ -21,20 +21,10 @@ DELEGATED = {
 }
 
 
-def _connector_deps(start_consent) -> ConnectorDeps:
-    def no_bc(connection):
-        raise AssertionError("a delegated save does not call BC before the consent")
-
-    return ConnectorDeps(
-        store=InMemoryConnectorStore(), secrets=InMemorySecretStore(),
-        app=AppSettings(constants.DEMO_CLIENT_ID, "https://bc.test", "https://login.test", "https://app.test", None,
-                        None),
-        bc_client_for=no_bc, purge_connector_data=lambda name: None, notify=lambda n: None,
-        start_consent=start_consent)
-
-
 def test_saving_a_delegated_connector_without_consent_answers_a_consent_url():
-    outcome = save_connector("acme", DELEGATED, _connector_deps(lambda record: f"https://login.test/{record.name}"))
+    service = connector_service(link=lambda record: f"https://login.test/{record.name}",
+                                app_client_id=constants.DEMO_CLIENT_ID)
+    outcome = service.save("acme", DELEGATED)
 
     assert outcome.record.status == "consent_required"
     assert outcome.consent_url == "https://login.test/acme"
@@ -44,7 +34,7 @@ def test_a_delegated_save_without_a_link_says_why_and_still_saves():
     def broken(record):
         raise ConfigurationError("PUBLIC_BASE_URL is not set.")
 
-    outcome = save_connector("acme", DELEGATED, _connector_deps(broken))
+    outcome = connector_service(link=broken, app_client_id=constants.DEMO_CLIENT_ID).save("acme", DELEGATED)
 
     assert outcome.record.status == "consent_required" and outcome.consent_url is None
     assert any("No consent link could be made (PUBLIC_BASE_URL is not set.)" in c for c in outcome.checks)

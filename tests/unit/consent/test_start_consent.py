@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -78,7 +79,7 @@ def test_every_start_has_its_own_state_and_verifier(deps):
 
 def test_a_client_credentials_connector_needs_no_consent(deps):
     record = deps.store.get("acme")
-    record.settings["auth"] = {"mode": "clientCredentials"}
+    record.settings = replace(record.settings, auth_mode="clientCredentials", client_id=None)
     deps.store.update(record)
 
     with pytest.raises(SettingsInvalid) as caught:
@@ -104,8 +105,8 @@ def test_without_public_base_url_the_error_names_the_setting_and_the_redirect_ur
 
 def test_a_tenant_given_as_a_domain_is_put_in_the_authority_path(deps):
     deps.store.create(ConnectorRecord(**{**vars(deps.store.get("acme")), "name": "bydomain", "etag": None,
-                                         "settings": {**deps.store.get("acme").settings,
-                                                      "tenantId": constants.TENANT_DOMAIN}}))
+                                         "settings": replace(deps.store.get("acme").settings,
+                                                             tenant_id=constants.TENANT_DOMAIN)}))
 
     start = start_consent("bydomain", deps)
 

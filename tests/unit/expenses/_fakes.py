@@ -14,7 +14,8 @@ import re
 import uuid
 from typing import Any, Iterator
 
-from shared.connectors import ConnectorRecord, InMemoryConnectorStore
+from shared.adapters.connector_store import InMemoryConnectorStore
+from shared.connectors import ConnectorRecord, parse_connector_settings
 from shared.expenses import (
     IMPORT_LEASE,
     ExpenseDeps,
@@ -192,7 +193,7 @@ class World:
         self.clock = FakeClock(tick=tick)
         self.bc = FakeBc(self.clock)
         self.store = InMemoryConnectorStore()
-        self.store.create(ConnectorRecord(name=NAME, settings=settings_document(**expenses), status="connected",
+        self.store.create(ConnectorRecord(name=NAME, settings=parse_connector_settings(settings_document(**expenses)), status="connected",
                                           company_id=COMPANY_ID, company_name="CRONUS", tax_mode="salesTax",
                                           refresh_token_expires_at=None))
         self.cursors = InMemoryCursorStore()
@@ -220,7 +221,8 @@ class World:
 
     def set_expenses(self, **expenses: Any) -> None:
         record = self.store.get(NAME)
-        record.settings = {**record.settings, "expenses": {**record.settings["expenses"], **expenses}}
+        document = record.settings.to_document()
+        record.settings = parse_connector_settings({**document, "expenses": {**document["expenses"], **expenses}})
         self.store.update(record)
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import replace
 from collections import Counter
 
 import pytest
@@ -229,7 +230,7 @@ def test_a_revoked_grant_marks_the_connector_once_and_later_runs_skip_it():
 def test_a_connector_without_a_project_dimension_fails_with_the_field_to_set():
     world = World()
     record = world.store.get(NAME)
-    record.settings = {**record.settings, "projects": {"enabled": False}}
+    record.settings = replace(record.settings, projects_enabled=False, project_dimension=None)
     world.store.update(record)
     summary = world.run()
     assert summary.status == "failed"

@@ -3,6 +3,8 @@ expenses enabled verifies."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from tests.unit.expenses._fakes import COMPANY_ID, NAME, World, settings_document
 
@@ -11,7 +13,7 @@ from shared.expenses import import_all
 
 
 def add_connector(world, name, *, enabled=True, started_at=None):
-    settings = settings_document(enabled=enabled)
+    settings = parse_connector_settings(settings_document(enabled=enabled))
     stats = {"expenseImport": {"startedAt": started_at}} if started_at else {}
     world.store.create(ConnectorRecord(name=name, settings=settings, status="connected", company_id=COMPANY_ID,
                                        company_name="CRONUS", tax_mode="salesTax", refresh_token_expires_at=None,
@@ -121,7 +123,8 @@ def test_one_connector_s_unexpected_trouble_does_not_stop_the_timer_for_the_othe
     world = World()
     add_connector(world, "broken")
     record = world.store.get("broken")
-    record.settings = {**record.settings, "expenses": {"enabled": True}}  # a stored document gone bad
+    record.settings = replace(record.settings, expenses_enabled=True, expenses_from_date=None,  # a stored
+                              expenses_activity=None, expenses_source="purchaseInvoices")  # document gone bad
     world.store.update(record)
     summaries = import_all(world.deps(), budget_seconds=60)
     assert [s.connector for s in summaries] == [NAME]

@@ -9,7 +9,8 @@ import itertools
 import uuid
 from typing import Any
 
-from shared.connectors import ConnectorRecord, InMemoryConnectorStore
+from shared.adapters.connector_store import InMemoryConnectorStore
+from shared.connectors import ConnectorRecord, parse_connector_settings
 from shared.parking import InMemoryParkingLot
 from shared.exports import ConnectorGates, ExportDeps, InMemoryLedger, LookupCache
 from tests._settings import apply_changes
@@ -36,7 +37,7 @@ def settings_document(**changes: Any) -> dict:
 
 def record(name: str = "acme", *, tax_mode: str = "salesTax", country: str = "US", status: str = "connected",
            **changes: Any) -> ConnectorRecord:
-    return ConnectorRecord(name=name, settings=settings_document(**changes), status=status, company_id=COMPANY_ID,
+    return ConnectorRecord(name=name, settings=parse_connector_settings(settings_document(**changes)), status=status, company_id=COMPANY_ID,
                            company_name="CRONUS USA, Inc.", tax_mode=tax_mode, refresh_token_expires_at=None,
                            company_country=country, client_secret_source="app")
 

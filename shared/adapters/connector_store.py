@@ -1,19 +1,13 @@
-"""The ConnectorStore port, its Table Storage adapter and an in-memory fake.
-
-Errors (all carry the connector `name`):
-
-    ConnectorStoreError
-     ├── ConnectorAlreadyExists    create() of a name that exists (Table Storage 409)
-     ├── ConcurrentUpdateError     update() lost a race: the row changed (412) or was deleted (404)
-     │                             since it was read; re-read and decide again
-     └── ConnectorRecordTooLarge   settings/stats exceed Table Storage's limits (also a ValueError)
+"""The ConnectorStore port on Azure Table Storage, and its in-memory twin (one contract suite runs both).
 
 Rows live in table `Connectors`, PartitionKey "connector", RowKey the connector name (ARCHITECTURE §6).
 Settings and stats are stored as JSON strings; status, companyId, companyName, companyCountry, taxMode,
 refreshTokenExpiresAt, createdAt and updatedAt are plain columns so operators and the keep-alive timer
-can filter on them. Updates replace the whole row and are guarded by its ETag (STYLE.md "Persistence
-and idempotency"). Timestamps are the caller's (use cases stamp with their own clock); the store only
-fills blanks.
+can filter on them. Updates replace the whole row and are guarded by its ETag: a stale one raises
+`ConflictError`, so callers re-read and decide again (`shared.guarded.guarded_update`). Timestamps are
+the caller's (use cases stamp with their own clock); the store only fills blanks.
+
+The settings document is parsed here, once per read, into `ConnectorSettings`.
 """
 
 from __future__ import annotations
@@ -21,28 +15,22 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import logging
 import threading
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from dataclasses import replace
+from typing import TYPE_CHECKING, Iterable
 
-from shared.clock import iso, utc_now
+from shared.clock import SYSTEM_CLOCK, Clock, iso
+from shared.connectors import ConnectorRecord, FieldError, SettingsInvalid, parse_connector_settings
+from shared.errors import ConflictError, InvalidInput
+from shared.jsontypes import JsonObject
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from azure.data.tables import TableClient, TableServiceClient
+    from azure.data.tables import TableClient
 
-__all__ = [
-    "ConnectorRecord",
-    "ConnectorStore",
-    "TableConnectorStore",
-    "InMemoryConnectorStore",
-    "ConnectorStoreError",
-    "ConnectorAlreadyExists",
-    "ConcurrentUpdateError",
-    "ConnectorRecordTooLarge",
-    "CONNECTORS_TABLE",
-    "CONNECTOR_PARTITION",
-]
+__all__ = ["TableConnectorStore", "InMemoryConnectorStore", "CONNECTORS_TABLE", "CONNECTOR_PARTITION"]
+
+log = logging.getLogger(__name__)
 
 CONNECTORS_TABLE = "Connectors"
 CONNECTOR_PARTITION = "connector"
@@ -55,79 +43,20 @@ MAX_ENTITY_BYTES = 1024 * 1024
 _SCHEMA_VERSION = 1
 _FORBIDDEN_KEY_CHARS = set("/\\#?")
 
-Clock = Callable[[], datetime]
-
-
-@dataclass
-class ConnectorRecord:
-    """One connector as stored: settings without secrets, status and resolved BC ids."""
-
-    name: str
-    settings: dict
-    status: str  # consent_required | connected | reconnect_required | disabled
-    company_id: str | None
-    company_name: str | None
-    tax_mode: str | None  # salesTax | vat
-    refresh_token_expires_at: str | None
-    stats: dict = field(default_factory=dict)
-    company_country: str | None = None  # the company's country code: domestic vs abroad customers
-    client_secret_source: str | None = None  # "connector" (own Key Vault secret) | "app" (bc-client-secret)
-    created_at: str = ""  # ISO-8601 UTC; the caller's clock, or the store's when left empty
-    updated_at: str = ""  # the caller sets it on each write; the store fills it only when empty
-    etag: str | None = None
-
-
-class ConnectorStoreError(Exception):
-    """Base of the store's errors; `name` is the connector concerned."""
-
-    def __init__(self, name: str, message: str):
-        super().__init__(message)
-        self.name = name
-
-
-class ConnectorAlreadyExists(ConnectorStoreError):
-    """create() found a connector with that name already stored."""
-
-    def __init__(self, name: str):
-        super().__init__(name, "Connector '%s' already exists." % name)
-
-
-class ConcurrentUpdateError(ConnectorStoreError):
-    """The row changed or disappeared since it was read; re-read it and decide again."""
-
-
-class ConnectorRecordTooLarge(ConnectorStoreError, ValueError):
-    """The record would not fit in a Table Storage entity."""
-
-
-class ConnectorStore(Protocol):
-    """Port used by the use cases; see TableConnectorStore and InMemoryConnectorStore."""
-
-    def get(self, name: str) -> ConnectorRecord | None: ...
-
-    def list(self) -> list[ConnectorRecord]: ...
-
-    def create(self, record: ConnectorRecord) -> ConnectorRecord: ...
-
-    def update(self, record: ConnectorRecord) -> ConnectorRecord: ...
-
-    def delete(self, name: str) -> bool: ...
+#: An entity as the table returns it: plain columns and the JSON strings of settings and stats.
+Entity = dict[str, str | int | None]
 
 
 # --------------------------------------------------------------------------------------------------
-# Mapping between records and table entities (shared by both implementations, so the fake enforces
+# Mapping between records and table entities (shared by both implementations, so the twin enforces
 # the same JSON and size rules as the table).
-
-
-def _stamp(clock: Clock) -> str:
-    return iso(clock(), timespec="seconds")
 
 
 def _with_timestamps(record: ConnectorRecord, clock: Clock) -> ConnectorRecord:
     # Use cases stamp records with their own (injectable) clock; the store only fills blanks.
     if record.created_at and record.updated_at:
         return record
-    now = _stamp(clock)
+    now = iso(clock.now(), timespec="seconds")
     return replace(record, created_at=record.created_at or now, updated_at=record.updated_at or now)
 
 
@@ -138,16 +67,17 @@ def _check_name(name: str) -> None:
         raise ValueError("connector name %r contains a character Table Storage keys do not allow" % name)
 
 
-def _to_entity(record: ConnectorRecord) -> dict[str, Any]:
+def _to_entity(record: ConnectorRecord) -> Entity:
     _check_name(record.name)
     try:
-        settings = json.dumps(record.settings, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        settings = json.dumps(record.settings.to_document(), ensure_ascii=False, separators=(",", ":"),
+                              sort_keys=True)
         stats = json.dumps(record.stats, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise ValueError(
             "connector '%s': settings and stats must be JSON-serialisable (%s)" % (record.name, exc)
         ) from exc
-    entity: dict[str, Any] = {
+    entity: Entity = {
         "PartitionKey": CONNECTOR_PARTITION,
         "RowKey": record.name,
         "schemaVersion": _SCHEMA_VERSION,
@@ -169,50 +99,77 @@ def _to_entity(record: ConnectorRecord) -> dict[str, Any]:
     return entity
 
 
-def _check_size(name: str, entity: dict[str, Any]) -> None:
+def _check_size(name: str, entity: Entity) -> None:
     # Size formula from Learn "Understanding the Table service data model" (entity size estimate):
     # 4 + len(PartitionKey + RowKey) * 2 + sum(8 + len(property name) * 2 + size of value).
-    total = 4 + (len(entity["PartitionKey"]) + len(entity["RowKey"])) * 2
+    total = 4 + (len(str(entity["PartitionKey"])) + len(str(entity["RowKey"]))) * 2
     for key, value in entity.items():
         if key in ("PartitionKey", "RowKey"):
             continue
         if isinstance(value, str):
             size = len(value.encode("utf-16-le"))
             if size > MAX_STRING_PROPERTY_BYTES:
-                raise ConnectorRecordTooLarge(
-                    name,
+                raise InvalidInput(
                     "Connector '%s': %s takes %d bytes as stored, over Table Storage's limit of %d bytes per "
                     "string property. Shorten it (for example notes or stored summaries)."
-                    % (name, key, size, MAX_STRING_PROPERTY_BYTES),
-                )
+                    % (name, key, size, MAX_STRING_PROPERTY_BYTES), code="ConnectorRecordTooLarge", field=key)
             value_size = 4 + size
         else:
             value_size = 8
         total += 8 + len(key) * 2 + value_size
     if total > MAX_ENTITY_BYTES:
-        raise ConnectorRecordTooLarge(
-            name,
+        raise InvalidInput(
             "Connector '%s' takes about %d bytes as stored, over Table Storage's limit of %d bytes per entity."
-            % (name, total, MAX_ENTITY_BYTES),
-        )
+            % (name, total, MAX_ENTITY_BYTES), code="ConnectorRecordTooLarge", field="settings")
 
 
-def _from_entity(entity: dict[str, Any], etag: str | None) -> ConnectorRecord:
+def _from_entity(entity: Entity, etag: str | None) -> ConnectorRecord:
+    name = str(entity["RowKey"])
+    document = json.loads(str(entity.get("settings") or "{}"))
+    try:
+        settings = parse_connector_settings(document)
+    except SettingsInvalid as err:
+        # Saved documents were valid when saved; one that no longer parses (a rule added since) must be
+        # saved again, and says so wherever the connector is used.
+        raise SettingsInvalid([FieldError(
+            "connector", f"The stored settings of connector '{name}' cannot be read ({err}); save the "
+                         "connector again.")]) from err
+    stats: JsonObject = json.loads(str(entity.get("stats") or "{}"))
     return ConnectorRecord(
-        name=entity["RowKey"],
-        settings=json.loads(entity.get("settings") or "{}"),
-        status=entity.get("status", ""),
-        company_id=entity.get("companyId"),
-        company_name=entity.get("companyName"),
-        company_country=entity.get("companyCountry"),
-        client_secret_source=entity.get("clientSecretSource"),
-        tax_mode=entity.get("taxMode"),
-        refresh_token_expires_at=entity.get("refreshTokenExpiresAt"),
-        stats=json.loads(entity.get("stats") or "{}"),
-        created_at=entity.get("createdAt", ""),
-        updated_at=entity.get("updatedAt", ""),
+        name=name,
+        settings=settings,
+        status=str(entity.get("status") or ""),
+        company_id=_text(entity.get("companyId")),
+        company_name=_text(entity.get("companyName")),
+        company_country=_text(entity.get("companyCountry")),
+        client_secret_source=_text(entity.get("clientSecretSource")),
+        tax_mode=_text(entity.get("taxMode")),
+        refresh_token_expires_at=_text(entity.get("refreshTokenExpiresAt")),
+        stats=stats,
+        created_at=str(entity.get("createdAt") or ""),
+        updated_at=str(entity.get("updatedAt") or ""),
         etag=etag,
     )
+
+
+def _written(record: ConnectorRecord, etag: str | None) -> ConnectorRecord:
+    """The record as written: its settings are already parsed, so they are not read back from the JSON."""
+    return replace(record, stats=copy.deepcopy(record.stats), etag=etag)
+
+
+def _text(value: str | int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _readable(rows: Iterable[tuple[Entity, str | None]]) -> list[ConnectorRecord]:
+    """The records of `rows` whose settings still parse; the others are logged and left out of lists."""
+    records = []
+    for entity, etag in rows:
+        try:
+            records.append(_from_entity(entity, etag))
+        except SettingsInvalid as err:
+            log.error("Connector %s left out of the list: %s", entity.get("RowKey"), err)
+    return sorted(records, key=lambda r: r.name)
 
 
 def _require_etag(record: ConnectorRecord) -> str:
@@ -224,25 +181,32 @@ def _require_etag(record: ConnectorRecord) -> str:
     return record.etag
 
 
+def _exists(name: str) -> ConflictError:
+    return ConflictError("Connector '%s' already exists." % name, code="ConnectorAlreadyExists",
+                         details={"connector": name})
+
+
+def _changed(name: str) -> ConflictError:
+    return ConflictError("Connector '%s' was changed by someone else since it was read." % name)
+
+
+def _deleted(name: str) -> ConflictError:
+    return ConflictError("Connector '%s' was deleted since it was read." % name)
+
+
 # --------------------------------------------------------------------------------------------------
 
 
 class TableConnectorStore:
     """ConnectorStore on Azure Table Storage (or Azurite). Creates the table on first use.
 
-    Raises the errors above, and azure.core.exceptions.HttpResponseError for service failures.
+    Raises the tree errors of the port, and azure.core.exceptions.HttpResponseError for service failures.
     """
 
-    def __init__(self, table: "TableClient", *, clock: Clock = utc_now):
+    def __init__(self, table: "TableClient", *, clock: Clock = SYSTEM_CLOCK) -> None:
         self._table = table
         self._clock = clock
         self._ready = False
-
-    @classmethod
-    def from_service(
-        cls, service: "TableServiceClient", table_name: str = CONNECTORS_TABLE, *, clock: Clock = utc_now
-    ) -> "TableConnectorStore":
-        return cls(service.get_table_client(table_name), clock=clock)
 
     def _client(self) -> "TableClient":
         if not self._ready:
@@ -251,6 +215,9 @@ class TableConnectorStore:
             ensure_table(self._table)
             self._ready = True
         return self._table
+
+    # The Azure SDK is imported inside the methods: it is heavy, and the functions' cold start imports
+    # this module through the composition root before any request needs storage.
 
     def get(self, name: str) -> ConnectorRecord | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -264,8 +231,7 @@ class TableConnectorStore:
 
     def list(self) -> list[ConnectorRecord]:
         rows = self._client().query_entities("PartitionKey eq @pk", parameters={"pk": CONNECTOR_PARTITION})
-        records = [_from_entity(row, row.metadata.get("etag")) for row in rows]
-        return sorted(records, key=lambda r: r.name)
+        return _readable((row, row.metadata.get("etag")) for row in rows)
 
     def create(self, record: ConnectorRecord) -> ConnectorRecord:
         from azure.core.exceptions import ResourceExistsError
@@ -275,8 +241,8 @@ class TableConnectorStore:
         try:
             meta = self._client().create_entity(entity)
         except ResourceExistsError as exc:
-            raise ConnectorAlreadyExists(record.name) from exc
-        return _from_entity(entity, meta.get("etag"))
+            raise _exists(record.name) from exc
+        return _written(stored, meta.get("etag"))
 
     def update(self, record: ConnectorRecord) -> ConnectorRecord:
         from azure.core import MatchConditions
@@ -291,14 +257,10 @@ class TableConnectorStore:
                 entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
             )
         except ResourceModifiedError as exc:
-            raise ConcurrentUpdateError(
-                record.name, "Connector '%s' was changed by someone else since it was read." % record.name
-            ) from exc
+            raise _changed(record.name) from exc
         except ResourceNotFoundError as exc:
-            raise ConcurrentUpdateError(
-                record.name, "Connector '%s' was deleted since it was read." % record.name
-            ) from exc
-        return _from_entity(entity, meta.get("etag"))
+            raise _deleted(record.name) from exc
+        return _written(stored, meta.get("etag"))
 
     def delete(self, name: str) -> bool:
         from azure.data.tables import TableTransactionError
@@ -319,12 +281,12 @@ class TableConnectorStore:
 class InMemoryConnectorStore:
     """The same semantics as TableConnectorStore (etags, conflicts, size limits) in a dict, for tests."""
 
-    def __init__(self, records: list[ConnectorRecord] | None = None, *, clock: Clock = utc_now):
-        self._rows: dict[str, tuple[dict[str, Any], str]] = {}
+    def __init__(self, records: Iterable[ConnectorRecord] = (), *, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._rows: dict[str, tuple[Entity, str]] = {}
         self._lock = threading.Lock()
         self._clock = clock
         self._counter = itertools.count(1)
-        for record in records or []:
+        for record in records:
             self.create(record)
 
     def _etag(self) -> str:
@@ -339,17 +301,17 @@ class InMemoryConnectorStore:
     def list(self) -> list[ConnectorRecord]:
         with self._lock:
             rows = sorted(self._rows.items())
-        return [_from_entity(copy.deepcopy(entity), etag) for _, (entity, etag) in rows]
+        return _readable((copy.deepcopy(entity), etag) for _, (entity, etag) in rows)
 
     def create(self, record: ConnectorRecord) -> ConnectorRecord:
         stored = _with_timestamps(record, self._clock)
         entity = _to_entity(stored)
         with self._lock:
             if record.name in self._rows:
-                raise ConnectorAlreadyExists(record.name)
+                raise _exists(record.name)
             etag = self._etag()
             self._rows[record.name] = (entity, etag)
-        return _from_entity(copy.deepcopy(entity), etag)
+        return _written(stored, etag)
 
     def update(self, record: ConnectorRecord) -> ConnectorRecord:
         etag = _require_etag(record)
@@ -358,16 +320,12 @@ class InMemoryConnectorStore:
         with self._lock:
             current = self._rows.get(record.name)
             if current is None:
-                raise ConcurrentUpdateError(
-                    record.name, "Connector '%s' was deleted since it was read." % record.name
-                )
+                raise _deleted(record.name)
             if current[1] != etag:
-                raise ConcurrentUpdateError(
-                    record.name, "Connector '%s' was changed by someone else since it was read." % record.name
-                )
+                raise _changed(record.name)
             new_etag = self._etag()
             self._rows[record.name] = (entity, new_etag)
-        return _from_entity(copy.deepcopy(entity), new_etag)
+        return _written(stored, new_etag)
 
     def delete(self, name: str) -> bool:
         _check_name(name)
