@@ -31,7 +31,10 @@ from shared.errors import ConnectorError, PermanentError, ReconnectRequired, dis
 from shared.jsontypes import JsonValue
 from shared.messages import (
     QUEUE_TYPES,
+    CustomerData,
+    InvoiceData,
     MessageInvalid,
+    ProjectData,
     Version,
     notification,
     outcome,
@@ -143,7 +146,8 @@ class ExportService:
             return self._conclude(subject, err)
         return self._export(replace(subject, host_id=data.id), record, settings, data)
 
-    def _export(self, subject: _Subject, record: ConnectorRecord, settings: ConnectorSettings, data: Any) -> Outcome:
+    def _export(self, subject: _Subject, record: ConnectorRecord, settings: ConnectorSettings,
+                data: CustomerData | ProjectData | InvoiceData) -> Outcome:
         ctx = ExportContext(record=record, settings=settings, delivery=subject.delivery, version=subject.version,
                             ledger=self._ledger, lookups=self._lookups, clock=self._clock, options=self._options,
                             bc_clients=self._bc_clients)
@@ -152,7 +156,7 @@ class ExportService:
         except Exception as exc:
             return self._conclude(subject, exc, ctx.warnings)
         sent = outcome(connector=record.name, kind=subject.kind, host_id=subject.host_id, version=subject.version_raw,
-                       status=result.status, bc_id=result.bc_id, bc_number=result.bc_number,  # type: ignore[arg-type]
+                       status=result.status, bc_id=result.bc_id, bc_number=result.bc_number,
                        attempts=subject.delivery.dequeue_count, at=self._clock.now(), warnings=ctx.warnings)
         self._outbox.send_outcome(sent)
         log.info("Export %s %s/%s: %s (BC %s)", subject.kind, record.name, subject.host_id, result.status,

@@ -13,6 +13,7 @@ import datetime as _dt
 from typing import Any, Iterable, Literal, Mapping
 
 from shared.clock import iso
+from shared.jsontypes import JsonValue
 
 __all__ = ["NOTIFICATION_EVENTS", "OUTCOME_STATUSES", "NotificationEvent", "OutcomeStatus", "Severity",
            "notification", "outcome"]
@@ -40,7 +41,7 @@ def notification(*, connector: str | None, event: NotificationEvent, severity: S
             "recipients": list(recipients), "details": dict(details), "at": iso(at, timespec=timespec)}
 
 
-def outcome(*, connector: str | None, kind: str, host_id: str | None, version: Any, status: OutcomeStatus,
+def outcome(*, connector: str | None, kind: str, host_id: str | None, version: JsonValue, status: str,
             bc_id: str | None = None, bc_number: str | None = None, error: Mapping[str, Any] | None = None,
             attempts: int | None = None, at: _dt.datetime, warnings: Iterable[str] = ()) -> dict[str, Any]:
     """One `bc-outcomes` message: `{connector, type, id, version, status, bc: {id, number}, error, attempts,

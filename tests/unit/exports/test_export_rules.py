@@ -234,3 +234,27 @@ def test_any_text_on_a_queue_ends_as_a_failed_outcome_without_bc(text):
 def test_edge_texts_fail_cleanly(text):
     deps, _ = deps_for(record())
     assert deps.service.process(Delivery("bc-invoices", text, "m"))["status"] == "failed"
+
+
+def test_a_revoked_grant_during_an_export_is_reported_once_and_parks_the_message():
+    from shared.auth import ReconnectRequiredError
+
+    bc = FakeBc()
+    bc.fail["create_entity"] = [ReconnectRequiredError("The grant was revoked (AADSTS50173).")]
+    deps, sent = deps_for(record(), bc)
+    outcome = run(deps, "customer", {"id": "c", "name": "n"})
+    assert (outcome["status"], outcome["error"]["code"], outcome["error"]["retryable"]) == (
+        "parked", "ReconnectRequired", True)
+    assert sent.reconnects == [("acme", "The grant was revoked (AADSTS50173).")]
+    assert [p.queue for p in deps.parking.list("acme")] == ["bc-customers"]
+    assert deps.ledger.get("acme", "customer", "c").status == "parked"
+
+
+def test_a_poisoned_message_fails_replayably_and_is_listed_for_replay():
+    deps, sent = deps_for(record())
+    text = message("invoice", invoice())
+    outcome = deps.service.process_poison(Delivery("bc-invoices-poison", text, "m"))
+    assert (outcome["status"], outcome["error"]["code"], outcome["error"]["retryable"]) == (
+        "failed", "RetriesExhausted", True)
+    assert sent.notifications[-1]["details"]["queue"] == "bc-invoices-poison"
+    assert deps.service.list_failed("acme") == [("bc-invoices", text)]
