@@ -101,6 +101,8 @@ class Claims:
         def plan(current: _Found[Decision]) -> Claim | None:
             return None if current.decision is not None else self._claimed(key, current.row, message_id)
 
+        # The default cap of rounds: a lost round means another worker's claim is now on the row, and the
+        # next read waits for it, so more rounds would only add waiting; the queue retries after ClaimBusy.
         try:
             claim = guarded_update(read, plan, self._write, what=f"ledger row of {key.describe()}")
         except ConflictError as exc:
