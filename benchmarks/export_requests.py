@@ -1,6 +1,6 @@
 """BC requests per exported entity, counted in the sandbox's request log.
 
-The real use case (`shared.exports.process_message`), BC client and MSAL run against the sandbox over
+The real use case (`shared.exports.ExportService`), BC client and MSAL run against the sandbox over
 HTTPS, with the ledger, connector store and outcome queue on a local Azurite, so the idempotency
 machinery (ledger read, ETag-guarded claim, final write) is part of every figure. Only BC requests are
 counted: Entra token requests are apart (MSAL caches the token per worker) and Table/Queue calls are
@@ -18,7 +18,7 @@ import uuid
 from typing import Any, Callable
 
 from benchmarks.export_harness import ExportEnv, customer, export_env, invoice
-from shared.exports import Delivery, export_deps, process_message
+from shared.exports import Delivery
 
 STEADY_INVOICES = 50
 
@@ -26,7 +26,7 @@ STEADY_INVOICES = 50
 def _run(env: ExportEnv, queue: str, text: str, message_id: str | None = None) -> tuple[dict, list[dict], float]:
     mark = env.mark
     started = time.perf_counter()
-    outcome = process_message(Delivery(queue, text, message_id or uuid.uuid4().hex), export_deps(env.services))
+    outcome = env.services.exports().process(Delivery(queue, text, message_id or uuid.uuid4().hex))
     elapsed = (time.perf_counter() - started) * 1000
     return outcome, env.bc_requests_since(mark), elapsed
 
@@ -72,10 +72,10 @@ def run() -> dict[str, Any]:
 
         mark = env.mark
         started = time.perf_counter()
-        deps = export_deps(env.services)
+        service = env.services.exports()
         for n in range(STEADY_INVOICES):
-            outcome = process_message(Delivery("bc-invoices", env.text("invoice", invoice(f"S-{n}", "c-new")),
-                                               uuid.uuid4().hex), deps)
+            outcome = service.process(Delivery("bc-invoices", env.text("invoice", invoice(f"S-{n}", "c-new")),
+                                               uuid.uuid4().hex))
             assert outcome["status"] == "created", outcome
         steady = env.bc_requests_since(mark)
         steady_ms = (time.perf_counter() - started) * 1000

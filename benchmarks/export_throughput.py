@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from benchmarks.export_harness import ExportEnv, customer, export_env, invoice
-from shared.exports import ConnectorGates, Delivery, export_deps, process_message
+from shared.exports import ConnectorGates, Delivery, ExportService, GatedClient
 
 LATENCY_MS = 50
 CONCURRENCY = (1, 2, 3, 4, 5, 8)
@@ -50,16 +50,26 @@ def _pump(work: list[tuple[str, str]], concurrency: int, deps: Any, stop_at: flo
     def one(item: tuple[str, str]) -> dict:
         if stop_at is not None and time.monotonic() > stop_at:
             return {"status": "skipped"}
-        return process_message(Delivery(item[0], item[1], uuid.uuid4().hex), deps)
+        return deps.service.process(Delivery(item[0], item[1], uuid.uuid4().hex))
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         return list(pool.map(one, work))
 
 
-def _deps(env: ExportEnv, limit: int = 5) -> Any:
-    deps = export_deps(env.services)
-    deps.gates = ConnectorGates(limit=limit)  # a fresh gate per run, so its peak is this run's
-    return deps
+class _Run:
+    """The worker's ExportService with a fresh gate per run, so its peak is this run's."""
+
+    def __init__(self, env: ExportEnv, limit: int) -> None:
+        self.env, self.gates = env, ConnectorGates(limit=limit)
+        self.service: ExportService = env.services.exports()
+        self.service._bc_clients = self  # benchmark only: the gate under test instead of the worker's
+
+    def for_record(self, record: Any) -> Any:
+        return GatedClient(self.env.services.bc_client_for_record(record), self.gates, record.name)
+
+
+def _deps(env: ExportEnv, limit: int = 5) -> _Run:
+    return _Run(env, limit)
 
 
 def _by_concurrency(env: ExportEnv) -> list[dict]:
@@ -127,7 +137,7 @@ def run() -> dict[str, Any]:
     with export_env(separate_process=True) as env:
         env.admin.set_latency(LATENCY_MS)
         # The worker's first invoice reads the G/L setup and creates the customer: not steady state.
-        _pump([("bc-invoices", env.text("invoice", invoice("warm-up")))], 1, export_deps(env.services))
+        _pump([("bc-invoices", env.text("invoice", invoice("warm-up")))], 1, _deps(env))
         by_concurrency = _by_concurrency(env)
         instance = _instance(env, in_flight, 5)
         ungated = _instance(env, in_flight, 1000)

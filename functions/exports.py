@@ -1,6 +1,6 @@
 """Queue-triggered exports (ARCHITECTURE §1, §4, §5): customers, projects and invoices to Business Central.
 
-Each function hands its message to `shared.exports`, which sends exactly one outcome to `bc-outcomes`
+Each function hands its message to the worker's `ExportService`, which sends exactly one outcome to `bc-outcomes`
 (through the worker's services, like notifications) or raises so the queue redelivers the message.
 """
 
@@ -14,22 +14,25 @@ bp = func.Blueprint()
 @bp.function_name("export_customer")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-customers", connection="AzureWebJobsStorage")
 def export_customer(msg: func.QueueMessage) -> None:
-    from shared.exports import handle_queue_message
+    from functions._queue import delivery_of
+    from shared.bootstrap import get_services
 
-    handle_queue_message("bc-customers", msg)
+    get_services().exports().process(delivery_of("bc-customers", msg))
 
 
 @bp.function_name("export_project")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-projects", connection="AzureWebJobsStorage")
 def export_project(msg: func.QueueMessage) -> None:
-    from shared.exports import handle_queue_message
+    from functions._queue import delivery_of
+    from shared.bootstrap import get_services
 
-    handle_queue_message("bc-projects", msg)
+    get_services().exports().process(delivery_of("bc-projects", msg))
 
 
 @bp.function_name("export_invoice")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-invoices", connection="AzureWebJobsStorage")
 def export_invoice(msg: func.QueueMessage) -> None:
-    from shared.exports import handle_queue_message
+    from functions._queue import delivery_of
+    from shared.bootstrap import get_services
 
-    handle_queue_message("bc-invoices", msg)
+    get_services().exports().process(delivery_of("bc-invoices", msg))

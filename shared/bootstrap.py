@@ -228,9 +228,7 @@ class Services:
     def _replay_failed(self) -> Callable[[str], int] | None:
         """Re-enqueue a connector's permanently failed messages (the exports' ledger keeps their text)."""
         def replay(name: str) -> int:
-            from shared.exports import list_failed_messages
-
-            failed = list_failed_messages(self, name)
+            failed = self.exports().list_failed(name)
             for queue, text in failed:
                 self.send_text(queue, text)
             return len(failed)
@@ -238,13 +236,33 @@ class Services:
         return replay
 
     def parking(self) -> Any:
-        """Where export messages wait while their connector needs reconnecting (`shared.parking`)."""
+        """Where export messages wait while their connector needs reconnecting (`shared.adapters.parking`)."""
         with self._lock:
             if self.parking_lot is None:
-                from shared.parking import TableParkingLot
+                from shared.adapters.parking import TableParkingLot
 
                 self.parking_lot = TableParkingLot(self.table("parked"))
             return self.parking_lot
+
+    @cached_property
+    def _export_worker(self) -> tuple[Any, Any]:
+        """The worker's per-connector BC gates and look-up cache (one Functions worker process = one of each)."""
+        from shared.clock import SYSTEM_CLOCK
+        from shared.exports import ConnectorGates, LookupCache
+
+        return ConnectorGates(), LookupCache(SYSTEM_CLOCK)
+
+    def exports(self) -> Any:
+        """The export use case on the worker's adapters (`shared.exports.ExportService`)."""
+        from shared.adapters.ledger import TableLedger
+        from shared.clock import SYSTEM_CLOCK
+        from shared.exports import ExportService
+
+        gates, lookups = self._export_worker
+        return ExportService(connectors=self.store(), ledger=TableLedger(self.table("ledger")),
+                             bc_clients=_GatedBcClients(self, gates), outbox=_OutcomeOutbox(self), notifier=self,
+                             parking=self.parking(), reconnects=_ReconnectReports(self), clock=SYSTEM_CLOCK,
+                             lookups=lookups)
 
     def send_text(self, queue_name: str, text: str) -> None:
         """Put a message's original text back on a contract queue (replay of parked or failed work)."""
@@ -328,6 +346,42 @@ class _PurgerBridge:
 
     def purge(self, name: str) -> None:
         self._services.purge_connector_data(name)
+
+
+class _GatedBcClients:
+    """`BcClientSource` of the exports: the connector's client behind the worker's gate (until the gate is a
+    step of `BcClient` itself)."""
+
+    def __init__(self, services: Services, gates: Any) -> None:
+        self._services, self._gates = services, gates
+
+    def for_record(self, record: Any) -> Any:
+        from shared.exports import GatedClient
+
+        return GatedClient(self._services.bc_client_for_record(record), self._gates, record.name)
+
+
+class _OutcomeOutbox:
+    """`Outbox` of the exports: send to `bc-outcomes`, then count the outcome on the connector's activity."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def send_outcome(self, outcome: dict[str, Any]) -> None:
+        from shared.connectors._activity import record_export_outcome
+
+        self._services.send("outcomes", outcome)
+        record_export_outcome(lambda: self._services.table("activity"), outcome)
+
+
+class _ReconnectReports:
+    """`ReconnectReporter` of the exports: the consent flow's report (status once, one notification)."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def report(self, name: str, reason: str) -> bool:
+        return bool(self._services.report_reconnect_required(name, reason))
 
 
 _services: Services | None = None

@@ -1,48 +1,30 @@
 """Exports to Business Central (ARCHITECTURE §1, §4, §5): customers, projects (as dimension values) and
 sales invoices, from queue messages, idempotently and with as few BC requests as possible.
 
-    deps = export_deps(get_services())
-    outcome = process_message(Delivery("bc-invoices", text, message_id, dequeue_count), deps)
+    outcome = service.process(Delivery("bc-invoices", text, message_id, dequeue_count))
 
-`process_message` sends exactly one outcome per message (or raises so the queue retries);
-`process_poison` closes out messages the queue gave up on; `list_failed_messages` feeds replay.
-The ledger (`SyncLedger`) and its claim protocol are in `_ledger.py` / `_claim.py`.
+`ExportService.process` sends exactly one outcome per message (or raises so the queue retries);
+`process_poison` closes out messages the queue gave up on; `list_failed` feeds replay. The ports it
+needs are Protocols here (`_ports.py`, `Ledger`, `ParkingLot`); the storage adapters are
+`shared.adapters.ledger` and `shared.adapters.parking`.
 """
 
-from ._claim import Claim, acquire, finish, release
-from ._context import (
-    WORKER_GATES,
-    WORKER_LOOKUPS,
-    ExportContext,
-    ExportDeps,
-    ExportResult,
-    LookupCache,
-    export_deps,
-)
+from ._claim import Claim, Claims, EntityKey, record_failure
+from ._context import Delivery, ExportContext, ExportResult, LookupCache
 from ._customers import CUSTOMER, CustomerPlan, export_customer, plan_customer
-from ._errors import ClaimBusy, ExportFailed, ExportTransient, GateBusy
-from ._export import CONSENT_HINT, Delivery, build_outcome, process_message
+from ._entity import Attempt, EntityJob, EntityRun, Work, content_hash
+from ._errors import BcHas, ClaimBusy, ExportFailed, GateBusy, attribute_field, failed_from_bc, translate
 from ._gate import BC_CONCURRENCY_PER_USER, ConnectorGates, GatedClient
 from ._invoices import INVOICE, InvoicePlan, export_invoice, plan_invoice
-from ._ledger import (
-    FAILED,
-    PARKED,
-    PENDING,
-    RETRY,
-    SYNCED,
-    InMemoryLedger,
-    Ledger,
-    LedgerConflict,
-    LedgerRow,
-    TableLedger,
-)
-from ._poison import POISON_QUEUES, list_failed_messages, process_poison
+from ._ledger import FAILED, PARKED, PENDING, RETRY, SYNCED, Ledger, LedgerRow
+from ._parking import ParkedMessage, ParkingLot, replay_parked
+from ._poison import POISON_QUEUES
+from ._ports import BcClientSource, ConnectorStore, ExportOptions, Notifier, Outbox, ReconnectReporter
 from ._projects import PROJECT, ProjectPlan, export_project, plan_project
-from ._queue import handle_poison_message, handle_queue_message
+from ._service import ExportService, unkeyed_id
 
 __all__ = [
     "BC_CONCURRENCY_PER_USER",
-    "CONSENT_HINT",
     "CUSTOMER",
     "FAILED",
     "INVOICE",
@@ -52,42 +34,48 @@ __all__ = [
     "PROJECT",
     "RETRY",
     "SYNCED",
-    "WORKER_GATES",
-    "WORKER_LOOKUPS",
+    "Attempt",
+    "BcClientSource",
+    "BcHas",
     "Claim",
     "ClaimBusy",
+    "Claims",
     "ConnectorGates",
+    "ConnectorStore",
     "CustomerPlan",
     "Delivery",
+    "EntityJob",
+    "EntityKey",
+    "EntityRun",
     "ExportContext",
-    "ExportDeps",
     "ExportFailed",
+    "ExportOptions",
     "ExportResult",
-    "ExportTransient",
+    "ExportService",
     "GateBusy",
     "GatedClient",
-    "InMemoryLedger",
     "InvoicePlan",
     "Ledger",
-    "LedgerConflict",
     "LedgerRow",
     "LookupCache",
+    "Notifier",
+    "Outbox",
+    "ParkedMessage",
+    "ParkingLot",
     "ProjectPlan",
-    "TableLedger",
-    "acquire",
-    "build_outcome",
+    "ReconnectReporter",
+    "Work",
+    "attribute_field",
+    "content_hash",
     "export_customer",
-    "export_deps",
     "export_invoice",
     "export_project",
-    "finish",
-    "handle_poison_message",
-    "handle_queue_message",
-    "list_failed_messages",
+    "failed_from_bc",
     "plan_customer",
     "plan_invoice",
     "plan_project",
-    "process_message",
-    "process_poison",
-    "release",
+    "record_failure",
+    "replay_parked",
+    "translate",
+    "unkeyed_id",
 ]

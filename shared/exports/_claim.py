@@ -1,6 +1,6 @@
 """The ledger claim: one attempt at a time per host entity, and knowing when BC needs a look-up first.
 
-Protocol (ETag-guarded throughout, STYLE.md "Persistence and idempotency"):
+Protocol (ETag-guarded throughout, each read-decide-write round by `shared.guarded.guarded_update`):
 
 1. Read the row and `decide`: a stale version or unchanged content ends here, costing no BC request.
 2. If another message holds a fresh claim (status `pending`, a different queue message id, started less
@@ -25,26 +25,39 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable, Generic, TypeVar
 
-from shared import clock
+from shared import clock as _clock
+from shared.clock import Clock
+from shared.errors import ConflictError
+from shared.guarded import guarded_update
 
 from ._errors import ClaimBusy
-from ._ledger import PENDING, RETRY, Ledger, LedgerConflict, LedgerRow
+from ._ledger import PENDING, RETRY, Ledger, LedgerRow
+from ._ports import ExportOptions
 
-__all__ = ["Claim", "acquire", "finish", "release", "iso"]
+__all__ = ["Claim", "Claims", "EntityKey", "iso", "record_failure"]
 
 log = logging.getLogger(__name__)
 
-_MAX_CONFLICTS = 50
+Decision = TypeVar("Decision")
 
 
 def iso(moment: _dt.datetime) -> str:
     """The ledger's stamps: UTC, milliseconds, `Z`."""
-    return clock.iso(moment, timespec="milliseconds")
+    return _clock.iso(moment, timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class EntityKey:
+    connector: str
+    kind: str
+    host_id: str
+
+    def describe(self) -> str:
+        return f"{self.kind} '{self.host_id}' of connector '{self.connector}'"
 
 
 @dataclass
@@ -61,73 +74,128 @@ class Claim:
         return self.previous.bc_id if self.previous is not None else None
 
 
-def acquire(ledger: Ledger, connector: str, kind: str, host_id: str, *, message_id: str,
-            decide: Callable[[LedgerRow | None], Any], now: Callable[[], _dt.datetime],
-            wait_seconds: float, stale_seconds: float, sleep: Callable[[float], None] = time.sleep,
-            poll_seconds: float = 0.2) -> tuple[Any, Claim | None]:
-    """(decision, None) when `decide` settled it without a claim, else (None, Claim). Raises ClaimBusy."""
-    deadline = time.monotonic() + wait_seconds
-    conflicts = 0
-    while conflicts < _MAX_CONFLICTS:
-        row = ledger.get(connector, kind, host_id)
-        decision = decide(row)
-        if decision is not None:
-            return decision, None
-        if row is not None and row.status == PENDING and row.attempt_message_id != message_id \
-                and not _is_stale(row, now(), stale_seconds):
-            if time.monotonic() < deadline:
-                sleep(poll_seconds)
-                continue
-            raise ClaimBusy(f"Another worker is exporting {kind} '{host_id}' of connector '{connector}' right "
-                            f"now (since {row.attempt_started_at}); the message is retried later.")
-        moment = now()
-        base = row if row is not None else LedgerRow(connector=connector, type=kind, host_id=host_id)
-        claimed = base.copy(status=PENDING, attempt_id=uuid.uuid4().hex, attempt_message_id=message_id,
-                            attempt_started_at=iso(moment), attempts=(row.attempts if row else 0) + 1,
-                            updated_at=iso(moment))
+@dataclass(frozen=True)
+class _Found(Generic[Decision]):
+    """A row as read, once it is this attempt's turn, and what `decide` said about it."""
+
+    row: LedgerRow | None
+    decision: Decision | None
+
+
+class Claims:
+    """The claim protocol of one ledger (see the module docstring)."""
+
+    def __init__(self, ledger: Ledger, clock: Clock, options: ExportOptions) -> None:
+        self._ledger, self._clock, self._options = ledger, clock, options
+
+    def acquire(self, key: EntityKey, *, message_id: str, decide: Callable[[LedgerRow | None], Decision | None]
+                ) -> tuple[Decision | None, Claim | None]:
+        """(decision, None) when `decide` settled it without a claim, else (None, Claim). Raises ClaimBusy."""
+        deadline = self._clock.monotonic() + self._options.claim_wait_seconds
+        found: list[_Found[Decision]] = []
+
+        def read() -> _Found[Decision]:
+            found[:] = [self._await_turn(key, message_id, decide, deadline)]
+            return found[0]
+
+        def plan(current: _Found[Decision]) -> Claim | None:
+            return None if current.decision is not None else self._claimed(key, current.row, message_id)
+
+        # The default cap of rounds: a lost round means another worker's claim is now on the row, and the
+        # next read waits for it, so more rounds would only add waiting; the queue retries after ClaimBusy.
         try:
-            stored = ledger.update(claimed) if row is not None else ledger.create(claimed)
-        except LedgerConflict:
-            conflicts += 1
-            continue  # someone else wrote it first: read again, decide again
-        lookup = row is not None and (row.status == PENDING or row.may_exist)
-        if lookup:
+            claim = guarded_update(read, plan, self._write, what=f"ledger row of {key.describe()}")
+        except ConflictError as exc:
+            raise ClaimBusy(f"The ledger row of {key.kind} '{key.host_id}' kept changing; the message is retried "
+                            "later.") from exc
+        if claim is None:
+            return found[0].decision, None
+        if claim.lookup_needed and claim.previous is not None:
             log.info("Ledger %s/%s/%s: the previous attempt (%s, %s) may have written to BC; looking it up "
-                     "by key first", connector, kind, host_id, row.status, row.attempt_started_at)
-        return None, Claim(stored, row, lookup)
-    raise ClaimBusy(f"The ledger row of {kind} '{host_id}' kept changing; the message is retried later.")
+                     "by key first", key.connector, key.kind, key.host_id, claim.previous.status,
+                     claim.previous.attempt_started_at)
+        return None, claim
+
+    def _await_turn(self, key: EntityKey, message_id: str, decide: Callable[[LedgerRow | None], Decision | None],
+                    deadline: float) -> _Found[Decision]:
+        """Read and decide; while another message holds a fresh claim, wait for it (then ClaimBusy)."""
+        while True:
+            row = self._ledger.get(key.connector, key.kind, key.host_id)
+            decision = decide(row)
+            if decision is not None or not self._held_by_another(row, message_id):
+                return _Found(row, decision)
+            if self._clock.monotonic() >= deadline:
+                assert row is not None
+                raise ClaimBusy(f"Another worker is exporting {key.kind} '{key.host_id}' of connector "
+                                f"'{key.connector}' right now (since {row.attempt_started_at}); the message is "
+                                "retried later.")
+            self._clock.sleep(self._options.claim_poll_seconds)
+
+    def _held_by_another(self, row: LedgerRow | None, message_id: str) -> bool:
+        return row is not None and row.status == PENDING and row.attempt_message_id != message_id \
+            and not self._is_stale(row)
+
+    def _is_stale(self, row: LedgerRow) -> bool:
+        started = _clock.parse_iso(row.attempt_started_at)
+        return started is None or (self._clock.now() - started).total_seconds() > self._options.stale_claim_seconds
+
+    def _claimed(self, key: EntityKey, row: LedgerRow | None, message_id: str) -> Claim:
+        moment = iso(self._clock.now())
+        base = row if row is not None else LedgerRow(connector=key.connector, type=key.kind, host_id=key.host_id)
+        claimed = base.copy(status=PENDING, attempt_id=uuid.uuid4().hex, attempt_message_id=message_id,
+                            attempt_started_at=moment, attempts=(row.attempts if row else 0) + 1, updated_at=moment)
+        lookup = row is not None and (row.status == PENDING or row.may_exist)
+        return Claim(claimed, row, lookup)
+
+    def _write(self, claim: Claim) -> Claim:
+        """Create the row (ConflictError if someone created it first) or replace it guarded by its ETag."""
+        stored = self._ledger.update(claim.row) if claim.previous is not None else self._ledger.create(claim.row)
+        return Claim(stored, claim.previous, claim.lookup_needed)
+
+    def finish(self, claim: Claim, row: LedgerRow) -> LedgerRow:
+        """Replace our claim with the attempt's result. If someone took the claim over meanwhile (they found
+        it stale), our BC write still happened, so the newest BC state wins: we write over theirs once."""
+        try:
+            return self._ledger.update(row.copy(etag=claim.row.etag))
+        except ConflictError:
+            current = self._ledger.get(row.connector, row.type, row.host_id)
+            log.warning("Ledger %s/%s/%s: the claim was taken over while this attempt ran (now %s); writing "
+                        "this attempt's result over it", row.connector, row.type, row.host_id,
+                        current.status if current else "deleted")
+            if current is None:
+                return self._ledger.create(row.copy(etag=None))
+            return self._ledger.update(row.copy(etag=current.etag))
+
+    def release(self, claim: Claim, *, status: str = RETRY, may_exist: bool, last_error: dict[str, object] | None,
+                bc_id: str | None = None, bc_number: str | None = None) -> None:
+        """End an attempt that did not finish (transient error, parked). Never raises: a row left `pending`
+        is safe too (the next attempt looks BC up first)."""
+        row = claim.row.copy(status=status, may_exist=bool(claim.row.may_exist or may_exist),
+                             last_error=last_error, updated_at=iso(self._clock.now()))
+        if bc_id:
+            row.bc_id, row.bc_number = bc_id, bc_number or row.bc_number
+        try:
+            self._ledger.update(row)
+        except Exception as exc:  # noqa: BLE001 - best effort on an error path
+            log.warning("Ledger %s/%s/%s: could not release the claim (%s: %s); the next attempt looks BC up "
+                        "first", row.connector, row.type, row.host_id, type(exc).__name__, exc)
 
 
-def _is_stale(row: LedgerRow, moment: _dt.datetime, stale_seconds: float) -> bool:
-    started = clock.parse_iso(row.attempt_started_at)
-    return started is None or (moment - started).total_seconds() > stale_seconds
+def record_failure(ledger: Ledger, key: EntityKey, fields: dict[str, object]) -> None:
+    """Mark a row failed outside a claim (bad message, export disabled, …), keeping what BC already has."""
+    def decide(row: LedgerRow | None) -> LedgerRow:
+        if row is None:
+            return LedgerRow(connector=key.connector, type=key.kind, host_id=key.host_id).copy(**fields)
+        # A `pending` row is an attempt that never finished: BC may have the record, so the replay must
+        # look it up first.
+        return row.copy(**fields, may_exist=row.may_exist or row.status == PENDING)
 
+    def write(row: LedgerRow) -> LedgerRow:
+        return ledger.update(row) if row.etag else ledger.create(row)
 
-def finish(ledger: Ledger, claim: Claim, row: LedgerRow) -> LedgerRow:
-    """Replace our claim with the attempt's result. If someone took the claim over meanwhile (they found
-    it stale), our BC write still happened, so the newest BC state wins: we write over theirs once."""
     try:
-        return ledger.update(row.copy(etag=claim.row.etag))
-    except LedgerConflict:
-        current = ledger.get(row.connector, row.type, row.host_id)
-        log.warning("Ledger %s/%s/%s: the claim was taken over while this attempt ran (now %s); writing "
-                    "this attempt's result over it", row.connector, row.type, row.host_id,
-                    current.status if current else "deleted")
-        if current is None:
-            return ledger.create(row.copy(etag=None))
-        return ledger.update(row.copy(etag=current.etag))
-
-
-def release(ledger: Ledger, claim: Claim, *, status: str = RETRY, may_exist: bool, last_error: dict | None,
-            now: _dt.datetime, bc_id: str | None = None, bc_number: str | None = None) -> None:
-    """End an attempt that did not finish (transient error, parked). Never raises: a row left `pending`
-    is safe too (the next attempt looks BC up first)."""
-    row = claim.row.copy(status=status, may_exist=bool(claim.row.may_exist or may_exist),
-                         last_error=last_error, updated_at=iso(now))
-    if bc_id:
-        row.bc_id, row.bc_number = bc_id, bc_number or row.bc_number
-    try:
-        ledger.update(row)
-    except Exception as exc:  # noqa: BLE001 - best effort on an error path
-        log.warning("Ledger %s/%s/%s: could not release the claim (%s: %s); the next attempt looks BC up "
-                    "first", row.connector, row.type, row.host_id, type(exc).__name__, exc)
+        guarded_update(lambda: ledger.get(key.connector, key.kind, key.host_id), decide, write,
+                       what=f"ledger row of {key.describe()}")
+    except ConflictError:
+        log.warning("Ledger %s/%s/%s: gave up recording a failure after repeated conflicts", key.connector,
+                    key.kind, key.host_id)

@@ -1,25 +1,33 @@
-"""The ports an export needs, the per-message context, and the worker's look-up cache.
-
-Ports (STYLE.md "Layout and boundaries"): the connector store, the ledger, a BC client factory, the
-outcome and notification senders and the parking lot, built from `shared.bootstrap.Services` by
-`export_deps` or given as fakes in tests.
-"""
+"""One message being exported (`Delivery` in, `ExportContext` while it runs) and the worker's look-ups."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import threading
-import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable, TypeVar
 
-from shared.clock import utc_now
+from shared.bc import BcClient
+from shared.clock import Clock
+from shared.connectors import ConnectorRecord, ConnectorSettings
 from shared.messages import Version
 
-from ._gate import ConnectorGates, GatedClient
+from ._ledger import Ledger
+from ._ports import BcClientSource, ExportOptions
 
-__all__ = ["ExportDeps", "ExportContext", "ExportResult", "LookupCache", "export_deps", "WORKER_GATES",
-           "WORKER_LOOKUPS"]
+__all__ = ["Delivery", "ExportContext", "ExportResult", "LookupCache"]
+
+Loaded = TypeVar("Loaded")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message as the queue handed it over."""
+
+    queue: str  # the contract queue it came from, e.g. "bc-invoices"
+    text: str  # the original message text (JSON), byte for byte what the host sent
+    message_id: str
+    dequeue_count: int = 1
 
 
 class LookupCache:
@@ -30,28 +38,23 @@ class LookupCache:
     needs looking up first.
     """
 
-    def __init__(self, ttl_seconds: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Clock, ttl_seconds: float = 600.0) -> None:
         self.ttl = ttl_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._entries: dict[tuple[str, ...], tuple[float, Any]] = {}
+        self._entries: dict[tuple[str, ...], tuple[float, object]] = {}
 
-    def get_or_load(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
+    def get_or_load(self, key: tuple[str, ...], load: Callable[[], Loaded]) -> Loaded:
         with self._lock:
             found = self._entries.get(key)
-            if found is not None and self._clock() - found[0] < self.ttl:
-                return found[1]
+            if found is not None and self._clock.monotonic() - found[0] < self.ttl:
+                return found[1]  # type: ignore[return-value]  # stored by the same key's load
         value = load()
         with self._lock:
-            self._entries[key] = (self._clock(), value)
+            self._entries[key] = (self._clock.monotonic(), value)
         return value
 
-    def forget(self, *prefix: str) -> None:
-        with self._lock:
-            for key in [k for k in self._entries if k[:len(prefix)] == prefix]:
-                del self._entries[key]
-
-    def shortcut_dimensions(self, client: Any, connector: str, company_id: str) -> tuple[str, str]:
+    def shortcut_dimensions(self, client: BcClient, connector: str, company_id: str) -> tuple[str, str]:
         """(Shortcut Dimension 1 Code, Shortcut Dimension 2 Code) of the company's G/L setup."""
         def load() -> tuple[str, str]:
             rows = client.list_entities(company_id, "generalLedgerSetup",
@@ -60,55 +63,6 @@ class LookupCache:
             return (str(row.get("shortcutDimension1Code") or "").upper(),
                     str(row.get("shortcutDimension2Code") or "").upper())
         return self.get_or_load(("glSetup", connector, company_id), load)
-
-
-#: The worker's gates and caches (one Functions worker process = one of each).
-WORKER_GATES = ConnectorGates()
-WORKER_LOOKUPS = LookupCache()
-
-
-@dataclass
-class ExportDeps:
-    store: Any  # shared.connectors.ConnectorStore
-    ledger: Any  # shared.exports.Ledger
-    bc_client_for: Callable[[Any], Any]  # ConnectorRecord -> BcClient; may raise ReconnectRequiredError
-    send_outcome: Callable[[dict[str, Any]], None]
-    notify: Callable[[dict[str, Any]], None]
-    parking: Any  # shared.parking.ParkingLot
-    #: `(name, reason)`: mark reconnect_required and notify once, with a consent link. None: a plain
-    #: `mark_reconnect_required` whose notification names the consent route instead of a link.
-    report_reconnect: Callable[[str, str], Any] | None = None
-    now: Callable[[], _dt.datetime] = utc_now
-    sleep: Callable[[float], None] = time.sleep
-    #: How long to wait for another worker's fresh claim on the same entity before letting the queue retry.
-    claim_wait_seconds: float = 20.0
-    #: A claim older than this belongs to a worker that died (functionTimeout 5 min + margin).
-    stale_claim_seconds: float = 360.0
-    gates: ConnectorGates = field(default_factory=lambda: WORKER_GATES)
-    lookups: LookupCache = field(default_factory=lambda: WORKER_LOOKUPS)
-
-
-def export_deps(services: Any) -> ExportDeps:
-    """The real adapters of the worker (`shared.bootstrap.Services`)."""
-    from ._ledger import TableLedger
-
-    return ExportDeps(
-        store=services.store(),
-        ledger=TableLedger(services.table("ledger")),
-        bc_client_for=services.bc_client_for_record,
-        send_outcome=lambda outcome: _send_and_count(services, outcome),
-        notify=services.notify,
-        parking=services.parking(),
-        report_reconnect=services.report_reconnect_required,
-    )
-
-
-def _send_and_count(services: Any, outcome: dict[str, Any]) -> None:
-    """Send the outcome to the host, then count it on the connector's activity (best effort)."""
-    from shared.adapters.activity import TableActivityLog
-
-    services.send("outcomes", outcome)
-    TableActivityLog(lambda: services.table("activity")).record_export_outcome(outcome)
 
 
 @dataclass
@@ -120,17 +74,19 @@ class ExportResult:
 
 @dataclass
 class ExportContext:
-    """One message being exported: its connector, settings and where its BC client comes from."""
+    """One message being exported: its connector, settings, the ledger and where its BC client comes from."""
 
-    deps: ExportDeps
-    record: Any  # ConnectorRecord
-    settings: Any  # ConnectorSettings
-    queue: str
-    message_text: str
-    message_id: str
+    record: ConnectorRecord
+    settings: ConnectorSettings
+    delivery: Delivery
     version: Version | None
+    ledger: Ledger
+    lookups: LookupCache
+    clock: Clock
+    options: ExportOptions
+    bc_clients: BcClientSource
     warnings: list[str] = field(default_factory=list)
-    _client: Any = None
+    _client: BcClient | None = None
 
     @property
     def connector(self) -> str:
@@ -138,20 +94,20 @@ class ExportContext:
 
     @property
     def company_id(self) -> str:
-        return self.record.company_id
+        return self.record.company_id or ""
 
     @property
     def company_name(self) -> str:
-        return self.record.company_name
+        return self.record.company_name or ""
 
-    def client(self) -> Any:
+    def client(self) -> BcClient:
         """The connector's BC client, built on first use (an unchanged message never needs one)."""
         if self._client is None:
-            self._client = GatedClient(self.deps.bc_client_for(self.record), self.deps.gates, self.connector)
+            self._client = self.bc_clients.for_record(self.record)
         return self._client
 
     def now(self) -> _dt.datetime:
-        return self.deps.now()
+        return self.clock.now()
 
     def warn(self, text: str) -> None:
         if text not in self.warnings:

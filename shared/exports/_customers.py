@@ -22,16 +22,17 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 from dataclasses import dataclass
-from typing import Any
-
 from shared.bc import BcConflictError, BcNotFoundError, BcPermanentError, eq
 from shared.clock import parse_iso
+from shared.connectors import ConnectorRecord, ConnectorSettings
 from shared.connectors._webservices import not_published_message
+from shared.jsontypes import JsonObject
 from shared.messages import UNSET, Address, CustomerData, Version
 
 from ._context import ExportContext, ExportResult
-from ._errors import ExportFailed, attribute_field, failed_from_bc
-from ._run import Attempt, Work, content_hash, run_entity
+from ._entity import Attempt, EntityJob, EntityRun, Work, content_hash
+from ._errors import Candidate, ExportFailed, attribute_field, failed_from_bc
+from ._ledger import LedgerRow
 
 __all__ = ["CustomerPlan", "plan_customer", "export_customer", "CUSTOMER"]
 
@@ -44,8 +45,8 @@ _ALREADY_EXISTS = "Internal_EntityWithSameKeyExists"
 @dataclass(frozen=True)
 class CustomerPlan:
     number: str | None
-    api: dict[str, Any]
-    card: dict[str, Any]
+    api: JsonObject
+    card: JsonObject
     abroad: bool
     prefix: str
 
@@ -62,9 +63,10 @@ class CustomerPlan:
         return content_hash({"number": self.number, "api": self.api, "card": self.card})
 
 
-def plan_customer(data: CustomerData, settings: Any, record: Any, prefix: str = "data") -> CustomerPlan:
+def plan_customer(data: CustomerData, settings: ConnectorSettings, record: ConnectorRecord, prefix: str = "data"
+                  ) -> CustomerPlan:
     """What BC should hold for this customer, from the message and the connector's settings."""
-    api: dict[str, Any] = {"displayName": data.name}
+    api: JsonObject = {"displayName": data.name}
     simple = (("type", data.type), ("email", data.email), ("phoneNumber", data.phone),
               ("website", data.website), ("currencyCode", data.currency_code),
               ("taxRegistrationNumber", data.tax_registration_number), ("blocked", data.blocked))
@@ -87,7 +89,7 @@ def plan_customer(data: CustomerData, settings: Any, record: Any, prefix: str = 
             "CompanyCountryUnknown",
             f"The connector does not know the country of company '{record.company_name}', so domestic and "
             "abroad customers cannot be told apart. Save the connector again to read it from BC, then replay.",
-            "customers.domestic", retryable=True)
+            "customers.domestic", replayable=True)
     abroad = bool(country) and country != company_country
     groups = settings.customers_abroad if abroad else settings.customers_domestic
     card = {"Gen_Bus_Posting_Group": groups.gen_bus_posting_group,
@@ -96,7 +98,7 @@ def plan_customer(data: CustomerData, settings: Any, record: Any, prefix: str = 
     return CustomerPlan(number=number, api=api, card=card, abroad=abroad, prefix=prefix)
 
 
-def _candidates(plan: CustomerPlan) -> list[tuple[str, tuple[str, ...], Any]]:
+def _candidates(plan: CustomerPlan) -> list[Candidate]:
     p = plan.prefix
     side = "abroad" if plan.abroad else "domestic"
     api = plan.api
@@ -126,20 +128,29 @@ def export_customer(ctx: ExportContext, data: CustomerData, *, version: Version 
     """Export one customer. `snapshot`: the customer inside an invoice, exported only if the ledger does
     not know it yet (its failures are reported on the invoice, which keeps the message for replay)."""
     if snapshot:
-        row = ctx.deps.ledger.get(ctx.connector, CUSTOMER, data.id)
+        row = ctx.ledger.get(ctx.connector, CUSTOMER, data.id)
         if row is not None and row.bc_id:
             return ExportResult("unchanged", row.bc_id, row.bc_number)
     plan = plan_customer(data, ctx.settings, ctx.record, prefix)
+    return EntityRun(ctx, _CustomerJob(ctx, data.id, plan, snapshot), version).run()
 
-    def work(attempt: Attempt) -> Work:
+
+class _CustomerJob(EntityJob):
+    kind = CUSTOMER
+
+    def __init__(self, ctx: ExportContext, host_id: str, plan: CustomerPlan, snapshot: bool) -> None:
+        self.ctx, self.host_id, self.plan, self.snapshot = ctx, host_id, plan, snapshot
+        self.digest = plan.digest
+
+    def known(self, row: LedgerRow) -> bool:
+        return bool(row.bc_id)
+
+    def work(self, attempt: Attempt) -> Work:
         try:
-            return _write(ctx, attempt, plan)
+            return _write(self.ctx, attempt, self.plan)
         except BcPermanentError as err:
-            raise failed_from_bc(err, attribute_field(err.message, _candidates(plan), prefix),
-                                 bc_id=attempt.bc_id, bc_number=attempt.bc_number) from err
-
-    return run_entity(ctx, CUSTOMER, data.id, version=version, digest=plan.digest, work=work,
-                      keep_message=not snapshot, known=(lambda row: bool(row.bc_id)) if snapshot else None)
+            raise failed_from_bc(err, attribute_field(err.message, _candidates(self.plan), self.plan.prefix),
+                                 bc=attempt.bc) from err
 
 
 def _write(ctx: ExportContext, attempt: Attempt, plan: CustomerPlan) -> Work:
@@ -196,7 +207,7 @@ def _write(ctx: ExportContext, attempt: Attempt, plan: CustomerPlan) -> Work:
     return Work(status, bc_id, number, details)
 
 
-def _write_card(ctx: ExportContext, number: str | None, card: dict[str, Any], etag: str | None) -> None:
+def _write_card(ctx: ExportContext, number: str | None, card: JsonObject, etag: str | None) -> None:
     service = ctx.settings.web_services.customer_card
     client = ctx.client()
     try:
@@ -211,11 +222,11 @@ def _write_card(ctx: ExportContext, number: str | None, card: dict[str, Any], et
                 err.code or "NotFound",
                 not_published_message("customerCard", service, ctx.company_name,
                                       "replay the message (posting groups are set through this page)"),
-                "webServices.customerCard", retryable=True) from err
+                "webServices.customerCard", replayable=True) from err
         raise
 
 
-def _find(ctx: ExportContext, plan: CustomerPlan, previous: Any) -> dict | None:
+def _find(ctx: ExportContext, plan: CustomerPlan, previous: LedgerRow | None) -> JsonObject | None:
     """The customer an unfinished attempt may have created: by number, else by name created since then."""
     client = ctx.client()
     if plan.number:

@@ -1,76 +1,133 @@
-"""What an export can end in besides success, grouped by what happens to the message.
+"""What an export can end in besides success, as classes of the app's error tree (`shared.errors`).
 
-    ExportFailed      permanent: outcome `failed` with code, message, field; notification; message completed
-    ExportTransient   try again later: the function raises so the queue redelivers (ClaimBusy, GateBusy)
+    ExportFailed   PermanentError: outcome `failed` with code, message, field; notification; the ledger
+                   keeps the message for replay. Carries what BC already has when part of the work was done.
+    ClaimBusy      TransientError: another worker holds the entity's ledger claim; the queue redelivers.
+    GateBusy       TransientError: this worker's share of BC calls for the connector is taken (the gate).
 
-Business Central's own errors (`shared.bc.BcError`) and Entra's (`shared.auth.TokenError`) are turned
-into these in one place (`_export.py`); `ReconnectRequiredError` parks the message instead.
+`translate(exc)` is the one place where errors from outside the tree (Business Central's, Entra's, a
+stored settings document that no longer parses, a message that does not parse) become tree errors for the export; `ExportService`
+then decides what happens to the message with `shared.errors.disposition` alone.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
 
-__all__ = ["ExportFailed", "ExportTransient", "ClaimBusy", "GateBusy", "failed_from_bc", "attribute_field"]
+from shared.auth import ReconnectRequiredError, TokenError
+from shared.bc import BcError, BcPermanentError
+from shared.connectors import SettingsInvalid
+from shared.errors import ConnectorError, PermanentError, ReconnectRequired, TransientError
+from shared.jsontypes import JsonObject, JsonValue
+from shared.messages import MessageInvalid
 
+__all__ = ["ExportFailed", "ClaimBusy", "GateBusy", "BcHas", "failed_from_bc", "attribute_field", "translate",
+           "Candidate"]
 
-class ExportFailed(Exception):
-    """The message cannot be exported as it is: retrying the same message cannot help."""
-
-    def __init__(self, code: str, message: str, field: str | None = None, *, retryable: bool = False,
-                 bc_id: str | None = None, bc_number: str | None = None,
-                 details: dict[str, Any] | None = None) -> None:
-        super().__init__(f"{code}: {message}" + (f" ({field})" if field else ""))
-        self.code = code
-        self.message = message
-        self.field = field
-        #: Whether replaying the message later may succeed (after the operator fixes something).
-        self.retryable = retryable
-        #: What BC already has, when part of the work was done (an invoice created, its posting refused).
-        self.bc_id = bc_id
-        self.bc_number = bc_number
-        self.details = details or {}
-        #: (type, host id) of the ledger row that already records this failure.
-        self.recorded_for: tuple[str, str] | None = None
-
-    def error(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "field": self.field, "retryable": self.retryable}
+JsonScalar = str | int | float | bool | None
+#: (host field, words that name it in BC's texts, the value we sent) for attributing BC's errors.
+Candidate = tuple[str, Sequence[str], JsonValue]
 
 
-class ExportTransient(Exception):
-    """Not now: raise so the queue redelivers the message after its visibility timeout."""
+@dataclass(frozen=True)
+class BcHas:
+    """What BC already holds of an entity when its export failed half way (an invoice created, its posting
+    refused): reported in the outcome's `bc` and kept on the ledger row."""
 
-    retryable = True
+    id: str | None = None
+    number: str | None = None
+
+    def or_else(self, other: "BcHas") -> "BcHas":
+        return self if self.id or self.number else other
 
 
-class ClaimBusy(ExportTransient):
+class ExportFailed(PermanentError):
+    """The message cannot be exported as it is: retrying the same message cannot help.
+
+    `replayable`: replaying it after a person fixes something (a setting, BC data) may succeed.
+    `bc`: what BC already holds. `ledger_details`: facts to merge into the ledger row's details (an
+    invoice's posted state). `recorded_for`: (type, host id) of the ledger row that already records
+    this failure, so it is not recorded twice. All set once, in the constructor: a changed view of a
+    failure is a new error raised `from` the old (`with_bc`, `recorded`).
+    """
+
+    default_code = "Failed"
+
+    def __init__(self, code: str, message: str, field: str | None = None, *, replayable: bool = False,
+                 bc: BcHas = BcHas(), details: Mapping[str, JsonScalar] | None = None,
+                 ledger_details: JsonObject | None = None, recorded_for: tuple[str, str] | None = None) -> None:
+        super().__init__(message, code=code, field=field, details=details, replayable=replayable)
+        self.bc = bc
+        self.ledger_details: JsonObject = dict(ledger_details or {})
+        self.recorded_for = recorded_for
+
+    def _copy(self, *, bc: BcHas | None = None, recorded_for: tuple[str, str] | None = None) -> "ExportFailed":
+        return ExportFailed(self.code, self.message, self.field, replayable=self.replayable,
+                            bc=bc if bc is not None else self.bc, details=self.details,
+                            ledger_details=self.ledger_details,
+                            recorded_for=recorded_for if recorded_for is not None else self.recorded_for)
+
+    def with_bc(self, bc: BcHas) -> "ExportFailed":
+        """The same failure, saying what BC holds when this error did not know it yet."""
+        return self._copy(bc=self.bc.or_else(bc))
+
+    def recorded(self, kind: str, host_id: str) -> "ExportFailed":
+        """The same failure, already written to the ledger row of (kind, host id)."""
+        return self._copy(recorded_for=(kind, host_id))
+
+
+class ClaimBusy(TransientError):
     """Another worker is exporting the same entity right now (its ledger claim is fresh)."""
 
+    default_code = "ClaimBusy"
 
-class GateBusy(ExportTransient):
+
+class GateBusy(TransientError):
     """This worker already has its share of BC requests in flight for the connector, and they take long."""
 
+    default_code = "GateBusy"
 
-def failed_from_bc(err: Any, field: str | None, *, bc_id: str | None = None,
-                   bc_number: str | None = None) -> ExportFailed:
-    """An ExportFailed carrying BC's own code and message (without the correlation suffix)."""
-    details = {k: v for k, v in (("correlationId", getattr(err, "correlation_id", None)),
-                                  ("requestId", getattr(err, "request_id", None)),
-                                  ("status", getattr(err, "status", None))) if v}
-    message = getattr(err, "message", None) or str(err)
-    hint = getattr(err, "hint", None)
-    if hint and hint not in message:
-        message = f"{message} {hint}"
-    return ExportFailed(getattr(err, "code", None) or type(err).__name__, message, field,
-                        bc_id=bc_id, bc_number=bc_number, details=details)
+
+def failed_from_bc(err: BcError, field: str | None, *, bc: BcHas = BcHas(), replayable: bool = False,
+                   prefix: str = "", ledger_details: JsonObject | None = None) -> ExportFailed:
+    """An ExportFailed carrying BC's own code and message (without the correlation suffix); `prefix` says
+    what had been done before BC refused."""
+    details = {k: v for k, v in (("correlationId", err.correlation_id), ("requestId", err.request_id),
+                                  ("status", err.status)) if v}
+    message = err.message or str(err)
+    if err.hint and err.hint not in message:
+        message = f"{message} {err.hint}"
+    return ExportFailed(err.code or type(err).__name__, prefix + message, field, replayable=replayable, bc=bc,
+                        details=details, ledger_details=ledger_details)
+
+
+def translate(exc: BaseException) -> BaseException:
+    """The tree error an export failure stands for. Errors the tree already holds, and transient ones
+    from outside it (BC throttling, timeouts, storage), are returned as they are: `disposition` sends
+    those back to the queue."""
+    if isinstance(exc, MessageInvalid):
+        return ExportFailed(exc.code, exc.message, exc.field)
+    if isinstance(exc, ConnectorError):
+        return exc
+    if isinstance(exc, BcPermanentError):
+        return failed_from_bc(exc, None)
+    if isinstance(exc, ReconnectRequiredError):
+        return ReconnectRequired(str(exc))
+    if isinstance(exc, TokenError) and not exc.retryable:
+        return ExportFailed(type(exc).__name__, str(exc), "auth", replayable=True)
+    if isinstance(exc, SettingsInvalid):
+        first = exc.errors[0] if exc.errors else None
+        return ExportFailed("SettingsInvalid", first.message if first else str(exc), first.field if first else None,
+                            replayable=True)
+    return exc
 
 
 _WORD = re.compile(r"[A-Za-z0-9]")
 
 
-def attribute_field(message: str, candidates: Iterable[tuple[str, Sequence[str], Any]],
-                    default: str | None) -> str | None:
+def attribute_field(message: str, candidates: Iterable[Candidate], default: str | None) -> str | None:
     """The host field a BC error message is about.
 
     `candidates` are (host field, words that name it in BC's texts, the value we sent). BC's messages

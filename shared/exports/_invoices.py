@@ -37,8 +37,6 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote
 
 from shared.bc import (
     BcConflictError,
@@ -47,13 +45,18 @@ from shared.bc import (
     decode_error,
     eq,
 )
+from shared.bc._batch import BatchOperation, child_url, entity_url, get, patch, post, query_url
+from shared.bc._batch import delete as delete_op
+from shared.errors import TransientError
+from shared.jsontypes import JsonObject, JsonValue
 from shared.messages import UNSET, InvoiceData, ProjectData, Version, shorten
 
 from ._context import ExportContext, ExportResult
 from ._customers import export_customer
-from ._errors import ExportFailed, ExportTransient, attribute_field, failed_from_bc
+from ._entity import Attempt, EntityJob, EntityRun, Work, content_hash
+from ._errors import BcHas, Candidate, ExportFailed, attribute_field, failed_from_bc
+from ._ledger import LedgerRow
 from ._projects import export_project
-from ._run import Attempt, Work, content_hash, run_entity
 
 __all__ = ["INVOICE", "InvoicePlan", "plan_invoice", "export_invoice"]
 
@@ -73,11 +76,11 @@ class InvoicePlan:
     host_id: str
     number: str | None
     customer: dict[str, str]  # {"customerId": …} or {"customerNumber": …}
-    header: dict[str, Any]
-    lines: list[dict[str, Any]]
+    header: JsonObject
+    lines: list[JsonObject]
     dims: dict[str, str]  # dimension code -> value code
     #: For attributing BC's errors: (host field, words naming it, value sent), per line and header.
-    sources: list[tuple[str, tuple[str, ...], Any]] = field(default_factory=list)
+    sources: list[Candidate] = field(default_factory=list)
     line_items: list[tuple[str, str]] = field(default_factory=list)  # (host field, item number) per line
     dim_fields: dict[str, str] = field(default_factory=dict)  # dimension code -> host field
 
@@ -91,7 +94,7 @@ def plan_invoice(ctx: ExportContext, data: InvoiceData, customer: dict[str, str]
     """What BC should hold for this invoice; warnings for values that had to be shortened."""
     settings, record = ctx.settings, ctx.record
     number = _host_number(ctx, data)
-    header: dict[str, Any] = {"externalDocumentNumber": data.id.upper()}
+    header: JsonObject = {"externalDocumentNumber": data.id.upper()}
     if data.invoice_date:
         header["invoiceDate"] = data.invoice_date
         header["postingDate"] = data.invoice_date
@@ -105,10 +108,10 @@ def plan_invoice(ctx: ExportContext, data: InvoiceData, customer: dict[str, str]
             ctx.warn(f"yourReference was shortened to Business Central's 35 characters: '{reference}'.")
         header["customerPurchaseOrderReference"] = reference
     tax_code = settings.tax_group_code if record.tax_mode == "salesTax" else None
-    lines: list[dict[str, Any]] = []
-    sources: list[tuple[str, tuple[str, ...], Any]] = []
+    lines: list[JsonObject] = []
+    sources: list[Candidate] = []
     items: list[tuple[str, str]] = []
-    units: list[tuple[str, tuple[str, ...], Any]] = []
+    units: list[Candidate] = []
     for line in data.lines:
         where = f"data.lines[{line.index}]"
         if line.product_number is not UNSET:
@@ -119,7 +122,7 @@ def plan_invoice(ctx: ExportContext, data: InvoiceData, customer: dict[str, str]
             unit, unit_field = line.unit_of_measure, f"{where}.unitOfMeasure"
         else:
             unit, unit_field = settings.unit_of_measure, "defaults.unitOfMeasure"
-        out: dict[str, Any] = {"sequence": (line.index + 1) * 10000, "lineType": "Item", "lineObjectNumber": item}
+        out: JsonObject = {"sequence": (line.index + 1) * 10000, "lineType": "Item", "lineObjectNumber": item}
         text = line.description if line.description else line.product_name
         if text:
             description, cut = shorten(text, 100)
@@ -158,7 +161,7 @@ def _host_number(ctx: ExportContext, data: InvoiceData) -> str | None:
         raise ExportFailed("HostNumberTooLong", f"The invoice id is {len(number)} characters long; with "
                            "defaults.useHostInvoiceNumber it becomes the BC invoice number, which holds at most 20 "
                            "characters. Switch the setting off (BC then numbers the invoice) and replay, or use "
-                           "shorter ids.", "data.id", retryable=True)
+                           "shorter ids.", "data.id", replayable=True)
     return number
 
 
@@ -210,27 +213,34 @@ def export_invoice(ctx: ExportContext, data: InvoiceData, *, version: Version | 
     digest = plan.digest
     post = bool(settings.post_invoices)
 
-    def is_current(row: Any) -> bool:
-        return not post or bool(row.details.get("posted"))
+    return EntityRun(ctx, _InvoiceJob(ctx, plan, post), version).run()
 
-    def posted_and_changed(row: Any) -> ExportFailed | None:
-        if row.bc_id and row.details.get("posted") and row.content_hash != digest:
+
+class _InvoiceJob(EntityJob):
+    kind = INVOICE
+
+    def __init__(self, ctx: ExportContext, plan: InvoicePlan, post: bool) -> None:
+        self.ctx, self.plan, self.post = ctx, plan, post
+        self.host_id, self.digest = plan.host_id, plan.digest
+
+    def is_current(self, row: LedgerRow) -> bool:
+        return not self.post or bool(row.details.get("posted"))
+
+    def refusal(self, row: LedgerRow) -> ExportFailed | None:
+        if row.bc_id and row.details.get("posted") and row.content_hash != self.digest:
             return _posted_error(row.bc_id, row.bc_number)
         return None
 
-    def work(attempt: Attempt) -> Work:
-        return _Writer(ctx, attempt, plan, post).run()
-
-    return run_entity(ctx, INVOICE, data.id, version=version, digest=digest, work=work, is_current=is_current,
-                      failed_early=posted_and_changed)
+    def work(self, attempt: Attempt) -> Work:
+        return _Writer(self.ctx, attempt, self.plan, self.post).run()
 
 
 def _posted_error(bc_id: str | None, bc_number: str | None) -> ExportFailed:
     return ExportFailed(
         "InvoicePosted",
         f"Invoice {bc_number or bc_id} is posted in Business Central; a posted invoice is never changed. "
-        "Correct it in BC with a sales credit memo.", "data", bc_id=bc_id, bc_number=bc_number,
-        details={"ledgerDetails": {"posted": True}})
+        "Correct it in BC with a sales credit memo.", "data", bc=BcHas(bc_id, bc_number),
+        ledger_details={"posted": True})
 
 
 def _customer_ref(ctx: ExportContext, data: InvoiceData) -> dict[str, str]:
@@ -255,7 +265,7 @@ class _Writer:
         self.client = ctx.client()
         self.cid = ctx.company_id
         previous = attempt.previous
-        self.details: dict[str, Any] = dict(previous.details) if previous and previous.details else {}
+        self.details: JsonObject = dict(previous.details) if previous and previous.details else {}
 
     # -- flow -------------------------------------------------------------------------------------
 
@@ -274,7 +284,7 @@ class _Writer:
         return self._create()
 
     def _create(self) -> Work:
-        shortcuts = self.ctx.deps.lookups.shortcut_dimensions(self.client, self.ctx.connector, self.cid)
+        shortcuts = self.ctx.lookups.shortcut_dimensions(self.client, self.ctx.connector, self.cid)
         body = self._body(shortcuts)
         late_dims: dict[str, str] = {}
         try:
@@ -282,7 +292,7 @@ class _Writer:
         except BcPermanentError as err:
             if _DIMENSION_LINE_EXISTS in err.message and body.get("dimensionSetLines"):
                 # A customer default dimension is on the invoice already: create without ours, then set them.
-                late_dims = {line["code"]: line["valueCode"] for line in body.pop("dimensionSetLines")}
+                late_dims = {str(line["code"]): str(line["valueCode"]) for line in _objects(body.pop("dimensionSetLines"))}
                 try:
                     created = self.client.create_entity(self.cid, "salesInvoices", body)
                 except BcPermanentError as again:
@@ -305,7 +315,7 @@ class _Writer:
             number = self._post(bc_id, number)
         return Work("created", bc_id, number, self.details)
 
-    def _existing(self, invoice: dict, adopted: bool) -> Work:
+    def _existing(self, invoice: JsonObject, adopted: bool) -> Work:
         bc_id, number = invoice["id"], invoice.get("number")
         previous = self.attempt.previous
         if not _is_draft(invoice):
@@ -323,10 +333,10 @@ class _Writer:
             except BcConflictError:
                 invoice = self._get(bc_id)  # changed in BC between our read and our write: read again
                 if invoice is None or not _is_draft(invoice):
-                    raise ExportTransient(f"Invoice {number} changed in Business Central while it was being "
-                                          "updated; the message is retried.") from None
+                    raise TransientError(f"Invoice {number} changed in Business Central while it was being "
+                                         "updated; the message is retried.") from None
         else:
-            raise ExportTransient(f"Invoice {number} kept changing in Business Central; the message is retried.")
+            raise TransientError(f"Invoice {number} kept changing in Business Central; the message is retried.")
         changed = bool(ops)
         self.details.update(posted=False, dims=dict(self.plan.dims), draftNumber=number)
         if self.post:
@@ -341,7 +351,7 @@ class _Writer:
 
     _EXPAND = "salesInvoiceLines,dimensionSetLines"
 
-    def _get(self, bc_id: str) -> dict | None:
+    def _get(self, bc_id: str) -> JsonObject | None:
         try:
             return self.client.get_entity(self.cid, f"salesInvoices({bc_id})", expand=self._EXPAND)
         except BcNotFoundError as err:
@@ -350,7 +360,7 @@ class _Writer:
             log.warning("Invoice %s (BC id %s) no longer exists in BC; creating it again", self.plan.host_id, bc_id)
             return None
 
-    def _find(self) -> dict | None:
+    def _find(self) -> JsonObject | None:
         """The invoice by its idempotency key (drafts and posted ones: the entity spans both)."""
         rows = self.client.list_entities(self.cid, "salesInvoices",
                                          filter=eq("externalDocumentNumber", self.plan.header["externalDocumentNumber"]),
@@ -362,15 +372,15 @@ class _Writer:
 
     # -- writes -----------------------------------------------------------------------------------
 
-    def _body(self, shortcuts: tuple[str, str]) -> dict[str, Any]:
+    def _body(self, shortcuts: tuple[str, str]) -> JsonObject:
         plan = self.plan
-        body: dict[str, Any] = {**plan.customer, **plan.header}
+        body: JsonObject = {**plan.customer, **plan.header}
         if plan.number:
             body["number"] = plan.number
-        dim_lines = []
+        dim_lines: list[JsonValue] = []
         for dimension, value in plan.dims.items():
             if dimension in shortcuts:
-                body[f"shortcutDimension{shortcuts.index(dimension) + 1}Code"] = value
+                body[_shortcut_field(shortcuts, dimension)] = value
             else:
                 dim_lines.append({"code": dimension, "valueCode": value})
         body["salesInvoiceLines"] = [dict(line) for line in plan.lines]
@@ -381,74 +391,26 @@ class _Writer:
     def _set_dimensions(self, bc_id: str, dims: dict[str, str]) -> None:
         current = {row.get("code"): row for row in
                    self.client.list_entities(self.cid, f"salesInvoices({bc_id})/dimensionSetLines")}
-        ops = []
-        base = f"companies({self.cid})/salesInvoices({bc_id})/dimensionSetLines"
-        for code, value in dims.items():
-            row = current.get(code)
-            if row is None:
-                ops.append({"method": "POST", "url": base, "body": {"code": code, "valueCode": value}})
-            elif row.get("valueCode") != value:
-                ops.append({"method": "PATCH", "url": f"{base}({row['id']})", "headers": {"If-Match": "*"},
-                            "body": {"valueCode": value}})
+        invoice = entity_url(self.cid, "salesInvoices", bc_id)
+        ops = [op for code, value in dims.items()
+               if (op := _dimension_operation(invoice, code, value, current.get(code))) is not None]
         if ops:
             self._run_batch(ops)
 
-    def _update_operations(self, invoice: dict) -> list[dict[str, Any]]:
-        plan = self.plan
-        base = f"companies({self.cid})/salesInvoices({invoice['id']})"
-        shortcuts = self.ctx.deps.lookups.shortcut_dimensions(self.client, self.ctx.connector, self.cid)
-        wanted: dict[str, Any] = {**plan.customer, **plan.header}
-        existing_dims = {row.get("code"): row for row in invoice.get("dimensionSetLines") or []}
-        dim_ops: list[dict[str, Any]] = []
-        ours_before = set((self.details.get("dims") or {}).keys())
-        for dimension in set(plan.dims) | ours_before:
-            value = plan.dims.get(dimension, "")
-            if dimension in shortcuts:
-                wanted[f"shortcutDimension{shortcuts.index(dimension) + 1}Code"] = value
-                continue
-            row = existing_dims.get(dimension)
-            if value and row is None:
-                dim_ops.append({"method": "POST", "url": f"{base}/dimensionSetLines",
-                                "body": {"code": dimension, "valueCode": value}})
-            elif value and row.get("valueCode") != value:
-                dim_ops.append({"method": "PATCH", "url": f"{base}/dimensionSetLines({row['id']})",
-                                "headers": {"If-Match": "*"}, "body": {"valueCode": value}})
-            elif not value and row is not None:
-                dim_ops.append({"method": "DELETE", "url": f"{base}/dimensionSetLines({row['id']})",
-                                "headers": {"If-Match": "*"}})
-        header_changes = {k: v for k, v in wanted.items() if not _same(k, invoice.get(k), v)}
-        ops: list[dict[str, Any]] = []
-        if header_changes:
-            ops.append({"method": "PATCH", "url": base, "headers": {"If-Match": invoice.get("@odata.etag") or "*"},
-                        "body": header_changes})
-        ops.extend(dim_ops)
-        current = {int(line.get("sequence") or 0): line for line in invoice.get("salesInvoiceLines") or []}
-        for line in plan.lines:
-            have = current.pop(line["sequence"], None)
-            if have is None:
-                ops.append({"method": "POST", "url": f"{base}/salesInvoiceLines", "body": line})
-                continue
-            if have.get("lineType") != line["lineType"] or str(have.get("lineObjectNumber", "")).upper() \
-                    != line["lineObjectNumber"]:
-                # lineObjectNumber cannot be changed on a line (APIV2 page): replace the line.
-                ops.append({"method": "DELETE", "url": f"{base}/salesInvoiceLines({have['id']})",
-                            "headers": {"If-Match": "*"}})
-                ops.append({"method": "POST", "url": f"{base}/salesInvoiceLines", "body": line})
-                continue
-            changes = {k: v for k, v in line.items()
-                       if k not in ("sequence", "lineType", "lineObjectNumber") and not _same(k, have.get(k), v)}
-            if changes:
-                ops.append({"method": "PATCH", "url": f"{base}/salesInvoiceLines({have['id']})",
-                            "headers": {"If-Match": "*"}, "body": changes})
-        for extra in current.values():
-            ops.append({"method": "DELETE", "url": f"{base}/salesInvoiceLines({extra['id']})",
-                        "headers": {"If-Match": "*"}})
-        return ops
+    def _update_operations(self, invoice: JsonObject) -> list[BatchOperation]:
+        """What turns BC's draft into the plan: header PATCH first, then dimension set lines, then lines."""
+        url = entity_url(self.cid, "salesInvoices", str(invoice["id"]))
+        shortcuts = self.ctx.lookups.shortcut_dimensions(self.client, self.ctx.connector, self.cid)
+        ours_before = set(_object(self.details.get("dims")).keys())
+        wanted, dim_ops = _dimension_changes(url, self.plan, shortcuts, ours_before,
+                                             _by_code(invoice.get("dimensionSetLines")))
+        return _header_operations(url, invoice, wanted) + dim_ops + _line_operations(url, self.plan.lines,
+                                                                                    invoice.get("salesInvoiceLines"))
 
-    def _run_batch(self, ops: list[dict[str, Any]]) -> None:
+    def _run_batch(self, ops: list[BatchOperation]) -> None:
         """All operations in one `$batch`; with Isolation: snapshot (≤ 100) it is all or nothing."""
         snapshot = len(ops) <= 100
-        responses = self.client.batch(ops, isolation_snapshot=snapshot)
+        responses = self.client.batch([op.to_request() for op in ops], isolation_snapshot=snapshot)
         failures = [r for r in responses if int(r.get("status") or 0) >= 400]
         if not failures:
             return
@@ -468,13 +430,11 @@ class _Writer:
                 ("data.lines", ("quantity", "line item", "nothing to post"), None),
             ] + [(f, (), v) for f, v in ((self.plan.dim_fields[d], self.plan.dims[d]) for d in self.plan.dims)],
                 "data")
-            failed = failed_from_bc(err, field, bc_id=bc_id, bc_number=draft_number)
-            failed.message = (f"Invoice {draft_number} was created as a draft, but Business Central refused to "
-                              f"post it: {failed.message}")
-            failed.retryable = True
-            failed.details["ledgerDetails"] = {"posted": False, "dims": dict(self.plan.dims),
-                                               "draftNumber": draft_number}
-            raise failed from err
+            raise failed_from_bc(
+                err, field, bc=BcHas(bc_id, draft_number), replayable=True,
+                prefix=f"Invoice {draft_number} was created as a draft, but Business Central refused to post it: ",
+                ledger_details={"posted": False, "dims": dict(self.plan.dims), "draftNumber": draft_number},
+            ) from err
         got = self.client.get_entity(self.cid, f"salesInvoices({bc_id})", select=["number", "status"])
         self.details["posted"] = True
         return got.get("number") or draft_number
@@ -500,15 +460,13 @@ class _Writer:
         return next((where for where, number in self.plan.line_items if number not in found), None)
 
     def _missing_dimension_value(self) -> str | None:
-        ops = []
-        for i, (code, value) in enumerate(self.plan.dims.items()):
-            expand = f"dimensionValues($filter={eq('code', value)};$select=code)"
-            ops.append({"id": str(i), "method": "GET",
-                        "url": f"companies({self.cid})/dimensions?$filter={_q(eq('code', code))}"
-                               f"&$expand={_q(expand)}&$select=code"})
+        ops = [get(query_url(entity_url(self.cid, "dimensions"), filter=eq("code", code),
+                             expand=f"dimensionValues($filter={eq('code', value)};$select=code)", select="code"),
+                   id=str(i))
+               for i, (code, value) in enumerate(self.plan.dims.items())]
         if not ops:
             return None
-        responses = self.client.batch(ops)
+        responses = self.client.batch([op.to_request() for op in ops])
         for (code, _), response in zip(self.plan.dims.items(), responses, strict=False):
             rows = ((response.get("body") or {}).get("value") or []) if int(response.get("status") or 0) < 400 else []
             if not rows or not rows[0].get("dimensionValues"):
@@ -516,16 +474,91 @@ class _Writer:
         return None
 
 
-def _q(value: str) -> str:
-    """A query value percent-encoded like the BC client does (so '&' or '#' in a code survive)."""
-    return quote(value, safe="'(),:/@!*$;=")
+# -- the operations of an update, one small function per part ---------------------------------------
 
 
-def _is_draft(invoice: dict) -> bool:
+def _object(value: JsonValue) -> JsonObject:
+    return value if isinstance(value, dict) else {}
+
+
+def _objects(value: JsonValue) -> list[JsonObject]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _by_code(rows: JsonValue) -> dict[str, JsonObject]:
+    return {str(row.get("code")): row for row in _objects(rows)}
+
+
+def _sequence(value: JsonValue) -> int:
+    return int(value) if isinstance(value, (int, float)) else int(str(value or 0))
+
+
+def _shortcut_field(shortcuts: tuple[str, str], dimension: str) -> str:
+    return f"shortcutDimension{shortcuts.index(dimension) + 1}Code"
+
+
+def _dimension_operation(invoice: str, code: str, value: str, row: JsonObject | None) -> BatchOperation | None:
+    """The write that gives the invoice's dimension set line `code` the value `value` ("" = none)."""
+    lines = child_url(invoice, "dimensionSetLines")
+    if value and row is None:
+        return post(lines, {"code": code, "valueCode": value})
+    if value and row is not None and row.get("valueCode") != value:
+        return patch(child_url(invoice, "dimensionSetLines", str(row["id"])), {"valueCode": value})
+    if not value and row is not None:
+        return delete_op(child_url(invoice, "dimensionSetLines", str(row["id"])))
+    return None
+
+
+def _dimension_changes(invoice: str, plan: InvoicePlan, shortcuts: tuple[str, str], ours_before: set[str],
+                       existing: dict[str, JsonObject]) -> tuple[JsonObject, list[BatchOperation]]:
+    """The header fields wanted (shortcut dimensions included) and the dimension set line writes: ours now,
+    and ours before that the plan no longer has (removed)."""
+    wanted: JsonObject = {**plan.customer, **plan.header}
+    ops: list[BatchOperation] = []
+    for dimension in set(plan.dims) | ours_before:
+        value = plan.dims.get(dimension, "")
+        if dimension in shortcuts:
+            wanted[_shortcut_field(shortcuts, dimension)] = value
+        elif (op := _dimension_operation(invoice, dimension, value, existing.get(dimension))) is not None:
+            ops.append(op)
+    return wanted, ops
+
+
+def _header_operations(invoice: str, current: JsonObject, wanted: JsonObject) -> list[BatchOperation]:
+    changes = {k: v for k, v in wanted.items() if not _same(k, current.get(k), v)}
+    if not changes:
+        return []
+    return [patch(invoice, changes, if_match=str(current.get("@odata.etag") or "*"))]
+
+
+def _line_operations(invoice: str, planned: list[JsonObject], existing: JsonValue) -> list[BatchOperation]:
+    """Lines matched by `sequence`: changed ones PATCHed, new ones POSTed, extra ones DELETEd."""
+    lines = child_url(invoice, "salesInvoiceLines")
+    current = {_sequence(line.get("sequence")): line for line in _objects(existing)}
+    ops: list[BatchOperation] = []
+    for line in planned:
+        have = current.pop(_sequence(line["sequence"]), None)
+        ops.extend(_line_update(invoice, line, have) if have is not None else [post(lines, line)])
+    ops.extend(delete_op(child_url(invoice, "salesInvoiceLines", str(extra["id"]))) for extra in current.values())
+    return ops
+
+
+def _line_update(invoice: str, line: JsonObject, have: JsonObject) -> list[BatchOperation]:
+    url = child_url(invoice, "salesInvoiceLines", str(have["id"]))
+    if have.get("lineType") != line["lineType"] or str(have.get("lineObjectNumber", "")).upper() \
+            != line["lineObjectNumber"]:
+        # lineObjectNumber cannot be changed on a line (APIV2 page): replace the line.
+        return [delete_op(url), post(child_url(invoice, "salesInvoiceLines"), line)]
+    changes = {k: v for k, v in line.items()
+               if k not in ("sequence", "lineType", "lineObjectNumber") and not _same(k, have.get(k), v)}
+    return [patch(url, changes)] if changes else []
+
+
+def _is_draft(invoice: JsonObject) -> bool:
     return str(invoice.get("status") or "Draft") in _DRAFT_STATUSES
 
 
-def _same(name: str, have: Any, want: Any) -> bool:
+def _same(name: str, have: JsonValue, want: JsonValue) -> bool:
     """Whether BC's value already is what we would write (codes compare upper-case, numbers by value)."""
     if isinstance(want, bool) or isinstance(have, bool):
         return have == want

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from shared.bc import BcNotFoundError, BcPermanentError
+from shared.connectors import ConnectorSettings
 from shared.connectors._webservices import not_published_message
 from shared.messages import ProjectData, Version, shorten
 
 from ._context import ExportContext, ExportResult
+from ._entity import Attempt, EntityJob, EntityRun, Work, content_hash
 from ._errors import ExportFailed, attribute_field, failed_from_bc
-from ._run import Attempt, Work, content_hash, run_entity
+from ._ledger import PENDING, LedgerRow
 
 __all__ = ["PROJECT", "ProjectPlan", "plan_project", "export_project", "DIMENSION_VALUE_NAME_LENGTH"]
 
@@ -52,7 +53,7 @@ class ProjectPlan:
         return {"Dimension_Code": self.dimension, "Code": self.code}
 
 
-def plan_project(data: ProjectData, settings: Any) -> ProjectPlan:
+def plan_project(data: ProjectData, settings: ConnectorSettings) -> ProjectPlan:
     name, cut = shorten(data.name, DIMENSION_VALUE_NAME_LENGTH)
     return ProjectPlan(dimension=settings.project_dimension, code=data.number, name=name,
                        blocked=data.status == "closed", shortened_from=data.name if cut else None)
@@ -64,27 +65,36 @@ def export_project(ctx: ExportContext, data: ProjectData, *, version: Version | 
     the ledger does not know it yet, so the invoice can carry it."""
     plan = plan_project(data, ctx.settings)
     if snapshot:
-        row = ctx.deps.ledger.get(ctx.connector, PROJECT, data.id)
+        row = ctx.ledger.get(ctx.connector, PROJECT, data.id)
         if row is not None and row.bc_number == plan.code and row.status != "pending":
             return ExportResult("unchanged", row.bc_id, row.bc_number)
     if plan.shortened_from is not None:
         ctx.warn(f"The project name was shortened to Business Central's {DIMENSION_VALUE_NAME_LENGTH} "
                  f"characters: '{plan.name}'.")
 
-    def work(attempt: Attempt) -> Work:
+    return EntityRun(ctx, _ProjectJob(ctx, data.id, plan, snapshot, prefix), version).run()
+
+
+class _ProjectJob(EntityJob):
+    kind = PROJECT
+
+    def __init__(self, ctx: ExportContext, host_id: str, plan: ProjectPlan, snapshot: bool, prefix: str) -> None:
+        self.ctx, self.host_id, self.plan, self.snapshot, self.prefix = ctx, host_id, plan, snapshot, prefix
+        self.digest = plan.digest
+
+    def known(self, row: LedgerRow) -> bool:
+        return row.bc_number == self.plan.code and row.status != PENDING
+
+    def work(self, attempt: Attempt) -> Work:
+        plan = self.plan
         try:
-            return _write(ctx, attempt, plan, snapshot)
+            return _write(self.ctx, attempt, plan, self.snapshot)
         except BcPermanentError as err:
             field = attribute_field(err.message, [
                 ("projects.dimension", ("Dimension Code",), plan.dimension),
-                (f"{prefix}.number", ("Code",), plan.code),
-            ], f"{prefix}.number")
+                (f"{self.prefix}.number", ("Code",), plan.code),
+            ], f"{self.prefix}.number")
             raise failed_from_bc(err, field) from err
-
-    return run_entity(ctx, PROJECT, data.id, version=version, digest=plan.digest, work=work,
-                      keep_message=not snapshot,
-                      known=(lambda row: row.bc_number == plan.code and row.status != "pending")
-                      if snapshot else None)
 
 
 def _write(ctx: ExportContext, attempt: Attempt, plan: ProjectPlan, snapshot: bool) -> Work:
@@ -125,5 +135,5 @@ def _write(ctx: ExportContext, attempt: Attempt, plan: ProjectPlan, snapshot: bo
             raise ExportFailed(
                 err.code or "NotFound",
                 not_published_message("dimensionValues", service, ctx.company_name, "replay the message"),
-                "webServices.dimensionValues", retryable=True) from err
+                "webServices.dimensionValues", replayable=True) from err
         raise

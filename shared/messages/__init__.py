@@ -32,7 +32,7 @@ from ._envelope import (
 )
 from ._errors import MessageInvalid
 from ._fields import UNSET, shorten
-from ._outbound import NOTIFICATION_EVENTS, notification
+from ._outbound import NOTIFICATION_EVENTS, OUTCOME_STATUSES, notification, outcome
 from ._version import Version
 
 __all__ = [
@@ -53,6 +53,8 @@ __all__ = [
     "UNSET",
     "Version",
     "notification",
+    "outcome",
+    "OUTCOME_STATUSES",
     "parse_customer",
     "parse_data",
     "parse_envelope",

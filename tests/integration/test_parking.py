@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.parking import InMemoryParkingLot, TableParkingLot, replay_parked
 from shared.adapters import ensure_table, table_service_from_settings
+from shared.adapters.parking import InMemoryParkingLot, TableParkingLot
+from shared.exports import replay_parked
 
 
 @pytest.fixture(params=["memory", "table"])

@@ -72,7 +72,7 @@ class Harness:
                         credential=credential)
 
     def ledger(self, kind: str, host_id: str) -> Any:
-        from shared.exports import TableLedger
+        from shared.adapters.ledger import TableLedger
 
         return TableLedger(self.services.table("ledger")).get(self.name, kind, host_id)
 

@@ -152,9 +152,7 @@ def test_a_customer_message_for_a_connector_without_customer_export_fails_and_is
     outcome = exp.send("customer", customer_data())
     assert outcome["status"] == "failed"
     assert (outcome["error"]["code"], outcome["error"]["field"]) == ("ExportDisabled", "customers.enabled")
-    from shared.exports import list_failed_messages
-
-    [(queue, text)] = list_failed_messages(exp.services, exp.name)
+    [(queue, text)] = exp.services.exports().list_failed(exp.name)
     assert queue == "bc-customers" and '"cust-1"' in text
 
 

@@ -12,7 +12,6 @@ import pytest
 from devtools.devhost import DevHost, HostConfig
 from sandbox import constants
 from shared.auth import ReconnectRequiredError
-from shared.exports import list_failed_messages
 from tests._app import FUNCTIONS
 from tests.integration.exports._helpers import customer_data, deliver, invoice_data
 
@@ -85,12 +84,12 @@ def test_a_message_that_keeps_failing_ends_on_the_poison_queue_as_a_failed_outco
     [note] = exp.notifications()
     assert note["details"]["queue"] == "bc-invoices-poison"
     assert exp.ledger("invoice", "PSA-503").status == "failed"
-    assert list_failed_messages(exp.services, exp.name) == [("bc-invoices", text)]
+    assert exp.services.exports().list_failed(exp.name) == [("bc-invoices", text)]
     # Replayed once BC is back: created once, and no longer listed as failed.
     exp.admin.clear_faults()
     deliver("bc-invoices", text)
     assert exp.outcomes.last(exp.name)["status"] == "created"
-    assert list_failed_messages(exp.services, exp.name) == []
+    assert exp.services.exports().list_failed(exp.name) == []
 
 
 def test_revoked_consent_parks_the_message_marks_the_connector_and_tells_people_once(exp, monkeypatch):
@@ -190,7 +189,7 @@ def test_a_malformed_message_is_kept_in_the_ledger_but_not_offered_for_replay(ex
     assert exp.outcomes.last(exp.name)["error"]["field"] == "data.customer"
     row = exp.ledger("invoice", "BROKEN-1")
     assert (row.status, row.message, row.last_error["code"]) == ("failed", text, "InvalidMessage")
-    assert list_failed_messages(exp.services, exp.name) == []  # the same text can only fail again
+    assert exp.services.exports().list_failed(exp.name) == []  # the same text can only fail again
     [note] = exp.notifications()
     assert note["details"]["id"] == "BROKEN-1"
 

@@ -8,8 +8,7 @@ import uuid
 
 import pytest
 
-from shared import exports as sync
-from shared.exports import Delivery, export_deps, process_message
+from shared.exports import ClaimBusy, Claims, Delivery, ExportOptions
 from tests.integration.exports._helpers import (
     customer_data,
     deliver,
@@ -57,16 +56,16 @@ def test_the_same_invoice_sent_twice_at_the_same_time_is_created_once(exp):
 def test_a_crash_after_bc_created_the_invoice_is_healed_by_the_redelivery_without_a_duplicate(exp, monkeypatch):
     exp.save()
     exp.send("customer", customer_data())
-    real_finish = sync._run.finish
+    real_finish = Claims.finish
     calls = {"n": 0}
 
-    def dying_finish(ledger, claim, row):
+    def dying_finish(claims, claim, row):
         calls["n"] += 1
         if calls["n"] == 1:
             raise Crash("worker killed between the BC write and the ledger write")
-        return real_finish(ledger, claim, row)
+        return real_finish(claims, claim, row)
 
-    monkeypatch.setattr(sync._run, "finish", dying_finish)
+    monkeypatch.setattr(Claims, "finish", dying_finish)
     text = exp.text("invoice", invoice_data("PSA-88"))
     with pytest.raises(Crash):
         deliver("bc-invoices", text, message_id="m-88", dequeue_count=1)
@@ -85,16 +84,16 @@ def test_a_crash_after_bc_created_the_invoice_is_healed_by_the_redelivery_withou
 
 def test_a_crash_after_bc_created_the_customer_is_healed_too(exp, monkeypatch):
     exp.save()
-    real_finish = sync._run.finish
+    real_finish = Claims.finish
     state = {"crashed": False}
 
-    def dying_finish(ledger, claim, row):
+    def dying_finish(claims, claim, row):
         if not state["crashed"]:
             state["crashed"] = True
             raise Crash("killed")
-        return real_finish(ledger, claim, row)
+        return real_finish(claims, claim, row)
 
-    monkeypatch.setattr(sync._run, "finish", dying_finish)
+    monkeypatch.setattr(Claims, "finish", dying_finish)
     text = exp.text("customer", customer_data(name="Unnumbered Ltd"))
     with pytest.raises(Crash):
         deliver("bc-customers", text, message_id="m-1")
@@ -107,28 +106,28 @@ def test_a_crash_after_bc_created_the_customer_is_healed_too(exp, monkeypatch):
 def test_a_duplicate_message_waits_for_a_fresh_claim_and_then_lets_the_queue_retry(exp, monkeypatch):
     exp.save()
     exp.send("customer", customer_data())
-    real_finish = sync._run.finish
+    real_finish = Claims.finish
     state = {"crashed": False}
 
-    def dying_finish(ledger, claim, row):
+    def dying_finish(claims, claim, row):
         if not state["crashed"]:
             state["crashed"] = True
             raise Crash("killed")
-        return real_finish(ledger, claim, row)
+        return real_finish(claims, claim, row)
 
-    monkeypatch.setattr(sync._run, "finish", dying_finish)
+    monkeypatch.setattr(Claims, "finish", dying_finish)
     text = exp.text("invoice", invoice_data("PSA-99"))
     with pytest.raises(Crash):
         deliver("bc-invoices", text, message_id="first")
-    deps = export_deps(exp.services)
-    deps.claim_wait_seconds = 0.3
+    service = exp.services.exports()
+    service._options = ExportOptions(claim_wait_seconds=0.3)
     mark = exp.mark()
-    with pytest.raises(sync.ClaimBusy):
-        process_message(Delivery("bc-invoices", text, "second", 1), deps)
+    with pytest.raises(ClaimBusy):
+        service.process(Delivery("bc-invoices", text, "second", 1))
     assert exp.bc_since(mark) == []
     # Once the claim is stale (its worker is gone), the other message takes over with a look-up.
-    deps.stale_claim_seconds = 0
-    outcome = process_message(Delivery("bc-invoices", text, "second", 2), deps)
+    service._options = ExportOptions(claim_wait_seconds=0.3, stale_claim_seconds=0)
+    outcome = service.process(Delivery("bc-invoices", text, "second", 2))
     assert outcome["status"] == "created"
     assert len(invoices_with_key(exp, "PSA-99")) == 1
 

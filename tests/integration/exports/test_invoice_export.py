@@ -232,6 +232,4 @@ def test_a_customer_snapshot_bc_refuses_fails_the_invoice_on_the_customers_field
     outcome = exp.send("invoice", invoice_data(customer=customer_data(currencyCode="XYZ")))
     assert outcome["status"] == "failed"
     assert outcome["error"]["field"] == "data.customer.currencyCode"
-    from shared.exports import list_failed_messages
-
-    assert [q for q, _ in list_failed_messages(exp.services, exp.name)] == ["bc-invoices"]
+    assert [q for q, _ in exp.services.exports().list_failed(exp.name)] == ["bc-invoices"]

@@ -1,18 +1,15 @@
-"""The SyncLedger adapter on Azurite keeps the fake's rules: ETags, conflicts, long messages, failed list."""
+"""The SyncLedger adapter on Azurite keeps the fake's rules: ETags, conflicts, long messages, failed list,
+and the project map the expense import reads."""
 
 from __future__ import annotations
 
 import pytest
 
 from shared.adapters import ensure_table, table_service_from_settings
-from shared.exports import (
-    FAILED,
-    SYNCED,
-    InMemoryLedger,
-    LedgerConflict,
-    LedgerRow,
-    TableLedger,
-)
+from shared.adapters.ledger import InMemoryLedger, TableLedger
+from shared.errors import ConflictError
+from shared.expenses import HostProject
+from shared.exports import FAILED, PENDING, SYNCED, LedgerRow
 
 pytestmark = pytest.mark.integration
 
@@ -40,9 +37,9 @@ def test_rows_round_trip_with_their_json_columns(ledger):
 def test_updates_are_guarded_by_the_etag(ledger):
     row = ledger.create(LedgerRow(connector="acme", type="customer", host_id="c", status=SYNCED))
     ledger.update(row.copy(status=FAILED))
-    with pytest.raises(LedgerConflict):
+    with pytest.raises(ConflictError):
         ledger.update(row.copy(status=SYNCED))
-    with pytest.raises(LedgerConflict):
+    with pytest.raises(ConflictError):
         ledger.create(LedgerRow(connector="acme", type="customer", host_id="c"))
 
 
@@ -58,3 +55,13 @@ def test_a_64_kib_message_is_kept_whole_and_only_failed_rows_of_the_connector_ar
     replaced = ledger.update(row.copy(status=SYNCED, message=None, queue=None))
     assert ledger.get("acme", "invoice", "1").message is None
     assert replaced.status == SYNCED and ledger.list_failed("acme") == []
+
+
+def test_the_project_map_names_each_exported_project_by_its_dimension_value(ledger):
+    ledger.create(LedgerRow(connector="acme", type="project", host_id="p/1", status=SYNCED, bc_number="p-100"))
+    ledger.create(LedgerRow(connector="acme", type="project", host_id="p2", status=PENDING))
+    ledger.create(LedgerRow(connector="acme", type="project", host_id="p3", status=SYNCED, bc_number="P-100"))
+    ledger.create(LedgerRow(connector="acme", type="customer", host_id="c", status=SYNCED, bc_number="C-1"))
+    ledger.create(LedgerRow(connector="acme-x", type="project", host_id="p9", status=SYNCED, bc_number="P-9"))
+    assert ledger.projects("acme") == {"P-100": HostProject("p/1", "P-100")}  # of two on one value, the first
+    assert ledger.projects("nobody") == {}

@@ -1,5 +1,5 @@
 """In-memory ports for the export use case: a connector record, a BC client that records what it is asked,
-and ExportDeps wired to them (cosmicpython's FakeRepository idea, STYLE.md "Persistence and idempotency")."""
+a clock that moves only when slept on, and an `ExportService` built on them."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ import copy
 import datetime as _dt
 import itertools
 import uuid
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
+from shared.adapters.ledger import InMemoryLedger
+from shared.adapters.parking import InMemoryParkingLot
 from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.connectors import ConnectorRecord, parse_connector_settings
-from shared.parking import InMemoryParkingLot
-from shared.exports import ConnectorGates, ExportDeps, InMemoryLedger, LookupCache
+from shared.exports import ExportOptions, ExportService, LookupCache
 from tests._settings import apply_changes
+
+NOW = _dt.datetime(2026, 11, 20, 12, 0, tzinfo=_dt.timezone.utc)
 
 COMPANY_ID = "11111111-2222-3333-4444-555555555555"
 
@@ -100,17 +104,78 @@ class FakeBc:
         return dict(body)
 
 
-def deps_for(rec: ConnectorRecord, bc: FakeBc | None = None) -> tuple[ExportDeps, dict[str, list]]:
-    """ExportDeps on fakes; the dict collects outcomes and notifications."""
-    sent: dict[str, list] = {"outcomes": [], "notifications": []}
+class FakeClock:
+    """A clock that stands still until slept on; `on_sleep` runs on each sleep (another worker acting)."""
 
-    def no_bc(_record: Any) -> Any:
+    def __init__(self, now: _dt.datetime = NOW, on_sleep: Callable[[float], None] | None = None) -> None:
+        self._now, self._monotonic, self.on_sleep = now, 0.0, on_sleep
+        self.slept: list[float] = []
+
+    def now(self) -> _dt.datetime:
+        return self._now
+
+    def monotonic(self) -> float:
+        return self._monotonic
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self._monotonic += seconds
+        if self.on_sleep is not None:
+            self.on_sleep(seconds)
+
+
+class NoBc:
+    """A BC client source for messages that must not reach Business Central."""
+
+    def for_record(self, _record: Any) -> Any:
         raise AssertionError("this message must not reach Business Central")
 
-    deps = ExportDeps(store=InMemoryConnectorStore([rec]), ledger=InMemoryLedger(),
-                      bc_client_for=(lambda _r: bc) if bc is not None else no_bc,
-                      send_outcome=sent["outcomes"].append, notify=sent["notifications"].append,
-                      parking=InMemoryParkingLot(), gates=ConnectorGates(), lookups=LookupCache(),
-                      now=lambda: _dt.datetime(2026, 11, 20, 12, 0, tzinfo=_dt.timezone.utc),
-                      sleep=lambda _s: None, claim_wait_seconds=0.05)
-    return deps, sent
+
+@dataclass
+class FixedBc:
+    client: Any
+
+    def for_record(self, _record: Any) -> Any:
+        return self.client
+
+
+@dataclass
+class Sent:
+    """The outbox, notifier and reconnect reporter of the fakes: everything the service sent."""
+
+    outcomes: list[dict] = field(default_factory=list)
+    notifications: list[dict] = field(default_factory=list)
+    reconnects: list[tuple[str, str]] = field(default_factory=list)
+
+    def send_outcome(self, outcome: dict) -> None:
+        self.outcomes.append(outcome)
+
+    def notify(self, notification: dict) -> None:
+        self.notifications.append(notification)
+
+    def report(self, name: str, reason: str) -> bool:
+        self.reconnects.append((name, reason))
+        return True
+
+    def __getitem__(self, key: str) -> list:
+        return getattr(self, key)
+
+
+@dataclass
+class Ports:
+    service: ExportService
+    ledger: InMemoryLedger
+    parking: InMemoryParkingLot
+    store: InMemoryConnectorStore
+    clock: FakeClock
+
+
+def deps_for(rec: ConnectorRecord, bc: FakeBc | None = None) -> tuple[Ports, Sent]:
+    """An ExportService on fakes, with its ports; `Sent` collects outcomes and notifications."""
+    sent = Sent()
+    clock = FakeClock()
+    ledger, parking, store = InMemoryLedger(), InMemoryParkingLot(clock=clock), InMemoryConnectorStore([rec])
+    service = ExportService(connectors=store, ledger=ledger, bc_clients=FixedBc(bc) if bc is not None else NoBc(),
+                            outbox=sent, notifier=sent, parking=parking, reconnects=sent, clock=clock,
+                            lookups=LookupCache(clock), options=ExportOptions(claim_wait_seconds=0.05))
+    return Ports(service, ledger, parking, store, clock), sent

@@ -2,31 +2,45 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import threading
 
 import pytest
 
+from shared.adapters.ledger import InMemoryLedger
+from shared.errors import ConflictError
 from shared.exports import (
     FAILED,
     PENDING,
     RETRY,
     SYNCED,
     ClaimBusy,
-    InMemoryLedger,
-    LedgerConflict,
+    Claims,
+    EntityKey,
+    ExportOptions,
     LedgerRow,
-    acquire,
-    finish,
-    release,
 )
+from tests.unit.exports._fakes import FakeClock
 
-NOW = _dt.datetime(2026, 11, 20, 12, 0, tzinfo=_dt.timezone.utc)
+KEY = EntityKey("acme", "invoice", "PSA-1")
 
 
-def claim(ledger, message_id="m-1", *, decide=lambda row: None, now=NOW, wait=0.0, stale=360.0, sleep=None):
-    return acquire(ledger, "acme", "invoice", "PSA-1", message_id=message_id, decide=decide, now=lambda: now,
-                   wait_seconds=wait, stale_seconds=stale, sleep=sleep or (lambda s: None), poll_seconds=0.0)
+def claims(ledger, *, wait=0.0, stale=360.0, on_sleep=None, clock=None):
+    clock = clock or FakeClock(on_sleep=on_sleep)
+    return Claims(ledger, clock, ExportOptions(claim_wait_seconds=wait, stale_claim_seconds=stale,
+                                               claim_poll_seconds=0.01))
+
+
+def claim(ledger, message_id="m-1", *, decide=lambda row: None, wait=0.0, stale=360.0, on_sleep=None, clock=None):
+    return claims(ledger, wait=wait, stale=stale, on_sleep=on_sleep, clock=clock).acquire(
+        KEY, message_id=message_id, decide=decide)
+
+
+def finish(ledger, got, row):
+    return claims(ledger).finish(got, row)
+
+
+def release(ledger, got, **kwargs):
+    return claims(ledger).release(got, **kwargs)
 
 
 def seed(ledger, **fields) -> LedgerRow:
@@ -67,10 +81,10 @@ def test_the_same_message_redelivered_after_a_crash_takes_over_at_once_with_a_lo
 def test_another_message_waits_for_a_fresh_claim_then_gives_the_queue_the_retry():
     ledger = InMemoryLedger()
     seed(ledger, status=PENDING, attempt_message_id="m-1", attempt_started_at="2026-11-20T11:59:59Z")
-    waits = []
+    clock = FakeClock()
     with pytest.raises(ClaimBusy, match="Another worker is exporting invoice 'PSA-1'"):
-        claim(ledger, "m-2", wait=0.05, sleep=waits.append)
-    assert waits  # it polled before giving up
+        claim(ledger, "m-2", wait=0.05, clock=clock)
+    assert clock.slept  # it polled before giving up
     assert ledger.get("acme", "invoice", "PSA-1").attempt_message_id == "m-1"
 
 
@@ -89,7 +103,7 @@ def test_a_waiting_duplicate_decides_again_once_the_other_attempt_finished():
     def sleep(_seconds):
         finish(ledger, first, done)  # the other worker finishes while this one waits
 
-    decision, got = claim(ledger, "m-2", wait=5, sleep=sleep,
+    decision, got = claim(ledger, "m-2", wait=5, on_sleep=sleep,
                           decide=lambda row: "unchanged" if row and row.status == SYNCED else None)
     assert (decision, got) == ("unchanged", None)
 
@@ -117,9 +131,9 @@ def test_of_two_workers_racing_for_a_new_entity_exactly_one_claims_it():
 def test_release_remembers_that_bc_may_have_acted_until_an_attempt_finishes():
     ledger = InMemoryLedger()
     _, got = claim(ledger)
-    release(ledger, got, may_exist=True, last_error={"code": "BcOutcomeUnknownError"}, now=NOW)
+    release(ledger, got, may_exist=True, last_error={"code": "BcOutcomeUnknownError"})
     _, again = claim(ledger, "m-1")
-    release(ledger, again, may_exist=False, last_error=None, now=NOW)
+    release(ledger, again, may_exist=False, last_error=None)
     row = ledger.get("acme", "invoice", "PSA-1")
     assert (row.status, row.may_exist) == (RETRY, True)
 
@@ -137,9 +151,9 @@ def test_the_ledger_refuses_a_stale_etag_and_a_second_create():
     ledger = InMemoryLedger()
     row = seed(ledger, status=SYNCED)
     ledger.update(row.copy(status=FAILED))
-    with pytest.raises(LedgerConflict):
+    with pytest.raises(ConflictError):
         ledger.update(row.copy(status=RETRY))
-    with pytest.raises(LedgerConflict):
+    with pytest.raises(ConflictError):
         seed(ledger)
 
 

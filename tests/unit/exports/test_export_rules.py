@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.bc import BcValidationError
-from shared.exports import Delivery, process_message
+from shared.exports import Delivery
 from tests.unit.exports._fakes import FakeBc, deps_for, record
 
 
@@ -29,7 +29,7 @@ def invoice(**changes) -> dict:
 
 def run(deps, kind: str, data: dict, version=1, message_id: str = "m-1") -> dict:
     queue = {"customer": "bc-customers", "project": "bc-projects", "invoice": "bc-invoices"}[kind]
-    return process_message(Delivery(queue, message(kind, data, version), message_id), deps)
+    return deps.service.process(Delivery(queue, message(kind, data, version), message_id))
 
 
 def deep_insert(bc: FakeBc) -> dict:
@@ -212,7 +212,7 @@ def test_a_mutated_message_ends_as_one_clear_outcome_and_never_raises(doc):
     bc = FakeBc()
     bc.fail["create_entity"] = [BcValidationError("Rejected by BC.", status=400, code="BadRequest")] * 3
     deps, sent = deps_for(record(), bc)
-    outcome = process_message(Delivery("bc-invoices", json.dumps(doc), "m"), deps)
+    outcome = deps.service.process(Delivery("bc-invoices", json.dumps(doc), "m"))
     assert sent["outcomes"] == [outcome]
     assert outcome["status"] in ("failed", "created", "parked")
     if outcome["status"] == "failed":
@@ -225,7 +225,7 @@ def test_a_mutated_message_ends_as_one_clear_outcome_and_never_raises(doc):
 @given(text=st.text(max_size=300))
 def test_any_text_on_a_queue_ends_as_a_failed_outcome_without_bc(text):
     deps, sent = deps_for(record())
-    outcome = process_message(Delivery("bc-customers", text, "m"), deps)
+    outcome = deps.service.process(Delivery("bc-customers", text, "m"))
     assert outcome["status"] == "failed" and outcome["error"]["retryable"] is False
     assert outcome["error"]["field"]
 
@@ -233,4 +233,28 @@ def test_any_text_on_a_queue_ends_as_a_failed_outcome_without_bc(text):
 @pytest.mark.parametrize("text", ["", "null", "[]", '{"connector": "acme"}', "\ufeff{}", "é" * 70000])
 def test_edge_texts_fail_cleanly(text):
     deps, _ = deps_for(record())
-    assert process_message(Delivery("bc-invoices", text, "m"), deps)["status"] == "failed"
+    assert deps.service.process(Delivery("bc-invoices", text, "m"))["status"] == "failed"
+
+
+def test_a_revoked_grant_during_an_export_is_reported_once_and_parks_the_message():
+    from shared.auth import ReconnectRequiredError
+
+    bc = FakeBc()
+    bc.fail["create_entity"] = [ReconnectRequiredError("The grant was revoked (AADSTS50173).")]
+    deps, sent = deps_for(record(), bc)
+    outcome = run(deps, "customer", {"id": "c", "name": "n"})
+    assert (outcome["status"], outcome["error"]["code"], outcome["error"]["retryable"]) == (
+        "parked", "ReconnectRequired", True)
+    assert sent.reconnects == [("acme", "The grant was revoked (AADSTS50173).")]
+    assert [p.queue for p in deps.parking.list("acme")] == ["bc-customers"]
+    assert deps.ledger.get("acme", "customer", "c").status == "parked"
+
+
+def test_a_poisoned_message_fails_replayably_and_is_listed_for_replay():
+    deps, sent = deps_for(record())
+    text = message("invoice", invoice())
+    outcome = deps.service.process_poison(Delivery("bc-invoices-poison", text, "m"))
+    assert (outcome["status"], outcome["error"]["code"], outcome["error"]["retryable"]) == (
+        "failed", "RetriesExhausted", True)
+    assert sent.notifications[-1]["details"]["queue"] == "bc-invoices-poison"
+    assert deps.service.list_failed("acme") == [("bc-invoices", text)]

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from shared.exports import ConnectorGates, GateBusy, GatedClient
-from shared.exports._errors import attribute_field
+from shared.exports import attribute_field
 
 
 class SlowClient:

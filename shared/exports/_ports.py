@@ -1,0 +1,57 @@
+"""The ports of the export use case: what `ExportService` needs from the rest of the app, as Protocols.
+
+The composition root passes the real adapters; tests pass in-memory twins (`shared.adapters.ledger`,
+`shared.adapters.parking`) or small fakes. The ledger and parking-lot ports are in `_ledger.py` and
+`_parking.py` next to their models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.bc import BcClient
+from shared.connectors import ConnectorRecord
+
+__all__ = ["ConnectorStore", "BcClientSource", "Outbox", "Notifier", "ReconnectReporter", "ExportOptions"]
+
+
+class ConnectorStore(Protocol):
+    def get(self, name: str) -> ConnectorRecord | None: ...
+
+
+class BcClientSource(Protocol):
+    """BC clients of stored connectors, in their auth mode, already behind the per-connector gate."""
+
+    def for_record(self, record: ConnectorRecord) -> BcClient:
+        """Raises `ReconnectRequired` at once while the connector needs a consent."""
+        ...
+
+
+class Outbox(Protocol):
+    def send_outcome(self, outcome: dict[str, Any]) -> None:
+        """Send one `bc-outcomes` message and count it on the connector's activity."""
+        ...
+
+
+class Notifier(Protocol):
+    def notify(self, notification: dict[str, Any]) -> None:
+        """Send one `bc-notifications` message."""
+        ...
+
+
+class ReconnectReporter(Protocol):
+    def report(self, name: str, reason: str) -> bool:
+        """A revoked grant: mark the connector `reconnect_required` once and notify with a consent link;
+        True when this call changed the status."""
+        ...
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    #: How long to wait for another worker's fresh claim on the same entity before letting the queue retry.
+    claim_wait_seconds: float = 20.0
+    #: A claim older than this belongs to a worker that died (functionTimeout 5 min + margin).
+    stale_claim_seconds: float = 360.0
+    #: How often a waiting attempt reads the other worker's claim again.
+    claim_poll_seconds: float = 0.2

@@ -1,0 +1,311 @@
+"""The export use case: one queue message in, exactly one outcome out (or a raise, so the queue retries).
+
+    service = ExportService(connectors=..., ledger=..., bc_clients=..., outbox=..., notifier=..., parking=...,
+                            reconnects=..., clock=..., lookups=...)
+    outcome = service.process(Delivery("bc-invoices", text, message_id, dequeue_count))
+
+What happens to the message is decided in one place, `_conclude`, from `shared.errors.disposition`:
+
+| what                                                   | outcome   | message            | also                     |
+|--------------------------------------------------------|-----------|--------------------|--------------------------|
+| bad JSON / field, unknown connector, export disabled,  | failed    | completed          | `export_failed`          |
+| BC validation, Entra refusing the app                  |           |                    | notification; ledger row |
+|                                                        |           |                    | keeps the text to replay |
+| revoked consent (`ReconnectRequired`), or the          | parked    | completed (kept in | connector marked         |
+| connector already `reconnect_required`/`consent_required` |        | `Parked`)          | `reconnect_required`     |
+| BC 429/5xx, timeouts, token endpoint down, a fresh     | none yet  | raise: redelivered | poison trigger after     |
+| claim of another worker, storage errors                |           |                    | maxDequeueCount          |
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import logging
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Mapping
+
+from shared.clock import Clock
+from shared.connectors import ConnectorRecord, ConnectorSettings
+from shared.errors import ConnectorError, PermanentError, ReconnectRequired, disposition
+from shared.jsontypes import JsonValue
+from shared.messages import (
+    QUEUE_TYPES,
+    CustomerData,
+    InvoiceData,
+    MessageInvalid,
+    ProjectData,
+    Version,
+    notification,
+    outcome,
+    parse_data,
+    parse_envelope,
+    peek_identity,
+)
+
+from ._claim import EntityKey, iso, record_failure
+from ._context import Delivery, ExportContext, ExportResult, LookupCache
+from ._customers import export_customer
+from ._errors import ExportFailed, translate
+from ._invoices import export_invoice
+from ._ledger import FAILED, SYNCED, Ledger
+from ._parking import ParkingLot
+from ._poison import POISON_QUEUES, exhausted_error
+from ._ports import BcClientSource, ConnectorStore, ExportOptions, Notifier, Outbox, ReconnectReporter
+from ._projects import export_project
+
+__all__ = ["ExportService", "unkeyed_id"]
+
+log = logging.getLogger(__name__)
+
+Outcome = dict[str, Any]
+Exporter = Callable[..., ExportResult]
+
+_EXPORTERS: dict[str, Exporter] = {"customer": export_customer, "project": export_project,
+                                   "invoice": export_invoice}
+_ENABLED = {"customer": ("customers_enabled", "customers.enabled"),
+            "project": ("projects_enabled", "projects.enabled"),
+            "invoice": ("invoices_enabled", "invoices.enabled")}
+_PARKING_STATUSES = {"reconnect_required", "consent_required"}
+
+
+def unkeyed_id(text: str) -> str:
+    """A ledger row key for a message without a usable host id, stable for the same text."""
+    return "!unkeyed-" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """What an outcome is about, as far as the message could be read."""
+
+    delivery: Delivery
+    kind: str
+    connector: str | None
+    host_id: str | None
+    version_raw: JsonValue
+    version: Version | None = None
+    record: ConnectorRecord | None = None
+    settings: ConnectorSettings | None = None
+
+    @property
+    def ledger_id(self) -> str:
+        return self.host_id or unkeyed_id(self.delivery.text)
+
+
+class ExportService:
+    """Exports customers, projects and invoices from the queues to Business Central."""
+
+    def __init__(self, *, connectors: ConnectorStore, ledger: Ledger, bc_clients: BcClientSource, outbox: Outbox,
+                 notifier: Notifier, parking: ParkingLot, reconnects: ReconnectReporter, clock: Clock,
+                 lookups: LookupCache, options: ExportOptions = ExportOptions()) -> None:
+        self._connectors, self._ledger, self._bc_clients = connectors, ledger, bc_clients
+        self._outbox, self._notifier, self._parking, self._reconnects = outbox, notifier, parking, reconnects
+        self._clock, self._lookups, self._options = clock, lookups, options
+
+    # -- the queues -------------------------------------------------------------------------------
+
+    def process(self, delivery: Delivery) -> Outcome:
+        """Export one message; sends and returns its outcome. Raises only when the queue should retry."""
+        kind = QUEUE_TYPES[delivery.queue]
+        try:
+            envelope = parse_envelope(delivery.text, queue_type=kind)
+        except MessageInvalid as err:
+            connector, host_id, version_raw = peek_identity(delivery.text)
+            record = self._connectors.get(connector) if connector else None
+            return self._conclude(_Subject(delivery, kind, connector, host_id, version_raw, record=record), err)
+        _, peeked_id, _ = peek_identity(delivery.text)
+        record = self._connectors.get(envelope.connector)
+        subject = _Subject(delivery, kind, envelope.connector, peeked_id, envelope.version.raw, envelope.version,
+                           record)
+        if record is None:
+            return self._conclude(subject, ExportFailed(
+                "ConnectorUnknown", f"There is no connector named '{envelope.connector}'. Create it with PUT "
+                f"/api/connectors/{envelope.connector}, then send the message again.", "connector"))
+        if record.status in _PARKING_STATUSES:
+            return self._park(subject, f"Connector '{record.name}' is {record.status}; the message waits until it "
+                                       "is reconnected.")
+        if record.status == "disabled":
+            return self._conclude(subject, ExportFailed(
+                "ConnectorDisabled", f"Connector '{record.name}' is disabled; enable it and replay the message.",
+                "connector", replayable=True))
+        try:
+            settings = _settings_of(record)
+        except Exception as exc:  # noqa: BLE001 - a stored document that no longer parses is a permanent problem
+            return self._conclude(subject, ExportFailed(
+                "SettingsInvalid", f"The stored settings of connector '{record.name}' cannot be read ({exc}); save "
+                "the connector again.", "connector"))
+        subject = replace(subject, settings=settings)
+        attr, setting = _ENABLED[kind]
+        if not getattr(settings, attr):
+            return self._conclude(subject, ExportFailed(
+                "ExportDisabled", f"Connector '{record.name}' does not export {kind}s ({setting} is false). Enable "
+                "it and replay the message.", setting, replayable=True))
+        try:
+            data = parse_data(kind, envelope.data)
+        except MessageInvalid as err:
+            return self._conclude(subject, err)
+        return self._export(replace(subject, host_id=data.id), record, settings, data)
+
+    def _export(self, subject: _Subject, record: ConnectorRecord, settings: ConnectorSettings,
+                data: CustomerData | ProjectData | InvoiceData) -> Outcome:
+        ctx = ExportContext(record=record, settings=settings, delivery=subject.delivery, version=subject.version,
+                            ledger=self._ledger, lookups=self._lookups, clock=self._clock, options=self._options,
+                            bc_clients=self._bc_clients)
+        try:
+            result = _EXPORTERS[subject.kind](ctx, data, version=subject.version)
+        except Exception as exc:
+            return self._conclude(subject, exc, ctx.warnings)
+        sent = outcome(connector=record.name, kind=subject.kind, host_id=subject.host_id, version=subject.version_raw,
+                       status=result.status, bc_id=result.bc_id, bc_number=result.bc_number,
+                       attempts=subject.delivery.dequeue_count, at=self._clock.now(), warnings=ctx.warnings)
+        self._outbox.send_outcome(sent)
+        log.info("Export %s %s/%s: %s (BC %s)", subject.kind, record.name, subject.host_id, result.status,
+                 result.bc_number or result.bc_id)
+        return sent
+
+    def _conclude(self, subject: _Subject, exc: BaseException, warnings: list[str] | None = None) -> Outcome:
+        """THE translation of a failure into what happens to the message (see the module docstring)."""
+        err = translate(exc)
+        action = disposition(err).action
+        if action == "failed" and isinstance(err, PermanentError):
+            return self._failed(subject, err, warnings or [])
+        if action == "parked" and isinstance(err, ReconnectRequired) and subject.record is not None:
+            self._reconnects.report(subject.record.name, str(err))
+            return self._park(subject, str(err))
+        log.info("Export %s %s/%s: transient failure, the queue retries (attempt %d): %s: %s", subject.kind,
+                 subject.connector, subject.host_id, subject.delivery.dequeue_count, type(exc).__name__, exc)
+        raise exc
+
+    def _failed(self, subject: _Subject, err: PermanentError, warnings: list[str]) -> Outcome:
+        now = self._clock.now()
+        record = subject.record
+        failed = err if isinstance(err, ExportFailed) else None
+        if record is not None and not (failed and failed.recorded_for == (subject.kind, subject.host_id)):
+            self._record_failure(subject, record, err)
+        error = err.to_error()
+        extra: dict[str, Any] = dict(err.details)
+        if failed is not None and (failed.bc.id or failed.bc.number):
+            extra["bc"] = {"id": failed.bc.id, "number": failed.bc.number}
+        self._notifier.notify(_export_failed(subject, _recipients(record), error, now, extra))
+        sent = outcome(connector=subject.connector, kind=subject.kind, host_id=subject.host_id,
+                       version=subject.version_raw, status="failed", bc_id=failed.bc.id if failed else None,
+                       bc_number=failed.bc.number if failed else None, error=error,
+                       attempts=subject.delivery.dequeue_count, at=now, warnings=warnings)
+        self._outbox.send_outcome(sent)
+        log.warning("Export %s %s/%s failed: %s %s (%s)", subject.kind, subject.connector, subject.host_id,
+                    error["code"], error["field"], error["message"])
+        return sent
+
+    def _record_failure(self, subject: _Subject, record: ConnectorRecord, err: ConnectorError) -> None:
+        moment = iso(self._clock.now())
+        error = {**err.to_error(), **({"details": dict(err.details)} if err.details else {})}
+        fields: dict[str, object] = dict(
+            status=FAILED, last_error=error, queue=subject.delivery.queue, message=subject.delivery.text,
+            failed_at=moment, failed_version=subject.version.text if subject.version is not None else None,
+            updated_at=moment)
+        try:
+            record_failure(self._ledger, EntityKey(record.name, subject.kind, subject.ledger_id), fields)
+        except Exception as exc:  # noqa: BLE001 - the outcome and notification still go out
+            log.warning("Could not record the failure of %s %s/%s in the ledger: %s", subject.kind, record.name,
+                        subject.host_id, exc)
+
+    def _park(self, subject: _Subject, reason: str) -> Outcome:
+        assert subject.record is not None
+        self._parking.park(subject.record.name, subject.delivery.queue, subject.delivery.text, reason)
+        sent = outcome(connector=subject.record.name, kind=subject.kind, host_id=subject.host_id,
+                       version=subject.version_raw, status="parked", error=ReconnectRequired(reason).to_error(),
+                       attempts=subject.delivery.dequeue_count, at=self._clock.now())
+        self._outbox.send_outcome(sent)
+        log.warning("Export %s %s/%s parked: %s", subject.kind, subject.record.name, subject.host_id, reason)
+        return sent
+
+    # -- the poison queues ------------------------------------------------------------------------
+
+    def process_poison(self, delivery: Delivery) -> Outcome:
+        """Record the final failure of a message from a `-poison` queue (`delivery.queue`). Never calls BC."""
+        queue = POISON_QUEUES[delivery.queue]
+        kind = QUEUE_TYPES[queue]
+        now = self._clock.now()
+        connector, host_id, version_raw = peek_identity(delivery.text)
+        record = self._connectors.get(connector) if connector else None
+        row = self._ledger.get(connector, kind, host_id) if record is not None and connector and host_id else None
+        version = _version(version_raw)
+        bc_id, bc_number = (row.bc_id, row.bc_number) if row is not None else (None, None)
+        if row is not None and row.status == SYNCED and version is not None and row.version == version.text:
+            # The work was done (e.g. only the outcome could not be sent): say so rather than "failed".
+            sent = outcome(connector=connector, kind=kind, host_id=host_id, version=version_raw, status="unchanged",
+                           bc_id=bc_id, bc_number=bc_number, attempts=row.attempts or None, at=now)
+            self._outbox.send_outcome(sent)
+            return sent
+        attempts = row.attempts if row is not None and row.attempts else None
+        err = exhausted_error(connector, attempts, row.last_error if row is not None else None)
+        subject = _Subject(replace(delivery, queue=queue), kind, connector, host_id, version_raw, version, record)
+        if record is not None:
+            self._record_failure(subject, record, err)
+        self._notifier.notify(_export_failed(subject, _recipients(record), err.to_error(), now,
+                                             {"queue": delivery.queue}))
+        sent = outcome(connector=connector, kind=kind, host_id=host_id, version=version_raw, status="failed",
+                       bc_id=bc_id, bc_number=bc_number, error=err.to_error(), attempts=attempts, at=now)
+        self._outbox.send_outcome(sent)
+        log.error("Export %s %s/%s: moved to %s after %s attempts", kind, connector, host_id, delivery.queue,
+                  attempts or "repeated")
+        return sent
+
+    # -- replay -----------------------------------------------------------------------------------
+
+    def list_failed(self, connector: str) -> list[tuple[str, str]]:
+        """(queue name, original message text) of every permanently failed message of `connector`, oldest
+        failure first, for `POST /connectors/{name}/replay` to put back on its queue. Messages refused for
+        their own content (`InvalidMessage`: bad JSON, a missing or too long field) are left out: the same
+        text would fail the same way; the host has to send a corrected message."""
+        seen: set[tuple[str, str]] = set()
+        out: list[tuple[str, str]] = []
+        for row in self._ledger.list_failed(connector):
+            if not row.queue or row.message is None:
+                continue
+            if (row.last_error or {}).get("code") == "InvalidMessage":
+                continue  # the text itself is wrong: sending it again can only fail again (it stays in the ledger)
+            item = (row.queue, row.message)
+            if item not in seen:
+                seen.add(item)
+                out.append(item)
+        return out
+
+
+def _settings_of(record: ConnectorRecord) -> ConnectorSettings:
+    """The record's typed settings (parsed here while the store still keeps the document)."""
+    stored: object = record.settings
+    if isinstance(stored, ConnectorSettings):
+        return stored
+    return ConnectorSettings.from_document(record.settings)
+
+
+def _recipients(record: ConnectorRecord | None) -> list[str]:
+    """Who hears of a failure: the connector's recipients, read even when its settings no longer parse."""
+    if record is None:
+        return []
+    stored: object = record.settings
+    if isinstance(stored, ConnectorSettings):
+        return list(stored.notification_recipients)
+    document = stored if isinstance(stored, Mapping) else {}
+    return list((document.get("notifications") or {}).get("recipients") or [])
+
+
+def _export_failed(subject: _Subject, recipients: list[str], error: Mapping[str, Any], at: _dt.datetime,
+                   extra: Mapping[str, Any]) -> dict[str, Any]:
+    where = f" (field {error['field']})" if error.get("field") else ""
+    what = f"{subject.kind} '{subject.host_id}'" if subject.host_id else f"a {subject.kind} message"
+    return notification(
+        connector=subject.connector, event="export_failed", severity="error",
+        message=f"The {what} could not be exported to Business Central{where}: {error['message']}",
+        recipients=recipients,
+        details={"type": subject.kind, "id": subject.host_id, "version": subject.version_raw, "code": error["code"],
+                 "field": error.get("field"), "retryable": error.get("retryable", False), **extra},
+        at=at)
+
+
+def _version(raw: JsonValue) -> Version | None:
+    try:
+        return Version.parse(raw) if raw is not None else None
+    except ValueError:
+        return None
