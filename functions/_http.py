@@ -71,7 +71,7 @@ def _error_response(req: func.HttpRequest, err: Exception) -> func.HttpResponse:
     from shared.auth import TokenEndpointUnavailableError
     from shared.bc import BcError, BcTransientError
     from shared.connectors import ConnectorConflict, ConnectorNotFound, SettingsInvalid, UnknownLookup
-    from shared.errors import ConfigurationError
+    from shared.errors import ConfigurationError, ConflictError
 
     if isinstance(err, BadRequest):
         return errors_response(err.status, [{"field": err.field, "message": str(err)}])
@@ -79,7 +79,7 @@ def _error_response(req: func.HttpRequest, err: Exception) -> func.HttpResponse:
         return errors_response(422, [e.to_dict() for e in err.errors])
     if isinstance(err, (ConnectorNotFound, UnknownLookup)):
         return errors_response(404, [{"field": "(route)", "message": str(err)}])
-    if isinstance(err, ConnectorConflict):
+    if isinstance(err, (ConnectorConflict, ConflictError)):
         return errors_response(409, [{"field": "(connector)", "message": str(err)}])
     if isinstance(err, (BcTransientError, TokenEndpointUnavailableError)):
         retry_after = getattr(err, "retry_after", None)

@@ -99,7 +99,7 @@ def export_deps(services: Any) -> ExportDeps:
         send_outcome=lambda outcome: _send_and_count(services, outcome),
         notify=services.notify,
         parking=services.parking(),
-        report_reconnect=services.report_reconnect_required,
+        report_reconnect=lambda name, reason: services.consent().report(name, reason),
     )
 
 
