@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import quote, urlencode
 
-from shared.adapters.secrets import SecretStore
 from shared.auth import RedeemedGrant, TokenEndpointUnavailableError, TokenError, authorize_nonce
 from shared.bc import BcError, BcTransientError, is_guid
 from shared.clock import Clock, iso
@@ -38,6 +37,7 @@ from shared.tokens import (
     ConnectorRecords,
     ConnectorRefreshTokens,
     Notifier,
+    Secrets,
     TokenVersionStore,
     client_secret_of,
     settings_of,
@@ -124,7 +124,7 @@ _ANSWERED = (ConsentStateError, TokenError, SettingsInvalid, BcError, TransientE
 class ConsentService:
     """Delegated consent of a connector, and the `ReconnectReporter` the exports, imports and keep-alive use."""
 
-    def __init__(self, *, connectors: ConnectorRecords, statuses: ConnectorStatuses, secrets: SecretStore,
+    def __init__(self, *, connectors: ConnectorRecords, statuses: ConnectorStatuses, secrets: Secrets,
                  states: ConsentStateStore, versions: TokenVersionStore, notifier: Notifier, parking: ParkingLot,
                  queues: QueueSender, bc_clients: BcClientSource, redeemers: CodeRedeemers,
                  failed: FailedMessages, leases: Leases, app: AppSettings, clock: Clock) -> None:

@@ -10,7 +10,7 @@ keep-alive that stops grants lapsing.
 """
 
 from ._credentials import DELEGATED_BC_SCOPE, DelegatedCredentials, StaticTokenCredential
-from ._store import ConnectorRefreshTokens, client_secret_of
+from ._store import ConnectorRefreshTokens, Secrets, client_secret_of
 from ._upkeep import (
     EXPIRING_THRESHOLDS_DAYS,
     ConnectorRecords,
@@ -28,6 +28,7 @@ from ._versions import REFRESH_TOKEN_INACTIVITY, REFRESH_TOKEN_ROW, TokenVersion
 __all__ = [
     "ConnectorRefreshTokens",
     "client_secret_of",
+    "Secrets",
     "DELEGATED_BC_SCOPE",
     "DelegatedCredentials",
     "StaticTokenCredential",

@@ -21,8 +21,9 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import replace
+from typing import Protocol
 
-from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, SecretStore, client_secret_name, refresh_token_name
+from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, client_secret_name, refresh_token_name
 from shared.auth import StoredRefreshToken
 from shared.clock import Clock, iso
 from shared.errors import ConflictError
@@ -30,9 +31,17 @@ from shared.guarded import guarded_update
 
 from ._versions import REFRESH_TOKEN_INACTIVITY, TokenVersion, TokenVersionStore
 
-__all__ = ["ConnectorRefreshTokens", "client_secret_of"]
+__all__ = ["ConnectorRefreshTokens", "Secrets", "client_secret_of"]
 
 log = logging.getLogger(__name__)
+
+
+class Secrets(Protocol):
+    """Where refresh tokens and client secrets live (Key Vault; `shared.adapters.secrets`)."""
+
+    def get_secret(self, name: str) -> str | None: ...
+
+    def set_secret(self, name: str, value: str) -> None: ...
 
 
 def _now_and_lapse(clock: Clock) -> tuple[str, str]:
@@ -41,7 +50,7 @@ def _now_and_lapse(clock: Clock) -> tuple[str, str]:
     return iso(moment, timespec="seconds"), iso(moment + REFRESH_TOKEN_INACTIVITY, timespec="seconds")
 
 
-def client_secret_of(secrets: SecretStore, connector: str) -> str | None:
+def client_secret_of(secrets: Secrets, connector: str) -> str | None:
     """The client secret a connector's app signs in with: its own, else the app-wide `bc-client-secret`."""
     return secrets.get_secret(client_secret_name(connector)) or secrets.get_secret(APP_CLIENT_SECRET_NAME)
 
@@ -49,7 +58,7 @@ def client_secret_of(secrets: SecretStore, connector: str) -> str | None:
 class ConnectorRefreshTokens:
     """`GuardedRefreshTokenStore` for one connector (Key Vault + `TokenVersions` row)."""
 
-    def __init__(self, connector: str, secrets: SecretStore, versions: TokenVersionStore, *, clock: Clock):
+    def __init__(self, connector: str, secrets: Secrets, versions: TokenVersionStore, *, clock: Clock):
         self.connector = connector
         self._secrets = secrets
         self._versions = versions

@@ -19,7 +19,6 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from shared.adapters.secrets import SecretStore
 from shared.auth import ReconnectRequiredError, TokenError
 from shared.clock import Clock, iso, parse_iso
 from shared.connectors import ConnectorRecord, ConnectorSettings
@@ -29,7 +28,7 @@ from shared.jsontypes import JsonObject
 from shared.messages import notification
 
 from ._credentials import DELEGATED_BC_SCOPE
-from ._store import ConnectorRefreshTokens
+from ._store import ConnectorRefreshTokens, Secrets
 from ._versions import TokenVersionStore
 
 __all__ = ["TokenUpkeep", "KeepAliveSummary", "EXPIRING_THRESHOLDS_DAYS", "ConnectorRecords", "Notifier",
@@ -101,7 +100,7 @@ def settings_of(record: ConnectorRecord) -> ConnectorSettings:
 
 def update_connector(connectors: ConnectorRecords, clock: Clock, name: str,
                      **fields: str | None) -> ConnectorRecord | None:
-    """Set fields of a connector record, re-reading on conflict; None if it is gone."""
+    """Set fields of a connector record, re-reading on conflict; None when it is gone or already so."""
     def decide(record: ConnectorRecord | None) -> ConnectorRecord | None:
         if record is None or all(getattr(record, k) == v for k, v in fields.items()):
             return None
@@ -136,7 +135,7 @@ class TokenUpkeep:
     """The timer's job (`functions/upkeep.py`): keep every delegated grant alive."""
 
     def __init__(self, *, connectors: ConnectorRecords, credentials: DelegatedCredentialSource,
-                 secrets: SecretStore, versions: TokenVersionStore, reconnects: ReconnectReporter,
+                 secrets: Secrets, versions: TokenVersionStore, reconnects: ReconnectReporter,
                  replays: ParkedReplay, states: ExpiredStates, notifier: Notifier, clock: Clock) -> None:
         self._connectors = connectors
         self._credentials = credentials
