@@ -3,7 +3,7 @@
 `keep_tokens_fresh` (`TOKEN_KEEPALIVE_SCHEDULE`, default daily at 03:00 UTC) redeems every delegated
 connector's refresh token so none reaches Entra's 90 days of inactivity, warns before one lapses for any
 other reason, marks revoked grants `reconnect_required` (one notification with a consent link), and
-replays parked work that is left over. See `shared.consent._keepalive`.
+replays parked work that is left over. See `shared.tokens.TokenUpkeep`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ bp = func.Blueprint()
 @bp.timer_trigger(schedule="%TOKEN_KEEPALIVE_SCHEDULE%", arg_name="timer", run_on_startup=False)
 def keep_tokens_fresh(timer: func.TimerRequest) -> None:
     from shared.bootstrap import get_services
-    from shared.consent import keep_tokens_fresh as keep
 
     if timer.past_due:
         log.info("Token keep-alive is running late (past due); catching up now")
-    summary = keep(get_services().consent_deps())
+    summary = get_services().upkeep().run()
     log.info("Token keep-alive done: %s", summary.to_dict())

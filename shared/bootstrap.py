@@ -16,8 +16,12 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from shared.config import AppSettings
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from shared.connectors import ConnectorRecord, ConnectorService, ConnectorSettings
+if TYPE_CHECKING:  # pragma: no cover
+    from shared.auth import AuthCodeRedeemer, RefreshTokenCredential
+    from shared.bc import BcClient
+    from shared.connectors import ConnectorRecord, ConnectorSettings
+    from shared.consent import ConsentService, RenderedPage
+    from shared.tokens import TokenUpkeep
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +114,7 @@ class Services:
     def store(self) -> Any:
         with self._lock:
             if self.connector_store is None:
-                from shared.adapters.connector_store import TableConnectorStore
+                from shared.connectors import TableConnectorStore
 
                 self.connector_store = TableConnectorStore(self.table("connectors"))
             return self.connector_store
@@ -148,11 +152,12 @@ class Services:
         """
         from shared.auth import ReconnectRequiredError
         from shared.bc import BcClient
+        from shared.connectors import ConnectorSettings, connection_for
         from shared.tokens import DELEGATED_BC_SCOPE
 
-        settings = record.settings
+        settings = ConnectorSettings.from_document(record.settings)
         if settings.auth_mode == "clientCredentials":
-            return self.bc_client_for(self.connectors().connection_for(record))
+            return self.bc_client_for(connection_for(record, self.connector_deps()))
         if record.status not in ("connected", "disabled"):
             waiting = "has no consent yet" if record.status == "consent_required" else "must be reconnected"
             raise ReconnectRequiredError(
@@ -165,19 +170,22 @@ class Services:
 
     def delegated_credential_for(self, record: Any) -> Any:
         """The worker's RefreshTokenCredential of a delegated connector (built on first use)."""
+        from shared.clock import SYSTEM_CLOCK
+        from shared.connectors import connection_for
         from shared.tokens import ConnectorRefreshTokens
 
-        connection = self.connectors().connection_for(record)
+        connection = connection_for(record, self.connector_deps())
         return self.delegated_credentials.get(
             record.name, authority_host=self.app.bc_authority_host, tenant=connection.tenant,
             client_id=connection.client_id, client_secret=connection.client_secret,
-            store=lambda: ConnectorRefreshTokens(record.name, self.secrets(), self.token_versions()))
+            store=lambda: ConnectorRefreshTokens(record.name, self.secrets(), self.token_versions(),
+                                                 clock=SYSTEM_CLOCK))
 
     def consent_states(self) -> Any:
         """Single-use consent states (`ConsentStates`)."""
         with self._lock:
             if self.consent_state_store is None:
-                from shared.consent import TableConsentStateStore
+                from shared.adapters.consent_states import TableConsentStateStore
 
                 self.consent_state_store = TableConsentStateStore(self.table("consent"))
             return self.consent_state_store
@@ -186,36 +194,44 @@ class Services:
         """The refresh-token guard rows (`TokenVersions`)."""
         with self._lock:
             if self.token_version_store is None:
-                from shared.tokens import TableTokenVersionStore
+                from shared.adapters.token_versions import TableTokenVersionStore
 
                 self.token_version_store = TableTokenVersionStore(self.table("tokens"))
             return self.token_version_store
 
-    def consent_deps(self) -> Any:
-        """The ports of the consent, reconnect, replay and keep-alive use cases (`shared.consent`)."""
-        from shared.consent import REPLAY_LEASE, ConsentDeps
+    def consent(self) -> "ConsentService":
+        """Consent, callback, reconnect and replay (`shared.consent`); also the exports' and imports'
+        `ReconnectReporter` (`.report`)."""
         from shared.adapters import TableLeaseStore
+        from shared.clock import SYSTEM_CLOCK
+        from shared.consent import REPLAY_LEASE, ConsentService
 
-        return ConsentDeps(
-            store=self.store(), secrets=self.secrets(), states=self.consent_states(),
-            versions=self.token_versions(), app=self.app, notify=self.notify, parking=self.parking(),
-            send_text=self.send_text, connection_for=lambda record: self.connectors().connection_for(record),
-            redeemer_for=self._redeemer_for, bc_client_with_token=self._bc_client_with_token,
-            credential_for=self.delegated_credential_for, forget_credential=self.delegated_credentials.forget,
-            leases=TableLeaseStore(lambda: self.table("locks"), name=REPLAY_LEASE),
-            replay_failed=self._replay_failed())
+        return ConsentService(
+            connectors=self.store(), statuses=_ConnectorStatuses(self.store()), secrets=self.secrets(),
+            states=self.consent_states(), versions=self.token_versions(), notifier=self, parking=self.parking(),
+            queues=self, bc_clients=_ConsentBcClients(self), redeemers=_CodeRedeemers(self.app),
+            failed=_FailedMessages(self), leases=TableLeaseStore(lambda: self.table("locks"), name=REPLAY_LEASE),
+            app=self.app, clock=SYSTEM_CLOCK)
 
-    def report_reconnect_required(self, name: str, reason: str) -> bool:
-        """A revoked grant seen anywhere: `reconnect_required` once, one notification with a consent link."""
-        from shared.consent import report_reconnect_required
+    def consent_callback(self, params: Mapping[str, str]) -> "RenderedPage":
+        """The consent callback's page, also when the consent's own adapters cannot be built."""
+        from shared.consent import RenderedPage
 
-        return report_reconnect_required(name, reason, self.consent_deps())
+        try:
+            consent = self.consent()
+        except Exception:  # noqa: BLE001 - a person is waiting for a page, never a bare 500
+            return RenderedPage.unexpected()
+        return consent.callback(params)
 
-    def _redeemer_for(self, tenant: str, client_id: str, client_secret: str) -> Any:
-        from shared.auth import AuthCodeRedeemer
+    def upkeep(self) -> "TokenUpkeep":
+        """The token keep-alive of the timer (`shared.tokens.TokenUpkeep`)."""
+        from shared.clock import SYSTEM_CLOCK
+        from shared.tokens import TokenUpkeep
 
-        return AuthCodeRedeemer(authority_host=self.app.bc_authority_host, tenant=tenant, client_id=client_id,
-                                client_secret=client_secret)
+        consent = self.consent()
+        return TokenUpkeep(connectors=self.store(), credentials=_DelegatedCredentialsOf(self), secrets=self.secrets(),
+                           versions=self.token_versions(), reconnects=consent, replays=consent,
+                           states=self.consent_states(), notifier=self, clock=SYSTEM_CLOCK)
 
     def _bc_client_with_token(self, settings: Any, access_token: str, expires_in: int) -> Any:
         from shared.bc import BcClient
@@ -225,44 +241,14 @@ class Services:
                         credential=StaticTokenCredential(access_token, expires_in), session=self.bc_session,
                         scope=DELEGATED_BC_SCOPE)
 
-    def _replay_failed(self) -> Callable[[str], int] | None:
-        """Re-enqueue a connector's permanently failed messages (the exports' ledger keeps their text)."""
-        def replay(name: str) -> int:
-            failed = self.exports().list_failed(name)
-            for queue, text in failed:
-                self.send_text(queue, text)
-            return len(failed)
-
-        return replay
-
     def parking(self) -> Any:
-        """Where export messages wait while their connector needs reconnecting (`shared.adapters.parking`)."""
+        """Where export messages wait while their connector needs reconnecting (`shared.parking`)."""
         with self._lock:
             if self.parking_lot is None:
-                from shared.adapters.parking import TableParkingLot
+                from shared.parking import TableParkingLot
 
                 self.parking_lot = TableParkingLot(self.table("parked"))
             return self.parking_lot
-
-    @cached_property
-    def _export_worker(self) -> tuple[Any, Any]:
-        """The worker's per-connector BC gates and look-up cache (one Functions worker process = one of each)."""
-        from shared.clock import SYSTEM_CLOCK
-        from shared.exports import ConnectorGates, LookupCache
-
-        return ConnectorGates(), LookupCache(SYSTEM_CLOCK)
-
-    def exports(self) -> Any:
-        """The export use case on the worker's adapters (`shared.exports.ExportService`)."""
-        from shared.adapters.ledger import TableLedger
-        from shared.clock import SYSTEM_CLOCK
-        from shared.exports import ExportService
-
-        gates, lookups = self._export_worker
-        return ExportService(connectors=self.store(), ledger=TableLedger(self.table("ledger")),
-                             bc_clients=_GatedBcClients(self, gates), outbox=_OutcomeOutbox(self), notifier=self,
-                             parking=self.parking(), reconnects=_ReconnectReports(self), clock=SYSTEM_CLOCK,
-                             lookups=lookups)
 
     def send_text(self, queue_name: str, text: str) -> None:
         """Put a message's original text back on a contract queue (replay of parked or failed work)."""
@@ -281,9 +267,14 @@ class Services:
         if self.purge is not None:
             self.purge(name)
             return
-        from shared.adapters.connector_data import TableConnectorDataPurger
+        from shared.adapters import delete_partitions
 
-        TableConnectorDataPurger(self.table).purge(name)
+        delete_partitions(self.table("ledger"), prefixes=[f"{name}|"])
+        delete_partitions(self.table("cursors"), partitions=[name])
+        delete_partitions(self.table("parked"), partitions=[name])
+        delete_partitions(self.table("tokens"), partitions=[name])
+        delete_partitions(self.table("locks"), partitions=[name])
+        delete_partitions(self.table("activity"), partitions=[name])
 
     def notify(self, notification: dict[str, Any]) -> None:
         """Send one `bc-notifications` message (plain UTF-8 JSON, ARCHITECTURE §4)."""
@@ -292,96 +283,93 @@ class Services:
             return
         self.send("notifications", notification)
 
-    def connectors(self) -> "ConnectorService":
-        """The connector settings API's use cases, on this worker's adapters."""
-        from shared.adapters.activity import TableActivityLog
-        from shared.clock import SYSTEM_CLOCK
-        from shared.connectors import ConnectorOptions, ConnectorService
+    def connector_deps(self) -> Any:
+        from shared.connectors import ConnectorDeps
 
-        return ConnectorService(
-            store=self.store(), secrets=self.secrets(), bc_clients=_BcClientsBridge(self),
-            consent=_ConsentStarterBridge(self), purger=_PurgerBridge(self),
-            activity=TableActivityLog(lambda: self.table("activity")), notify=self.notify, clock=SYSTEM_CLOCK,
-            options=ConnectorOptions(app_client_id=self.app.bc_client_id))
+        return ConnectorDeps(store=self.store(), secrets=self.secrets(), app=self.app,
+                             bc_client_for=self.bc_client_for, purge_connector_data=self.purge_connector_data,
+                             notify=self.notify, start_consent=self._consent_url_for,
+                             bc_client_for_record=self.bc_client_for_record,
+                             read_activity=self._read_activity)
 
+    def _read_activity(self, name: str) -> dict[str, Any]:
+        from shared.connectors._activity import read_activity
 
-# Bridges from today's Services to the ports of ConnectorService, until the final root wires
-# shared.tokens.BcClients, the consent service and the purger adapter directly.
+        return read_activity(self.table("activity"), name)
 
-
-class _BcClientsBridge:
-    def __init__(self, services: Services) -> None:
-        self._services = services
-
-    def for_record(self, record: "ConnectorRecord") -> Any:
-        from shared.auth import ReconnectRequiredError
-        from shared.errors import ReconnectRequired
-
-        try:
-            return self._services.bc_client_for_record(record)
-        except ReconnectRequiredError as err:
-            raise ReconnectRequired(str(err)) from err
-
-    def for_settings(self, settings: "ConnectorSettings", client_secret: str | None = None) -> Any:
-        from shared.connectors import BcConnection
-
-        client_id = settings.client_id or self._services.app.bc_client_id or ""
-        return self._services.bc_client_for(BcConnection(settings.tenant_id, settings.environment, client_id,
-                                                         client_secret or ""))
+    def _consent_url_for(self, record: Any) -> str:
+        return self.consent().start(record.name, record).url
 
 
-class _ConsentStarterBridge:
-    def __init__(self, services: Services) -> None:
-        self._services = services
-
-    def start(self, name: str, record: "ConnectorRecord | None" = None) -> Any:
-        from shared.consent import start_consent
-
-        return start_consent(name, self._services.consent_deps(), record=record)
+# -- interim adapters of the consent's and keep-alive's ports (the final root wires the platform's
+# BcClients, the connectors' status transitions and the ExportService instead) ----------------------------
 
 
-class _PurgerBridge:
-    def __init__(self, services: Services) -> None:
-        self._services = services
+class _ConnectorStatuses:
+    """`shared.consent.ConnectorStatuses` over today's `shared.connectors` transition functions."""
 
-    def purge(self, name: str) -> None:
-        self._services.purge_connector_data(name)
+    def __init__(self, store: Any) -> None:
+        self._store = store
 
+    def mark_reconnect_required(self, name: str, *, reason: str, consent_hint: str) -> bool:
+        from shared.connectors import mark_reconnect_required
 
-class _GatedBcClients:
-    """`BcClientSource` of the exports: the connector's client behind the worker's gate (until the gate is a
-    step of `BcClient` itself)."""
+        # The consent sends the notification itself (with a link), so the transition only decides.
+        return mark_reconnect_required(self._store, name, reason=reason, consent_hint=consent_hint,
+                                       notify=lambda notification: None)
 
-    def __init__(self, services: Services, gates: Any) -> None:
-        self._services, self._gates = services, gates
+    def mark_connected(self, name: str, **fields: str | None) -> "ConnectorRecord | None":
+        from shared.connectors import mark_connected
 
-    def for_record(self, record: Any) -> Any:
-        from shared.exports import GatedClient
-
-        return GatedClient(self._services.bc_client_for_record(record), self._gates, record.name)
+        return mark_connected(self._store, name, **fields)
 
 
-class _OutcomeOutbox:
-    """`Outbox` of the exports: send to `bc-outcomes`, then count the outcome on the connector's activity."""
+class _ConsentBcClients:
+    """`shared.consent.BcClientSource` over this worker's services."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
 
-    def send_outcome(self, outcome: dict[str, Any]) -> None:
-        from shared.connectors._activity import record_export_outcome
+    def with_token(self, settings: "ConnectorSettings", access_token: str, expires_in: int) -> "BcClient":
+        return self._services._bc_client_with_token(settings, access_token, expires_in)
 
-        self._services.send("outcomes", outcome)
-        record_export_outcome(lambda: self._services.table("activity"), outcome)
+    def forget(self, name: str) -> None:
+        self._services.delegated_credentials.forget(name)
 
 
-class _ReconnectReports:
-    """`ReconnectReporter` of the exports: the consent flow's report (status once, one notification)."""
+class _DelegatedCredentialsOf:
+    """`shared.tokens.DelegatedCredentialSource` over this worker's services."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
 
-    def report(self, name: str, reason: str) -> bool:
-        return bool(self._services.report_reconnect_required(name, reason))
+    def for_record(self, record: "ConnectorRecord") -> "RefreshTokenCredential":
+        return self._services.delegated_credential_for(record)
+
+
+class _CodeRedeemers:
+    """`shared.consent.CodeRedeemers`: one MSAL code redeemer per callback."""
+
+    def __init__(self, app: AppSettings) -> None:
+        self._app = app
+
+    def redeemer(self, tenant: str, client_id: str, client_secret: str) -> "AuthCodeRedeemer":
+        from shared.auth import AuthCodeRedeemer
+
+        return AuthCodeRedeemer(authority_host=self._app.bc_authority_host, tenant=tenant, client_id=client_id,
+                                client_secret=client_secret)
+
+
+class _FailedMessages:
+    """`shared.consent.FailedMessages` over the exports' ledger."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def list_failed(self, connector: str) -> list[tuple[str, str]]:
+        from shared.exports import list_failed_messages
+
+        return list_failed_messages(self._services, connector)
 
 
 _services: Services | None = None

@@ -2,11 +2,10 @@
 
 Replay runs after a consent completes, in the keep-alive as a catch-up for messages parked while a
 replay was already running (both parked messages only), and on `POST /connectors/{name}/replay` (parked,
-then failed messages: ARCHITECTURE §3). Each parked message is sent to its
-queue with its original text and then removed (`shared.parking.replay_parked`); the replay holds the
-connector's `replay` lease meanwhile (`shared.adapters`), so two replays never send the same message. It
-loops until no message is left, because a message in flight when the connector came back may park itself
-late.
+then failed messages). Each parked message is sent to its queue with its original text and then removed
+(a crash between the two re-sends at most one message; the exports are idempotent). The replay holds
+the connector's `replay` lease meanwhile, so two replays never send the same message. It loops until no
+message is left, because a message in flight when the connector came back may park itself late.
 """
 
 from __future__ import annotations
@@ -16,16 +15,16 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from shared.parking import replay_parked
 from shared.adapters import LeaseLost
+from shared.jsontypes import JsonObject
 
-from ._deps import ConsentDeps
+from ._ports import FailedMessages, Lease, Leases, ParkingLot, QueueSender
 
-__all__ = ["ReplaySummary", "REPLAY_LEASE", "REPLAY_LEASE_TTL", "replay_connector"]
+__all__ = ["ReplaySummary", "Replays", "REPLAY_LEASE", "REPLAY_LEASE_TTL"]
 
 log = logging.getLogger(__name__)
 
-#: The lease (table `Locks`, RowKey) a replay holds; `ConsentDeps.leases` takes it.
+#: The lease (table `Locks`, RowKey) a replay holds.
 REPLAY_LEASE = "replay"
 #: A crashed replay blocks the next one for this long at most; renewed every `_RENEW_EVERY` messages.
 REPLAY_LEASE_TTL = _dt.timedelta(minutes=5)
@@ -37,46 +36,76 @@ _MAX_ROUNDS = 5
 class ReplaySummary:
     connector: str
     parked: int
-    #: Failed messages re-enqueued; None when the exports offer no replay of failed messages.
+    #: Failed messages re-enqueued; None when failed messages were not part of this replay.
     failed: int | None
     #: Another replay of this connector holds the lease; nothing was sent by this call.
     busy: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JsonObject:
         return {"connector": self.connector, "replayed": {"parked": self.parked, "failed": self.failed},
                 "busy": self.busy}
 
 
-def replay_connector(name: str, deps: ConsentDeps, *, include_failed: bool = False) -> ReplaySummary:
-    """Replay `name`'s parked messages, and with `include_failed` its failed ones (`POST /replay` only:
-    after a consent only parked work is due; failed messages wait for someone to fix their cause).
+class _LeasedSender:
+    """Sends under the lease, renewing it every `_RENEW_EVERY` messages."""
 
-    The caller checks the connector's status.
-    """
-    lease = deps.leases.acquire(name, uuid.uuid4().hex, ttl=REPLAY_LEASE_TTL)
-    if lease is None:
-        log.info("Connector %s: a replay is already running; leaving it to finish", name)
-        return ReplaySummary(name, 0, None, busy=True)
-    sent = 0
+    def __init__(self, queues: QueueSender, lease: Lease) -> None:
+        self._queues, self._lease = queues, lease
+        self.sent = 0
 
-    def send(queue: str, text: str) -> None:
-        nonlocal sent
-        if sent and sent % _RENEW_EVERY == 0:
-            lease.renew()  # LeaseLost: the lease expired and another replay took it; it carries on
-        deps.send_text(queue, text)
-        sent += 1
+    def send(self, queue: str, text: str) -> None:
+        if self.sent and self.sent % _RENEW_EVERY == 0:
+            self._lease.renew()  # LeaseLost: the lease expired and another replay took it; it carries on
+        self._queues.send_text(queue, text)
+        self.sent += 1
 
-    try:
+
+class Replays:
+    """The replay of one connector's waiting work (the caller has checked the connector's status)."""
+
+    def __init__(self, *, leases: Leases, parking: ParkingLot, queues: QueueSender, failed: FailedMessages) -> None:
+        self._leases = leases
+        self._parking = parking
+        self._queues = queues
+        self._failed = failed
+
+    def waiting(self, name: str) -> bool:
+        return bool(self._parking.list(name))
+
+    def run(self, name: str, *, include_failed: bool = False) -> ReplaySummary:
+        """Replay `name`'s parked messages, and with `include_failed` its failed ones (`POST /replay` only:
+        after a consent only parked work is due; failed messages wait for someone to fix their cause)."""
+        lease = self._leases.acquire(name, uuid.uuid4().hex, ttl=REPLAY_LEASE_TTL)
+        if lease is None:
+            log.info("Connector %s: a replay is already running; leaving it to finish", name)
+            return ReplaySummary(name, 0, None, busy=True)
+        sender = _LeasedSender(self._queues, lease)
+        try:
+            parked = self._send_parked(name, sender)
+            failed = self._send_failed(name, sender) if include_failed else None
+        except LeaseLost:
+            log.warning("Connector %s: replay lease lost after %d messages; the other replay continues", name,
+                        sender.sent)
+            return ReplaySummary(name, sender.sent, None)
+        finally:
+            lease.release()
+        if parked or failed:
+            log.info("Connector %s: replayed %d parked and %s failed messages", name, parked,
+                     failed if failed is not None else "no")
+        return ReplaySummary(name, parked, failed)
+
+    def _send_parked(self, name: str, sender: _LeasedSender) -> int:
         for _ in range(_MAX_ROUNDS):
-            if replay_parked(deps.parking, name, send) == 0:
+            batch = self._parking.list(name)
+            if not batch:
                 break
-        failed = deps.replay_failed(name) if include_failed and deps.replay_failed is not None else None
-    except LeaseLost:
-        log.warning("Connector %s: replay lease lost after %d messages; the other replay continues", name, sent)
-        return ReplaySummary(name, sent, None)
-    finally:
-        lease.release()
-    if sent or failed:
-        log.info("Connector %s: replayed %d parked and %s failed messages", name, sent,
-                 failed if failed is not None else "no")
-    return ReplaySummary(name, sent, failed)
+            for parked in batch:
+                sender.send(parked.queue, parked.message)  # sent before removed: never lost
+                self._parking.remove(parked)
+        return sender.sent
+
+    def _send_failed(self, name: str, sender: _LeasedSender) -> int:
+        failed = self._failed.list_failed(name)
+        for queue, text in failed:
+            sender.send(queue, text)
+        return len(failed)

@@ -6,9 +6,10 @@ Table `ConsentStates` (ARCHITECTURE §6): PartitionKey `state`, RowKey the state
 `createdAt`. The verifier and nonce are useless without the authorization code, which never touches
 storage, and the row is dead after one use or 10 minutes.
 
-`take()` is the single use: it marks the row used with an ETag-guarded update, so of two callbacks
-with the same state (a replayed URL, a double click) exactly one proceeds. It marks the row used
-before the code is redeemed: a failed redemption does not make the state usable again.
+`take_state()` is the single use: it marks the row used with an ETag-guarded update, so of two
+callbacks with the same state (a replayed URL, a double click) exactly one proceeds. It marks the row
+used before the code is redeemed: a failed redemption does not make the state usable again. The stores
+(`shared.adapters.consent_states`) only read, write and delete rows; the rules are here.
 
     ConsentStateError(kind=...)   unknown | reused | expired; `connector` when the row was found
 """
@@ -16,32 +17,25 @@ before the code is redeemed: a failed redemption does not make the state usable 
 from __future__ import annotations
 
 import datetime as _dt
-import threading
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterable, Protocol
+from typing import Protocol
 
-from shared.clock import parse_iso
-from shared.tokens import iso
+from shared.clock import iso, parse_iso
+from shared.errors import ConflictError, InvalidInput
 
 from ._pkce import looks_like_state
-
-if TYPE_CHECKING:  # pragma: no cover
-    from azure.data.tables import TableClient
 
 __all__ = [
     "ConsentState",
     "ConsentStateError",
     "ConsentStateStore",
-    "TableConsentStateStore",
-    "InMemoryConsentStateStore",
     "CONSENT_STATE_LIFETIME",
-    "STATE_PARTITION",
+    "take_state",
 ]
 
-#: How long a consent link works (ARCHITECTURE §6: single-use, 10-minute TTL). Entra's own codes live
-#: 10 minutes too (the sandbox's AADSTS70008), so a longer state would not help a slow sign-in.
+#: How long a consent link works (single-use, 10-minute TTL). Entra's own codes live 10 minutes too
+#: (AADSTS70008), so a longer state would not help a slow sign-in.
 CONSENT_STATE_LIFETIME = _dt.timedelta(minutes=10)
-STATE_PARTITION = "state"
 
 
 @dataclass(frozen=True)
@@ -65,11 +59,11 @@ class ConsentState:
         return self.scope.split()
 
 
-class ConsentStateError(Exception):
-    """The callback's state cannot be used. `kind`: unknown | reused | expired."""
+class ConsentStateError(InvalidInput):
+    """The callback's state cannot be used. `kind`: unknown | reused | expired; `connector` when known."""
 
     def __init__(self, kind: str, connector: str | None = None):
-        super().__init__(f"consent state {kind}")
+        super().__init__(f"consent state {kind}", code=f"ConsentState{kind.capitalize()}", field="(state)")
         self.kind = kind
         self.connector = connector
 
@@ -77,8 +71,12 @@ class ConsentStateError(Exception):
 class ConsentStateStore(Protocol):
     def create(self, state: ConsentState) -> None: ...
 
-    def take(self, state: str, *, now: _dt.datetime) -> ConsentState:
-        """Mark `state` used and return it; raises ConsentStateError."""
+    def get(self, state: str) -> ConsentState | None:
+        """The row of `state` with its ETag, or None."""
+        ...
+
+    def replace(self, state: ConsentState) -> ConsentState:
+        """Write `state` if its row is still at `state.etag`; raises ConflictError otherwise (or if gone)."""
         ...
 
     def purge_expired(self, *, before: _dt.datetime) -> int:
@@ -86,23 +84,14 @@ class ConsentStateStore(Protocol):
         ...
 
 
-def _to_entity(s: ConsentState) -> dict[str, Any]:
-    entity = {"PartitionKey": STATE_PARTITION, "RowKey": s.state, "connector": s.connector,
-              "codeVerifier": s.code_verifier, "nonce": s.nonce, "redirectUri": s.redirect_uri, "scope": s.scope,
-              "tenant": s.tenant, "clientId": s.client_id, "purpose": s.purpose, "createdAt": s.created_at,
-              "expiresAt": s.expires_at, "usedAt": s.used_at}
-    return {k: v for k, v in entity.items() if v is not None}
+def take_state(store: ConsentStateStore, value: str, *, now: _dt.datetime) -> ConsentState:
+    """Mark `value` used and return its row; raises ConsentStateError (unknown | reused | expired).
 
-
-def _from_entity(e: Any, etag: str | None) -> ConsentState:
-    return ConsentState(state=e["RowKey"], connector=e.get("connector", ""), code_verifier=e.get("codeVerifier", ""),
-                        nonce=e.get("nonce", ""), redirect_uri=e.get("redirectUri", ""), scope=e.get("scope", ""),
-                        tenant=e.get("tenant", ""), client_id=e.get("clientId", ""),
-                        purpose=e.get("purpose", "consent"), created_at=e.get("createdAt", ""),
-                        expires_at=e.get("expiresAt", ""), used_at=e.get("usedAt"), etag=etag)
-
-
-def _check(row: ConsentState | None, now: _dt.datetime) -> ConsentState:
+    One attempt, no retry: whoever changed the row first used it.
+    """
+    if not looks_like_state(value):
+        raise ConsentStateError("unknown")  # before any storage call
+    row = store.get(value)
     if row is None:
         raise ConsentStateError("unknown")
     if row.used_at:
@@ -110,76 +99,7 @@ def _check(row: ConsentState | None, now: _dt.datetime) -> ConsentState:
     expires = parse_iso(row.expires_at)
     if expires is None or expires <= now:
         raise ConsentStateError("expired", row.connector)
-    return row
-
-
-class TableConsentStateStore:
-    """Consent states in Azure Table Storage."""
-
-    def __init__(self, table: "TableClient"):
-        self._table = table
-
-    def create(self, state: ConsentState) -> None:
-        self._table.create_entity(_to_entity(state))
-
-    def take(self, state: str, *, now: _dt.datetime) -> ConsentState:
-        from azure.core import MatchConditions
-        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
-        from azure.data.tables import UpdateMode
-
-        if not looks_like_state(state):
-            raise ConsentStateError("unknown")
-        try:
-            entity = self._table.get_entity(STATE_PARTITION, state)
-        except ResourceNotFoundError:
-            raise ConsentStateError("unknown") from None
-        row = _check(_from_entity(entity, entity.metadata.get("etag")), now)
-        used = replace(row, used_at=iso(now))
-        try:
-            self._table.update_entity(_to_entity(used), mode=UpdateMode.REPLACE, etag=row.etag,
-                                      match_condition=MatchConditions.IfNotModified)
-        except (ResourceModifiedError, ResourceNotFoundError):
-            raise ConsentStateError("reused", row.connector) from None
-        return used
-
-    def purge_expired(self, *, before: _dt.datetime) -> int:
-        rows = list(self._table.query_entities("PartitionKey eq @pk and expiresAt lt @cutoff",
-                                               parameters={"pk": STATE_PARTITION, "cutoff": iso(before)},
-                                               select=["PartitionKey", "RowKey"]))
-        for row in rows:
-            self._table.delete_entity(partition_key=STATE_PARTITION, row_key=row["RowKey"])
-        return len(rows)
-
-
-class InMemoryConsentStateStore:
-    """The same semantics in a dict, for use-case tests."""
-
-    def __init__(self) -> None:
-        self._rows: dict[str, ConsentState] = {}
-        self._lock = threading.Lock()
-
-    def create(self, state: ConsentState) -> None:
-        with self._lock:
-            if state.state in self._rows:
-                raise ValueError("duplicate state")
-            self._rows[state.state] = state
-
-    def take(self, state: str, *, now: _dt.datetime) -> ConsentState:
-        if not looks_like_state(state):
-            raise ConsentStateError("unknown")
-        with self._lock:
-            row = _check(self._rows.get(state), now)
-            used = replace(row, used_at=iso(now))
-            self._rows[state] = used
-            return used
-
-    def purge_expired(self, *, before: _dt.datetime) -> int:
-        with self._lock:
-            dead = [k for k, v in self._rows.items() if (parse_iso(v.expires_at) or before) < before]
-            for key in dead:
-                del self._rows[key]
-            return len(dead)
-
-    def rows(self) -> Iterable[ConsentState]:
-        with self._lock:
-            return list(self._rows.values())
+    try:
+        return store.replace(replace(row, used_at=iso(now, timespec="seconds")))
+    except ConflictError:
+        raise ConsentStateError("reused", row.connector) from None

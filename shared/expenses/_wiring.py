@@ -25,6 +25,6 @@ def expense_deps(services: Any, *, options: ImportOptions | None = None) -> Expe
         bc_client_for_record=services.bc_client_for_record,
         notify=services.notify,
         # The consent flow's version adds a consent link to the notification, where the app has it.
-        report_reconnect=services.report_reconnect_required,
+        report_reconnect=lambda name, reason: services.consent().report(name, reason),
         options=options or ImportOptions(),
     )

@@ -1,37 +1,49 @@
-"""Delegated tokens of connectors: the refresh-token rotation guard and the per-worker credentials.
+"""Delegated tokens of connectors: the refresh-token rotation guard, the per-worker credentials, and the
+keep-alive that stops grants lapsing.
 
-- `ConnectorRefreshTokens`: a connector's refresh token in Key Vault, with its order kept by an
-  ETag-guarded row in table `TokenVersions` (see `_store` for the rules and what they prevent).
-- `TokenVersion`, `TableTokenVersionStore`, `InMemoryTokenVersionStore`: that row and its stores.
-- `delegated_credentials`: one `RefreshTokenCredential` per connector per worker.
+- `ConnectorRefreshTokens`: a connector's refresh token in Key Vault, its order kept by an ETag-guarded
+  row in table `TokenVersions` (see `_store` for the rules and what they prevent).
+- `TokenVersion`, `TokenVersionStore`: that row and its port (stores: `shared.adapters.token_versions`).
+- `TokenUpkeep`: the keep-alive timer's use case.
+- `DelegatedCredentials`: one `RefreshTokenCredential` per connector per worker.
 - `StaticTokenCredential`: an access token already in hand (the consent callback's BC check).
 """
 
-from ._credentials import DELEGATED_BC_SCOPE, DelegatedCredentials, StaticTokenCredential, delegated_credentials
-from ._store import ConnectorRefreshTokens
-from ._versions import (
-    REFRESH_TOKEN_INACTIVITY,
-    REFRESH_TOKEN_ROW,
-    InMemoryTokenVersionStore,
-    TableTokenVersionStore,
-    TokenVersion,
-    TokenVersionConflict,
-    TokenVersionStore,
-    iso,
+from ._credentials import DELEGATED_BC_SCOPE, DelegatedCredentials, StaticTokenCredential
+from ._store import ConnectorRefreshTokens, Secrets, client_secret_of
+from ._upkeep import (
+    EXPIRING_THRESHOLDS_DAYS,
+    ConnectorRecords,
+    DelegatedCredentialSource,
+    KeepAliveSummary,
+    Notifier,
+    ParkedReplay,
+    ReconnectReporter,
+    TokenUpkeep,
+    settings_of,
+    update_connector,
 )
+from ._versions import REFRESH_TOKEN_INACTIVITY, REFRESH_TOKEN_ROW, TokenVersion, TokenVersionStore
 
 __all__ = [
     "ConnectorRefreshTokens",
+    "client_secret_of",
+    "Secrets",
     "DELEGATED_BC_SCOPE",
     "DelegatedCredentials",
     "StaticTokenCredential",
-    "delegated_credentials",
     "TokenVersion",
     "TokenVersionStore",
-    "TokenVersionConflict",
-    "TableTokenVersionStore",
-    "InMemoryTokenVersionStore",
     "REFRESH_TOKEN_INACTIVITY",
     "REFRESH_TOKEN_ROW",
-    "iso",
+    "TokenUpkeep",
+    "KeepAliveSummary",
+    "EXPIRING_THRESHOLDS_DAYS",
+    "ConnectorRecords",
+    "DelegatedCredentialSource",
+    "Notifier",
+    "ParkedReplay",
+    "ReconnectReporter",
+    "settings_of",
+    "update_connector",
 ]

@@ -18,34 +18,51 @@ Key Vault offers no conditional write to close that; the guard narrows it to one
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import uuid
 from dataclasses import replace
-from typing import Callable
+from typing import Protocol
 
+from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, client_secret_name, refresh_token_name
 from shared.auth import StoredRefreshToken
-from shared.clock import utc_now
-from shared.adapters.secrets import SecretStore, refresh_token_name
+from shared.clock import Clock, iso
+from shared.errors import ConflictError
+from shared.guarded import guarded_update
 
-from ._versions import REFRESH_TOKEN_INACTIVITY, TokenVersion, TokenVersionConflict, TokenVersionStore, iso
+from ._versions import REFRESH_TOKEN_INACTIVITY, TokenVersion, TokenVersionStore
 
-__all__ = ["ConnectorRefreshTokens"]
+__all__ = ["ConnectorRefreshTokens", "Secrets", "client_secret_of"]
 
 log = logging.getLogger(__name__)
 
-_MAX_ATTEMPTS = 10
+
+class Secrets(Protocol):
+    """Where refresh tokens and client secrets live (Key Vault; `shared.adapters.secrets`)."""
+
+    def get_secret(self, name: str) -> str | None: ...
+
+    def set_secret(self, name: str, value: str) -> None: ...
+
+
+def _now_and_lapse(clock: Clock) -> tuple[str, str]:
+    """Now, and when a token redeemed now lapses unused (one clock reading for both)."""
+    moment = clock.now()
+    return iso(moment, timespec="seconds"), iso(moment + REFRESH_TOKEN_INACTIVITY, timespec="seconds")
+
+
+def client_secret_of(secrets: Secrets, connector: str) -> str | None:
+    """The client secret a connector's app signs in with: its own, else the app-wide `bc-client-secret`."""
+    return secrets.get_secret(client_secret_name(connector)) or secrets.get_secret(APP_CLIENT_SECRET_NAME)
 
 
 class ConnectorRefreshTokens:
     """`GuardedRefreshTokenStore` for one connector (Key Vault + `TokenVersions` row)."""
 
-    def __init__(self, connector: str, secrets: SecretStore, versions: TokenVersionStore, *,
-                 now: Callable[[], _dt.datetime] = utc_now):
+    def __init__(self, connector: str, secrets: Secrets, versions: TokenVersionStore, *, clock: Clock):
         self.connector = connector
         self._secrets = secrets
         self._versions = versions
-        self._now = now
+        self._clock = clock
         self._name = refresh_token_name(connector)
 
     def __repr__(self) -> str:
@@ -54,7 +71,7 @@ class ConnectorRefreshTokens:
     # -- GuardedRefreshTokenStore -----------------------------------------------------------------
 
     def load_current(self) -> StoredRefreshToken | None:
-        version = self._versions.get(self.connector)
+        version = self._versions.get(self.connector)  # first: see rule 1
         token = self._secrets.get_secret(self._name)
         if not token:
             return None
@@ -65,19 +82,19 @@ class ConnectorRefreshTokens:
         return version.etag if version else None
 
     def save_rotated(self, refresh_token: str, *, replaces: StoredRefreshToken) -> bool:
-        now = self._now()
+        """One compare-and-swap, no retry: losing it means another worker's rotation is kept (rule 2)."""
+        now, lapses = _now_and_lapse(self._clock)
         current = self._versions.get(self.connector)
         if (current.etag if current else None) != replaces.version:
             return False
         if current is None:  # a token stored without a guard row (older data): start the guard now
-            new = TokenVersion(self.connector, 1, uuid.uuid4().hex, None, "", iso(now),
-                               iso(now + REFRESH_TOKEN_INACTIVITY))
+            new = TokenVersion(self.connector, 1, uuid.uuid4().hex, None, "", now, lapses)
         else:
-            new = replace(current, generation=current.generation + 1, refreshed_at=iso(now),
-                          expires_at=iso(now + REFRESH_TOKEN_INACTIVITY), expiring_notice=None)
+            new = replace(current, generation=current.generation + 1, refreshed_at=now, expires_at=lapses,
+                          expiring_notice=None)
         try:
             stored = self._versions.put(new)
-        except TokenVersionConflict:
+        except ConflictError:
             return False
         if self.current_version() != stored.etag:  # moved on right after us: theirs is at least as new
             return False
@@ -85,44 +102,34 @@ class ConnectorRefreshTokens:
         log.debug("Connector %s: refresh token generation %d stored", self.connector, stored.generation)
         return True
 
-    # -- RefreshTokenStore (unguarded callers) ----------------------------------------------------
-
-    def load(self) -> str | None:
-        current = self.load_current()
-        return current.token if current else None
-
-    def save(self, refresh_token: str) -> None:
-        """Unconditional save, as a new grant (what a consent does)."""
-        self.store_new_grant(refresh_token, consented_by=None)
-
     # -- consent ----------------------------------------------------------------------------------
 
     def store_new_grant(self, refresh_token: str, *, consented_by: str | None) -> TokenVersion:
-        """Keep the first refresh token of a new consent; it replaces whatever was stored."""
-        now = self._now()
+        """Keep the first refresh token of a new consent; it replaces whatever was stored (rule 3)."""
+        now, lapses = _now_and_lapse(self._clock)
         self._secrets.set_secret(self._name, refresh_token)  # first: see rule 3
         grant_id = uuid.uuid4().hex
-        for _ in range(_MAX_ATTEMPTS):
-            current = self._versions.get(self.connector)
-            new = TokenVersion(self.connector, (current.generation if current else 0) + 1, grant_id,
-                               consented_by, iso(now), iso(now), iso(now + REFRESH_TOKEN_INACTIVITY),
-                               None, current.etag if current else None)
-            try:
-                return self._versions.put(new)
-            except TokenVersionConflict:
-                continue
-        raise TokenVersionConflict(self.connector)
+
+        def next_generation(current: TokenVersion | None) -> TokenVersion:
+            return TokenVersion(self.connector, (current.generation if current else 0) + 1, grant_id,
+                                consented_by, now, now, lapses, None, current.etag if current else None)
+
+        stored = guarded_update(lambda: self._versions.get(self.connector), next_generation, self._versions.put,
+                                what=f"refresh-token guard of connector '{self.connector}'")
+        assert stored is not None  # next_generation always has something to write
+        return stored
 
     def version(self) -> TokenVersion | None:
         return self._versions.get(self.connector)
 
     def note_expiring_notice(self, notice: str) -> bool:
-        """Remember that a `token_expiring` notice was sent; False if the row moved meanwhile."""
+        """Remember that a `token_expiring` notice was sent; False if the row moved meanwhile (one attempt:
+        the loser's notice was sent by the winner)."""
         current = self._versions.get(self.connector)
         if current is None:
             return False
         try:
             self._versions.put(replace(current, expiring_notice=notice))
-        except TokenVersionConflict:
+        except ConflictError:
             return False
         return True

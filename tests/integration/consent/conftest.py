@@ -20,9 +20,7 @@ def own_connectors_table(services, azurite_table_service, table_prefix):
 @pytest.fixture
 def keep_alive(services):
     """Run the keep-alive use case now (as the timer would) and return its summary."""
-    from shared.consent import keep_tokens_fresh
-
-    return lambda: keep_tokens_fresh(services.consent_deps())
+    return lambda: services.upkeep().run()
 
 
 @pytest.fixture

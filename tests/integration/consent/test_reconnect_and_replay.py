@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from sandbox import constants
-from shared.consent import replay_connector
+from shared.errors import ConflictError
 from tests._app import call_http, json_of
 from tests.integration.consent._helpers import consent, outcome, page_text, put_delegated
 from tests.integration.exports._helpers import OutcomeReader, customer_data, deliver, message
@@ -102,7 +102,8 @@ def test_replay_on_demand_sends_parked_messages_in_order_and_failed_ones_after(s
     assert services.parking().list(connector_name) == []
 
 
-def test_two_replays_at_once_send_every_parked_message_exactly_once(services, connector_name, sandbox):
+def test_two_replays_at_once_send_every_parked_message_exactly_once(services, connector_name, sandbox,
+                                                                    monkeypatch):
     put_delegated(connector_name)
     assert outcome(consent(connector_name, sandbox.ca_bundle)) == "connected"
     texts = [f'{{"connector": "{connector_name}", "n": {i}}}' for i in range(30)]
@@ -111,18 +112,22 @@ def test_two_replays_at_once_send_every_parked_message_exactly_once(services, co
     sent: list[str] = []
     lock = threading.Lock()
     barrier = threading.Barrier(2)
-    deps = services.consent_deps()
 
     def send(queue, text):
         with lock:
             sent.append(text)
 
-    deps.send_text = send
-    summaries = []
+    monkeypatch.setattr(services, "send_text", send)  # the consent's queue sender
+    service = services.consent()
+    busy: list[bool] = []
 
     def worker():
         barrier.wait()
-        summaries.append(replay_connector(connector_name, deps))
+        try:
+            busy.append(service.replay(connector_name).busy)
+        except ConflictError as err:  # POST /replay answers 409 while the other replay holds the lease
+            assert "already running" in str(err)
+            busy.append(True)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for t in threads:
@@ -132,5 +137,5 @@ def test_two_replays_at_once_send_every_parked_message_exactly_once(services, co
 
     assert sorted(sent) == sorted(texts) and len(sent) == 30
     assert sent == texts  # and in parking order
-    assert sorted(s.busy for s in summaries) in ([False, True], [False, False])
+    assert sorted(busy) in ([False, True], [False, False])
     assert services.parking().list(connector_name) == []

@@ -14,6 +14,7 @@ from azure.data.tables import UpdateMode
 
 from sandbox import constants
 from shared.auth import ReconnectRequiredError, RefreshTokenCredential
+from shared.clock import SYSTEM_CLOCK
 from shared.tokens import DELEGATED_BC_SCOPE, ConnectorRefreshTokens
 from tests._app import FUNCTIONS, call_http, json_of
 from tests.integration.consent._helpers import callback, consent, outcome, put_delegated, sign_in
@@ -79,7 +80,7 @@ def test_two_workers_refreshing_at_once_keep_exactly_one_rotated_token(services,
     errors: list[BaseException] = []
 
     def worker():
-        store = RacingStore(connector_name, services.secrets(), services.token_versions())
+        store = RacingStore(connector_name, services.secrets(), services.token_versions(), clock=SYSTEM_CLOCK)
         try:
             assert credential(services, sandbox, store).get_token(DELEGATED_BC_SCOPE).token
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -97,7 +98,7 @@ def test_two_workers_refreshing_at_once_keep_exactly_one_rotated_token(services,
     assert refresh_token_of(services, connector_name) == winner
     assert services.token_versions().get(connector_name).generation == 2
     # The kept token works for the next worker.
-    fresh = ConnectorRefreshTokens(connector_name, services.secrets(), services.token_versions())
+    fresh = ConnectorRefreshTokens(connector_name, services.secrets(), services.token_versions(), clock=SYSTEM_CLOCK)
     assert credential(services, sandbox, fresh).get_token(DELEGATED_BC_SCOPE).token
 
 
@@ -112,7 +113,7 @@ def test_a_worker_holding_the_previous_grant_cannot_overwrite_a_new_consent(serv
             self.new_grant_token = refresh_token_of(services, connector_name)
             return super().save_rotated(refresh_token, replaces=replaces)
 
-    store = SlowStore(connector_name, services.secrets(), services.token_versions())
+    store = SlowStore(connector_name, services.secrets(), services.token_versions(), clock=SYSTEM_CLOCK)
     cred = credential(services, sandbox, store)
 
     cred.get_token(DELEGATED_BC_SCOPE)
@@ -138,7 +139,7 @@ def test_a_grant_revoked_and_consented_again_while_in_use_is_not_reported_as_los
                 assert outcome(consent(connector_name, sandbox.ca_bundle)) == "connected"
             return current
 
-    cred = credential(services, sandbox, Store(connector_name, services.secrets(), services.token_versions()))
+    cred = credential(services, sandbox, Store(connector_name, services.secrets(), services.token_versions(), clock=SYSTEM_CLOCK))
 
     assert cred.get_token(DELEGATED_BC_SCOPE).token  # AADSTS50173 on the old token, then the new one works
     assert services.store().get(connector_name).status == "connected"

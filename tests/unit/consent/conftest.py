@@ -9,23 +9,35 @@ from typing import Any
 import pytest
 
 from sandbox import constants
+from shared.adapters import InMemoryLeaseStore
+from shared.adapters.consent_states import InMemoryConsentStateStore
+from shared.adapters.secrets import InMemorySecretStore
+from shared.adapters.token_versions import InMemoryTokenVersionStore
 from shared.auth import RedeemedGrant, TokenError
 from shared.config import AppSettings
 from shared.adapters.connector_store import InMemoryConnectorStore
-from shared.connectors import BcConnection, ConnectorRecord, parse_connector_settings
-from shared.consent import REPLAY_LEASE, ConsentDeps, InMemoryConsentStateStore
+from shared.connectors import ConnectorRecord, mark_connected, mark_reconnect_required, parse_connector_settings
+from shared.consent import REPLAY_LEASE, ConsentService
 from shared.parking import InMemoryParkingLot
-from shared.adapters.secrets import InMemorySecretStore
-from shared.adapters import InMemoryLeaseStore
-from shared.tokens import InMemoryTokenVersionStore
 
 AUTHORITY = "https://login.test"
 PUBLIC = "https://func-bc.example.net"
 
 
 class Clock:
+    """A `shared.clock.Clock` that moves only when told (callable too, for the lease store)."""
+
     def __init__(self) -> None:
         self.moment = _dt.datetime(2026, 11, 23, 10, 0, tzinfo=_dt.timezone.utc)
+
+    def now(self) -> _dt.datetime:
+        return self.moment
+
+    def monotonic(self) -> float:
+        return self.moment.timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(seconds=seconds)
 
     def __call__(self) -> _dt.datetime:
         return self.moment
@@ -49,15 +61,81 @@ class FakeRedeemer:
         assert self.grant is not None
         return self.grant
 
+    def redeemer(self, tenant: str, client_id: str, client_secret: str) -> "FakeRedeemer":
+        return self
+
+
+class Statuses:
+    """The connectors' status transitions over the in-memory store (the notification is the consent's)."""
+
+    def __init__(self, store: InMemoryConnectorStore, clock: Clock) -> None:
+        self._store, self._clock = store, clock
+
+    def mark_reconnect_required(self, name: str, *, reason: str, consent_hint: str) -> bool:
+        return mark_reconnect_required(self._store, name, reason=reason, consent_hint=consent_hint,
+                                       notify=lambda n: None, now=self._clock)
+
+    def mark_connected(self, name: str, **fields: Any) -> ConnectorRecord | None:
+        return mark_connected(self._store, name, now=self._clock, **fields)
+
+
+class NoBc:
+    def with_token(self, *args: Any) -> Any:
+        raise AssertionError("these tests end before BC is called")
+
+    def forget(self, name: str) -> None:
+        pass
+
 
 def delegated_record(name: str = "acme", status: str = "consent_required", tenant: str = constants.TENANT_ID
                      ) -> ConnectorRecord:
     return ConnectorRecord(
         name=name, status=status, company_id=None, company_name=None, tax_mode=None, refresh_token_expires_at=None,
-        settings=parse_connector_settings({"tenantId": tenant, "environment": "Production", "company": "CRONUS USA, Inc.",
+        settings=parse_connector_settings({"tenantId": tenant, "environment": "Production",
+                                           "company": "CRONUS USA, Inc.",
                                            "auth": {"mode": "delegated", "clientId": constants.DEMO_CLIENT_ID},
                                            "notifications": {"recipients": ["ops@example.com"]}}),
         client_secret_source="connector")
+
+
+@dataclass
+class Ports:
+    """The consent's ports as in-memory fakes; `service()` builds a ConsentService over them as they are now."""
+
+    clock: Clock
+    redeemer: FakeRedeemer
+    store: InMemoryConnectorStore = field(default_factory=lambda: InMemoryConnectorStore([delegated_record()]))
+    secrets: InMemorySecretStore = field(default_factory=InMemorySecretStore)
+    states: InMemoryConsentStateStore = field(default_factory=InMemoryConsentStateStore)
+    versions: InMemoryTokenVersionStore = field(default_factory=InMemoryTokenVersionStore)
+    parking: InMemoryParkingLot = field(default_factory=InMemoryParkingLot)
+    app: AppSettings = field(default_factory=lambda: AppSettings(
+        bc_client_id=constants.DEMO_CLIENT_ID, bc_api_url="https://bc.test", bc_authority_host=AUTHORITY,
+        public_base_url=PUBLIC, key_vault_url=None, functions_environment=None))
+    notifications: list[dict] = field(default_factory=list)
+    sent: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.secrets.set_secret("bc-client-secret", "client-secret")
+        self.leases = InMemoryLeaseStore(name=REPLAY_LEASE, clock=self.clock)
+
+    # the small ports served by the harness itself
+    def notify(self, message: dict) -> None:
+        self.notifications.append(message)
+
+    def send_text(self, queue: str, text: str) -> None:
+        self.sent.append((queue, text))
+
+    def list_failed(self, connector: str) -> list[tuple[str, str]]:
+        return list(self.failed)
+
+    def service(self) -> ConsentService:
+        return ConsentService(
+            connectors=self.store, statuses=Statuses(self.store, self.clock), secrets=self.secrets,
+            states=self.states, versions=self.versions, notifier=self, parking=self.parking, queues=self,
+            bc_clients=NoBc(), redeemers=self.redeemer, failed=self, leases=self.leases, app=self.app,
+            clock=self.clock)
 
 
 @pytest.fixture
@@ -73,27 +151,5 @@ def redeemer() -> FakeRedeemer:
 
 
 @pytest.fixture
-def deps(clock, redeemer) -> ConsentDeps:
-    store = InMemoryConnectorStore([delegated_record()])
-    notifications: list[dict] = []
-    sent: list[tuple[str, str]] = []
-
-    def connection_for(record: ConnectorRecord) -> BcConnection:
-        return BcConnection(record.settings.tenant_id, "Production", constants.DEMO_CLIENT_ID, "client-secret")
-
-    def no_bc(*args: Any) -> Any:
-        raise AssertionError("these tests end before BC is called")
-
-    deps = ConsentDeps(
-        store=store, secrets=InMemorySecretStore(), states=InMemoryConsentStateStore(),
-        versions=InMemoryTokenVersionStore(),
-        app=AppSettings(bc_client_id=constants.DEMO_CLIENT_ID, bc_api_url="https://bc.test",
-                        bc_authority_host=AUTHORITY, public_base_url=PUBLIC, key_vault_url=None,
-                        functions_environment=None),
-        notify=notifications.append, parking=InMemoryParkingLot(), send_text=lambda q, t: sent.append((q, t)),
-        connection_for=connection_for, redeemer_for=lambda tenant, client_id, secret: redeemer,
-        bc_client_with_token=no_bc, credential_for=no_bc, forget_credential=lambda name: None,
-        leases=InMemoryLeaseStore(name=REPLAY_LEASE, clock=clock), now=clock)
-    deps.notifications = notifications  # type: ignore[attr-defined]
-    deps.sent = sent  # type: ignore[attr-defined]
-    return deps
+def ports(clock, redeemer) -> Ports:
+    return Ports(clock=clock, redeemer=redeemer)

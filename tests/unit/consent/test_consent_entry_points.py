@@ -11,7 +11,7 @@ from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.errors import ConfigurationError
 from shared.parking import InMemoryParkingLot
 from shared.adapters.secrets import InMemorySecretStore
-from shared.tokens import InMemoryTokenVersionStore
+from shared.adapters.token_versions import InMemoryTokenVersionStore
 from tests._app import call_http
 from tests.unit.connectors._fakes import connector_service
 
@@ -41,7 +41,7 @@ def test_a_delegated_save_without_a_link_says_why_and_still_saves():
 
 
 class _BrokenStates:
-    def take(self, state, *, now):
+    def get(self, state):
         raise RuntimeError("storage is down")
 
 

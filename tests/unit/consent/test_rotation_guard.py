@@ -11,7 +11,10 @@ import responses
 
 from shared.auth import ReconnectRequiredError, RefreshTokenCredential, StoredRefreshToken
 from shared.adapters.secrets import InMemorySecretStore
-from shared.tokens import ConnectorRefreshTokens, InMemoryTokenVersionStore
+from shared.adapters.token_versions import InMemoryTokenVersionStore
+from shared.clock import SYSTEM_CLOCK
+from shared.tokens import ConnectorRefreshTokens
+from tests.unit.consent.conftest import Clock
 from tests.unit.auth._entra import (
     AUTHORITY_HOST,
     CLIENT_ID,
@@ -34,7 +37,7 @@ def secrets() -> InMemorySecretStore:
 
 @pytest.fixture
 def tokens(secrets) -> ConnectorRefreshTokens:
-    return ConnectorRefreshTokens("acme", secrets, InMemoryTokenVersionStore())
+    return ConnectorRefreshTokens("acme", secrets, InMemoryTokenVersionStore(), clock=SYSTEM_CLOCK)
 
 
 def stored(secrets) -> str | None:
@@ -106,10 +109,12 @@ def test_a_token_stored_before_the_guard_existed_gets_a_guard_at_its_first_rotat
 def test_each_kept_rotation_moves_the_expiry_ninety_days_ahead(secrets):
     import datetime as dt
 
-    moments = iter([dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)])
-    tokens = ConnectorRefreshTokens("acme", secrets, InMemoryTokenVersionStore(), now=lambda: next(moments))
+    clock = Clock()
+    clock.moment = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    tokens = ConnectorRefreshTokens("acme", secrets, InMemoryTokenVersionStore(), clock=clock)
     assert tokens.store_new_grant("rt-1", consented_by=None).expires_at == "2026-04-01T00:00:00Z"
 
+    clock.moment = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
     tokens.save_rotated("rt-2", replaces=tokens.load_current())
 
     assert tokens.version().expires_at == "2026-05-30T00:00:00Z"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import replace
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,7 +16,6 @@ from shared.consent import (
     looks_like_state,
     new_code_verifier,
     s256_challenge,
-    start_consent,
 )
 from shared.errors import ConfigurationError
 from tests.unit.consent.conftest import AUTHORITY, PUBLIC
@@ -36,8 +35,8 @@ def test_a_code_verifier_uses_only_unreserved_characters_within_rfc_7636_lengths
     assert re.fullmatch(r"[A-Za-z0-9._~-]+", verifier)
 
 
-def test_the_url_asks_the_connectors_tenant_for_a_code_with_pkce_s256(deps):
-    start = start_consent("acme", deps)
+def test_the_url_asks_the_connectors_tenant_for_a_code_with_pkce_s256(ports):
+    start = ports.service().start("acme")
 
     parts = urlsplit(start.url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{AUTHORITY}/{constants.TENANT_ID}/oauth2/v2.0/authorize"
@@ -51,11 +50,11 @@ def test_the_url_asks_the_connectors_tenant_for_a_code_with_pkce_s256(deps):
     assert query["prompt"] == "select_account"
 
 
-def test_the_stored_state_holds_the_verifier_of_the_challenge_and_the_nonce_msal_will_check(deps):
-    start = start_consent("acme", deps)
+def test_the_stored_state_holds_the_verifier_of_the_challenge_and_the_nonce_msal_will_check(ports):
+    start = ports.service().start("acme")
     query = _query(start.url)
 
-    (row,) = deps.states.rows()
+    (row,) = ports.states.rows()
     assert row.state == query["state"] and looks_like_state(row.state)
     assert s256_challenge(row.code_verifier) == query["code_challenge"]
     assert hashlib.sha256(row.nonce.encode()).hexdigest() == query["nonce"]
@@ -63,51 +62,51 @@ def test_the_stored_state_holds_the_verifier_of_the_challenge_and_the_nonce_msal
                                                                        constants.DEMO_CLIENT_ID, None)
 
 
-def test_a_consent_link_works_for_ten_minutes(deps, clock):
-    start = start_consent("acme", deps)
+def test_a_consent_link_works_for_ten_minutes(ports, clock):
+    start = ports.service().start("acme")
 
     assert CONSENT_STATE_LIFETIME.total_seconds() == 600
     assert start.expires_at == "2026-11-23T10:10:00Z"
 
 
-def test_every_start_has_its_own_state_and_verifier(deps):
-    first, second = start_consent("acme", deps), start_consent("acme", deps)
+def test_every_start_has_its_own_state_and_verifier(ports):
+    first, second = ports.service().start("acme"), ports.service().start("acme")
 
     assert _query(first.url)["state"] != _query(second.url)["state"]
     assert _query(first.url)["code_challenge"] != _query(second.url)["code_challenge"]
 
 
-def test_a_client_credentials_connector_needs_no_consent(deps):
-    record = deps.store.get("acme")
+def test_a_client_credentials_connector_needs_no_consent(ports):
+    record = ports.store.get("acme")
     record.settings = replace(record.settings, auth_mode="clientCredentials", client_id=None)
-    deps.store.update(record)
+    ports.store.update(record)
 
     with pytest.raises(SettingsInvalid) as caught:
-        start_consent("acme", deps)
+        ports.service().start("acme")
     assert caught.value.errors[0].field == "auth.mode"
     assert "needs no consent" in caught.value.errors[0].message
-    assert list(deps.states.rows()) == []
+    assert list(ports.states.rows()) == []
 
 
-def test_an_unknown_connector_is_not_found(deps):
+def test_an_unknown_connector_is_not_found(ports):
     with pytest.raises(ConnectorNotFound, match="no connector named 'ghost'"):
-        start_consent("ghost", deps)
+        ports.service().start("ghost")
 
 
-def test_without_public_base_url_the_error_names_the_setting_and_the_redirect_uri(deps):
+def test_without_public_base_url_the_error_names_the_setting_and_the_redirect_uri(ports):
     from dataclasses import replace
 
-    deps.app = replace(deps.app, public_base_url=None)
+    ports.app = replace(ports.app, public_base_url=None)
 
     with pytest.raises(ConfigurationError, match=r"PUBLIC_BASE_URL is not set.*api/consent/callback"):
-        start_consent("acme", deps)
+        ports.service().start("acme")
 
 
-def test_a_tenant_given_as_a_domain_is_put_in_the_authority_path(deps):
-    deps.store.create(ConnectorRecord(**{**vars(deps.store.get("acme")), "name": "bydomain", "etag": None,
-                                         "settings": replace(deps.store.get("acme").settings,
+def test_a_tenant_given_as_a_domain_is_put_in_the_authority_path(ports):
+    ports.store.create(ConnectorRecord(**{**vars(ports.store.get("acme")), "name": "bydomain", "etag": None,
+                                         "settings": replace(ports.store.get("acme").settings,
                                                              tenant_id=constants.TENANT_DOMAIN)}))
 
-    start = start_consent("bydomain", deps)
+    start = ports.service().start("bydomain")
 
     assert urlsplit(start.url).path == f"/{constants.TENANT_DOMAIN}/oauth2/v2.0/authorize"
