@@ -293,10 +293,59 @@ class Services:
 
         return read_activity(self.table("activity"), name)
 
+    def expenses(self, *, options: Any = None) -> Any:
+        """The expense import (`shared.expenses.ExpenseImport`) on this worker's adapters; `options`: an
+        `ImportOptions` (tests and benchmarks use smaller pages)."""
+        from shared.adapters import TableLeaseStore
+        from shared.adapters.cursors import TableCursorStore
+        from shared.adapters.expense_outbox import QueueOutbox
+        from shared.adapters.project_map import TableProjectMap
+        from shared.clock import SYSTEM_CLOCK
+        from shared.expenses import IMPORT_LEASE, ExpenseImport, ImportOptions
+
+        return ExpenseImport(
+            connectors=self.store(), cursors=TableCursorStore(self.table("cursors")),
+            leases=TableLeaseStore(self.table("locks"), name=IMPORT_LEASE),
+            # Until the ledger adapter answers projects(connector) (shared.adapters.ledger): then pass it.
+            projects=TableProjectMap(self.table("ledger")),
+            outbox=QueueOutbox(lambda: self.queue("expenses")),
+            bc_clients=_RecordClients(self), notifier=_Notifications(self), reconnects=_Reconnects(self),
+            clock=SYSTEM_CLOCK, options=options or ImportOptions())
+
     def _consent_url_for(self, record: Any) -> str:
         from shared.consent import start_consent
 
         return start_consent(record.name, self.consent_deps(), record=record).url
+
+
+class _RecordClients:
+    """`BcClientSource` of the expense import, until `shared.tokens.BcClients` is wired here."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def for_record(self, record: Any) -> Any:
+        return self._services.bc_client_for_record(record)
+
+
+class _Notifications:
+    """`Notifier` of the expense import: queue `bc-notifications`."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def notify(self, message: dict[str, Any]) -> None:
+        self._services.notify(message)
+
+
+class _Reconnects:
+    """`ReconnectReporter` of the expense import: the consent flow's report (status once, consent link)."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def report(self, name: str, reason: str) -> bool:
+        return self._services.report_reconnect_required(name, reason)
 
 
 _services: Services | None = None

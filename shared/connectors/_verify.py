@@ -204,7 +204,7 @@ def _check_expenses(settings: ConnectorSettings, lookups: dict[str, list[dict]],
     """The expense import finds a posting's host project through the project dimension, whichever the source,
     so it needs `projects.dimension` (checked above when set) even with the projects export off. Reading G/L
     entries also needs accounts in the expense categories (README "Expense import")."""
-    from shared.expenses import EXPENSE_CATEGORIES, category_key
+    from shared.connectors._accounts import EXPENSE_CATEGORIES, category_key
 
     if not settings.project_dimension:
         errors.append(FieldError(
