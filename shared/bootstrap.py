@@ -12,9 +12,12 @@ import os
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from shared.config import AppSettings
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; the use cases load on first use
+    from shared.expenses import ExpenseImport, ImportOptions
 
 log = logging.getLogger(__name__)
 
@@ -293,9 +296,8 @@ class Services:
 
         return read_activity(self.table("activity"), name)
 
-    def expenses(self, *, options: Any = None) -> Any:
-        """The expense import (`shared.expenses.ExpenseImport`) on this worker's adapters; `options`: an
-        `ImportOptions` (tests and benchmarks use smaller pages)."""
+    def expenses(self, *, options: ImportOptions | None = None) -> ExpenseImport:
+        """The expense import on this worker's adapters (tests and benchmarks pass smaller pages)."""
         from shared.adapters import TableLeaseStore
         from shared.adapters.cursors import TableCursorStore
         from shared.adapters.expense_outbox import QueueOutbox
