@@ -46,27 +46,43 @@ def _start_sandbox(state_dir: str) -> tuple[subprocess.Popen, str]:
 
 def _connector(store: Any, name: str, source: str, company_id: str) -> None:
     from sandbox import constants
-    from shared.connectors import ConnectorRecord, parse_connector_settings
+    from shared.connectors import ConnectorRecord
 
     store.create(ConnectorRecord(
         name=name, status="connected", company_id=company_id, company_name=constants.US_COMPANY,
         tax_mode="salesTax", refresh_token_expires_at=None, client_secret_source="app",
-        settings=parse_connector_settings({
-            "tenantId": constants.TENANT_ID, "environment": constants.ENVIRONMENT,
-            "company": constants.US_COMPANY, "auth": {"mode": "clientCredentials"},
-            "projects": {"enabled": True, "dimension": "PROJECT"},
-            "expenses": {"enabled": True, "fromDate": "2026-01-01", "source": source,
-                         "activity": "Expenses", "billable": False}})))
+        settings={"tenantId": constants.TENANT_ID, "environment": constants.ENVIRONMENT,
+                  "company": constants.US_COMPANY, "auth": {"mode": "clientCredentials"},
+                  "projects": {"enabled": True, "dimension": "PROJECT"},
+                  "expenses": {"enabled": True, "fromDate": "2026-01-01", "source": source,
+                               "activity": "Expenses", "billable": False}}))
 
 
-def _one_run(admin: Any, deps: Any, name: str, *, traced: bool) -> dict[str, Any]:
-    from shared.expenses import import_expenses
+class _Projects:
+    """The projects export's ledger, as the import reads it: every connector maps P-1001..P-1003."""
 
+    def projects(self, connector: str) -> dict[str, Any]:
+        from shared.expenses import HostProject
+
+        return {f"P-100{n}": HostProject(f"host-{n}", f"P-100{n}") for n in (1, 2, 3)}
+
+
+def _importer(services: Any, outbox: Any) -> Any:
+    """The real use case and adapters (Azurite, the sandbox), with the bench's project map and `outbox`."""
+    from shared.expenses import ExpenseImport, ImportOptions
+
+    real = services.expenses(options=ImportOptions())
+    return ExpenseImport(connectors=real.connectors, cursors=real.cursors, leases=real.leases, projects=_Projects(),
+                         outbox=outbox, bc_clients=real.bc_clients, notifier=real.notifier,
+                         reconnects=real.reconnects, clock=real.clock, options=real.options)
+
+
+def _one_run(admin: Any, expenses: Any, name: str, *, traced: bool) -> dict[str, Any]:
     mark = admin.last_seq()
     if traced:
         tracemalloc.start()
     started = time.perf_counter()
-    summary = import_expenses(name, deps, budget_seconds=3600)
+    summary = expenses.import_one(name, budget_seconds=3600)
     seconds = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] if traced else None
     if traced:
@@ -88,9 +104,9 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
     from sandbox.admin import SandboxAdmin
     from sandbox.bc._fixturegen import COMPANY_IDS
     from shared import bootstrap
-    from shared.adapters.connector_store import InMemoryConnectorStore
-    from shared.expenses import ImportOptions, InMemoryOutbox, InMemoryProjectMap, QueueOutbox, expense_deps
+    from shared.adapters.expense_outbox import InMemoryOutbox, QueueOutbox
     from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, InMemorySecretStore
+    from shared.adapters.connector_store import InMemoryConnectorStore
 
     company_id = COMPANY_IDS[(constants.ENVIRONMENT, "us")]
     us = (constants.TENANT_ID, constants.ENVIRONMENT, constants.US_COMPANY)
@@ -109,10 +125,7 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
                 environ={"AzureWebJobsStorage": connection, "BC_API_URL": url, "BC_AUTHORITY_HOST": url,
                          "BC_CLIENT_ID": constants.DEMO_CLIENT_ID},
                 connector_store=store, secret_store=secrets, notifier=lambda _n: None, purge=lambda _name: None)
-            deps = expense_deps(services, options=ImportOptions())
-            projects = InMemoryProjectMap()
-            deps.projects = projects
-            deps.outbox = InMemoryOutbox(keep=False)
+            counted = _importer(services, InMemoryOutbox(keep=False))
             for source, kind in (("purchaseInvoices", "purchaseInvoiceLines"), ("generalLedger",
                                                                                   "generalLedgerEntries")):
                 for size in sizes:
@@ -120,10 +133,8 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
                     inserted = admin.bulk_insert(*us, **{kind: size}, postingDate="2026-11-02")
                     name = f"bench-{source.lower()}-{size}"
                     _connector(store, name, source, company_id)
-                    for n in (1, 2, 3):
-                        projects.set(name, f"host-{n}", f"P-100{n}")
                     row = {"source": source, "entries": size, "insert_seconds": inserted["seconds"],
-                           **_one_run(admin, deps, name, traced=True)}
+                           **_one_run(admin, counted, name, traced=True)}
                     results["runs"].append(row)
                     print(f"  {source:>16} {size:>7,}: {row['read']:>7,} read, {row['sent']:>7,} sent in "
                           f"{row['seconds']:>6} s ({row['entries_per_second']:>6,}/s), peak {row['peak_mib']} MiB, "
@@ -133,10 +144,8 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
             admin.bulk_insert(*us, generalLedgerEntries=QUEUE_SAMPLE, postingDate="2026-11-02")
             name = "bench-queue"
             _connector(store, name, "generalLedger", company_id)
-            for n in (1, 2, 3):
-                projects.set(name, f"host-{n}", f"P-100{n}")
-            deps.outbox = QueueOutbox(lambda: services.queue("expenses"))
-            sample = _one_run(admin, deps, name, traced=False)
+            queued = _importer(services, QueueOutbox(lambda: services.queue("expenses")))
+            sample = _one_run(admin, queued, name, traced=False)
             results["queue_sample"] = {**sample, "messages_per_second": round(sample["sent"] / sample["seconds"])}
             print(f"  end to end to Azurite's queue: {sample['sent']:,} messages in {sample['seconds']} s "
                   f"({results['queue_sample']['messages_per_second']}/s)", flush=True)

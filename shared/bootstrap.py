@@ -16,12 +16,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from shared.config import AppSettings
 
-if TYPE_CHECKING:  # pragma: no cover
-    from shared.auth import AuthCodeRedeemer, RefreshTokenCredential
-    from shared.bc import BcClient
-    from shared.connectors import ConnectorRecord, ConnectorSettings
-    from shared.consent import ConsentService, RenderedPage
-    from shared.tokens import TokenUpkeep
+if TYPE_CHECKING:  # pragma: no cover - typing only; the use cases load on first use
+    from shared.expenses import ExpenseImport, ImportOptions
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +166,6 @@ class Services:
 
     def delegated_credential_for(self, record: Any) -> Any:
         """The worker's RefreshTokenCredential of a delegated connector (built on first use)."""
-        from shared.clock import SYSTEM_CLOCK
         from shared.connectors import connection_for
         from shared.tokens import ConnectorRefreshTokens
 
@@ -178,14 +173,13 @@ class Services:
         return self.delegated_credentials.get(
             record.name, authority_host=self.app.bc_authority_host, tenant=connection.tenant,
             client_id=connection.client_id, client_secret=connection.client_secret,
-            store=lambda: ConnectorRefreshTokens(record.name, self.secrets(), self.token_versions(),
-                                                 clock=SYSTEM_CLOCK))
+            store=lambda: ConnectorRefreshTokens(record.name, self.secrets(), self.token_versions()))
 
     def consent_states(self) -> Any:
         """Single-use consent states (`ConsentStates`)."""
         with self._lock:
             if self.consent_state_store is None:
-                from shared.adapters.consent_states import TableConsentStateStore
+                from shared.consent import TableConsentStateStore
 
                 self.consent_state_store = TableConsentStateStore(self.table("consent"))
             return self.consent_state_store
@@ -194,44 +188,37 @@ class Services:
         """The refresh-token guard rows (`TokenVersions`)."""
         with self._lock:
             if self.token_version_store is None:
-                from shared.adapters.token_versions import TableTokenVersionStore
+                from shared.tokens import TableTokenVersionStore
 
                 self.token_version_store = TableTokenVersionStore(self.table("tokens"))
             return self.token_version_store
 
-    def consent(self) -> "ConsentService":
-        """Consent, callback, reconnect and replay (`shared.consent`); also the exports' and imports'
-        `ReconnectReporter` (`.report`)."""
+    def consent_deps(self) -> Any:
+        """The ports of the consent, reconnect, replay and keep-alive use cases (`shared.consent`)."""
+        from shared.connectors import connection_for
+        from shared.consent import REPLAY_LEASE, ConsentDeps
         from shared.adapters import TableLeaseStore
-        from shared.clock import SYSTEM_CLOCK
-        from shared.consent import REPLAY_LEASE, ConsentService
 
-        return ConsentService(
-            connectors=self.store(), statuses=_ConnectorStatuses(self.store()), secrets=self.secrets(),
-            states=self.consent_states(), versions=self.token_versions(), notifier=self, parking=self.parking(),
-            queues=self, bc_clients=_ConsentBcClients(self), redeemers=_CodeRedeemers(self.app),
-            failed=_FailedMessages(self), leases=TableLeaseStore(lambda: self.table("locks"), name=REPLAY_LEASE),
-            app=self.app, clock=SYSTEM_CLOCK)
+        return ConsentDeps(
+            store=self.store(), secrets=self.secrets(), states=self.consent_states(),
+            versions=self.token_versions(), app=self.app, notify=self.notify, parking=self.parking(),
+            send_text=self.send_text, connection_for=lambda record: connection_for(record, self.connector_deps()),
+            redeemer_for=self._redeemer_for, bc_client_with_token=self._bc_client_with_token,
+            credential_for=self.delegated_credential_for, forget_credential=self.delegated_credentials.forget,
+            leases=TableLeaseStore(lambda: self.table("locks"), name=REPLAY_LEASE),
+            replay_failed=self._replay_failed())
 
-    def consent_callback(self, params: Mapping[str, str]) -> "RenderedPage":
-        """The consent callback's page, also when the consent's own adapters cannot be built."""
-        from shared.consent import RenderedPage
+    def report_reconnect_required(self, name: str, reason: str) -> bool:
+        """A revoked grant seen anywhere: `reconnect_required` once, one notification with a consent link."""
+        from shared.consent import report_reconnect_required
 
-        try:
-            consent = self.consent()
-        except Exception:  # noqa: BLE001 - a person is waiting for a page, never a bare 500
-            return RenderedPage.unexpected()
-        return consent.callback(params)
+        return report_reconnect_required(name, reason, self.consent_deps())
 
-    def upkeep(self) -> "TokenUpkeep":
-        """The token keep-alive of the timer (`shared.tokens.TokenUpkeep`)."""
-        from shared.clock import SYSTEM_CLOCK
-        from shared.tokens import TokenUpkeep
+    def _redeemer_for(self, tenant: str, client_id: str, client_secret: str) -> Any:
+        from shared.auth import AuthCodeRedeemer
 
-        consent = self.consent()
-        return TokenUpkeep(connectors=self.store(), credentials=_DelegatedCredentialsOf(self), secrets=self.secrets(),
-                           versions=self.token_versions(), reconnects=consent, replays=consent,
-                           states=self.consent_states(), notifier=self, clock=SYSTEM_CLOCK)
+        return AuthCodeRedeemer(authority_host=self.app.bc_authority_host, tenant=tenant, client_id=client_id,
+                                client_secret=client_secret)
 
     def _bc_client_with_token(self, settings: Any, access_token: str, expires_in: int) -> Any:
         from shared.bc import BcClient
@@ -240,6 +227,18 @@ class Services:
         return BcClient(api_url=self.app.bc_api_url, tenant=settings.tenant_id, environment=settings.environment,
                         credential=StaticTokenCredential(access_token, expires_in), session=self.bc_session,
                         scope=DELEGATED_BC_SCOPE)
+
+    def _replay_failed(self) -> Callable[[str], int] | None:
+        """Re-enqueue a connector's permanently failed messages (the exports' ledger keeps their text)."""
+        def replay(name: str) -> int:
+            from shared.exports import list_failed_messages
+
+            failed = list_failed_messages(self, name)
+            for queue, text in failed:
+                self.send_text(queue, text)
+            return len(failed)
+
+        return replay
 
     def parking(self) -> Any:
         """Where export messages wait while their connector needs reconnecting (`shared.parking`)."""
@@ -297,79 +296,58 @@ class Services:
 
         return read_activity(self.table("activity"), name)
 
+    def expenses(self, *, options: ImportOptions | None = None) -> ExpenseImport:
+        """The expense import on this worker's adapters (tests and benchmarks pass smaller pages)."""
+        from shared.adapters import TableLeaseStore
+        from shared.adapters.cursors import TableCursorStore
+        from shared.adapters.expense_outbox import QueueOutbox
+        from shared.adapters.project_map import TableProjectMap
+        from shared.clock import SYSTEM_CLOCK
+        from shared.expenses import IMPORT_LEASE, ExpenseImport, ImportOptions
+
+        return ExpenseImport(
+            connectors=self.store(), cursors=TableCursorStore(self.table("cursors")),
+            leases=TableLeaseStore(self.table("locks"), name=IMPORT_LEASE),
+            # Until the ledger adapter answers projects(connector) (shared.adapters.ledger): then pass it.
+            projects=TableProjectMap(self.table("ledger")),
+            outbox=QueueOutbox(lambda: self.queue("expenses")),
+            bc_clients=_RecordClients(self), notifier=_Notifications(self), reconnects=_Reconnects(self),
+            clock=SYSTEM_CLOCK, options=options or ImportOptions())
+
     def _consent_url_for(self, record: Any) -> str:
-        return self.consent().start(record.name, record).url
+        from shared.consent import start_consent
+
+        return start_consent(record.name, self.consent_deps(), record=record).url
 
 
-# -- interim adapters of the consent's and keep-alive's ports (the final root wires the platform's
-# BcClients, the connectors' status transitions and the ExportService instead) ----------------------------
-
-
-class _ConnectorStatuses:
-    """`shared.consent.ConnectorStatuses` over today's `shared.connectors` transition functions."""
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-
-    def mark_reconnect_required(self, name: str, *, reason: str, consent_hint: str) -> bool:
-        from shared.connectors import mark_reconnect_required
-
-        # The consent sends the notification itself (with a link), so the transition only decides.
-        return mark_reconnect_required(self._store, name, reason=reason, consent_hint=consent_hint,
-                                       notify=lambda notification: None)
-
-    def mark_connected(self, name: str, **fields: str | None) -> "ConnectorRecord | None":
-        from shared.connectors import mark_connected
-
-        return mark_connected(self._store, name, **fields)
-
-
-class _ConsentBcClients:
-    """`shared.consent.BcClientSource` over this worker's services."""
+class _RecordClients:
+    """`BcClientSource` of the expense import, until `shared.tokens.BcClients` is wired here."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
 
-    def with_token(self, settings: "ConnectorSettings", access_token: str, expires_in: int) -> "BcClient":
-        return self._services._bc_client_with_token(settings, access_token, expires_in)
-
-    def forget(self, name: str) -> None:
-        self._services.delegated_credentials.forget(name)
+    def for_record(self, record: Any) -> Any:
+        return self._services.bc_client_for_record(record)
 
 
-class _DelegatedCredentialsOf:
-    """`shared.tokens.DelegatedCredentialSource` over this worker's services."""
+class _Notifications:
+    """`Notifier` of the expense import: queue `bc-notifications`."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
 
-    def for_record(self, record: "ConnectorRecord") -> "RefreshTokenCredential":
-        return self._services.delegated_credential_for(record)
+    def notify(self, message: dict[str, Any]) -> None:
+        self._services.notify(message)
 
 
-class _CodeRedeemers:
-    """`shared.consent.CodeRedeemers`: one MSAL code redeemer per callback."""
-
-    def __init__(self, app: AppSettings) -> None:
-        self._app = app
-
-    def redeemer(self, tenant: str, client_id: str, client_secret: str) -> "AuthCodeRedeemer":
-        from shared.auth import AuthCodeRedeemer
-
-        return AuthCodeRedeemer(authority_host=self._app.bc_authority_host, tenant=tenant, client_id=client_id,
-                                client_secret=client_secret)
-
-
-class _FailedMessages:
-    """`shared.consent.FailedMessages` over the exports' ledger."""
+class _Reconnects:
+    """`ReconnectReporter` of the expense import: the consent flow's report (status once, consent link)."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
 
-    def list_failed(self, connector: str) -> list[tuple[str, str]]:
-        from shared.exports import list_failed_messages
-
-        return list_failed_messages(self._services, connector)
+    def report(self, name: str, reason: str) -> bool:
+        return self._services.report_reconnect_required(name, reason)
 
 
 _services: Services | None = None

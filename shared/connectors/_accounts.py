@@ -1,8 +1,5 @@
-"""The G/L account categories whose postings are project costs (README "Expense import").
-
-Both the save's verification and the expense import read them; they live with the connector settings so
-that connectors need not import expenses.
-"""
+"""The G/L account categories whose postings are project costs: what a connector save verifies for the
+`generalLedger` expense source and what the expense import reads (README "Expense import")."""
 
 from __future__ import annotations
 
@@ -10,7 +7,7 @@ import re
 
 __all__ = ["EXPENSE_CATEGORIES", "category_key"]
 
-#: G/L account categories whose postings are project costs (README "Expense import").
+#: G/L account categories whose postings are project costs, as `category_key` writes them.
 EXPENSE_CATEGORIES = frozenset({"expense", "costofgoodssold"})
 
 

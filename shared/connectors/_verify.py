@@ -31,7 +31,6 @@ from shared.bc import (
     eq,
 )
 
-from ._accounts import EXPENSE_CATEGORIES, category_key
 from ._settings import ConnectorSettings, FieldError, SettingsInvalid
 from ._webservices import not_published_message
 
@@ -205,6 +204,8 @@ def _check_expenses(settings: ConnectorSettings, lookups: dict[str, list[dict]],
     """The expense import finds a posting's host project through the project dimension, whichever the source,
     so it needs `projects.dimension` (checked above when set) even with the projects export off. Reading G/L
     entries also needs accounts in the expense categories (README "Expense import")."""
+    from shared.connectors._accounts import EXPENSE_CATEGORIES, category_key
+
     if not settings.project_dimension:
         errors.append(FieldError(
             "projects.dimension",
@@ -279,7 +280,7 @@ class _ODataChecks:
         self.settings, self.client, self.company = settings, client, company_name
         self.errors, self.checks = errors, checks
 
-    def _read(self, setting: str, service: str, **query: str | int | list[str] | None) -> list[dict] | None:
+    def _read(self, setting: str, service: str, **query: Any) -> list[dict] | None:
         try:
             return list(self.client.list_odata(self.company, service, **query))
         except BcNotFoundError:

@@ -20,7 +20,8 @@ quantity, amount, currencyCode, account: {number, name}, project: {id, number}, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from shared.jsontypes import JsonObject, JsonValue
 
 from ._projects import HostProject
 from ._reads import AccountCatalog, DocumentKind
@@ -46,19 +47,20 @@ class ImportContext:
 class Mapped:
     """One entry's outcome: a message, or a skip reason, or an unknown project value."""
 
-    message: dict[str, Any] | None = None
+    message: JsonObject | None = None
     skipped: str | None = None
     unknown: str | None = None
 
 
-def is_posted(document: dict[str, Any]) -> bool:
+def is_posted(document: JsonObject) -> bool:
     status = str(document.get("status") or "").replace("_x0020_", "").replace(" ", "").lower()
     return status not in _UNPOSTED
 
 
-def _value(dimension_set: list[dict[str, Any]] | None, dimension: str) -> str | None:
-    for line in dimension_set or ():
-        if str(line.get("code", "")).upper() == dimension:
+def _value(dimension_set: JsonValue, dimension: str) -> str | None:
+    """The value code of `dimension` in a row's `dimensionSetLines`, upper-case."""
+    for line in dimension_set if isinstance(dimension_set, list) else ():
+        if isinstance(line, dict) and str(line.get("code", "")).upper() == dimension:
             return str(line.get("valueCode") or "").upper() or None
     return None
 
@@ -71,7 +73,7 @@ def _clean(number: float) -> float | int:
 
 def _message(ctx: ImportContext, *, key: str, source: str, posting_date: str, document_number: str,
              vendor: tuple[str | None, str | None], description: str, quantity: float, amount: float,
-             currency: str, account: str | None, project: HostProject) -> dict[str, Any]:
+             currency: str, account: str | None, project: HostProject) -> JsonObject:
     return {
         "connector": ctx.connector,
         "key": key,
@@ -90,8 +92,7 @@ def _message(ctx: ImportContext, *, key: str, source: str, posting_date: str, do
     }
 
 
-def map_document_line(ctx: ImportContext, kind: DocumentKind, document: dict[str, Any],
-                      line: dict[str, Any]) -> Mapped:
+def map_document_line(ctx: ImportContext, kind: DocumentKind, document: JsonObject, line: JsonObject) -> Mapped:
     line_type = str(line.get("lineType") or "")
     if line_type == "Comment":
         return Mapped(skipped="comment")
@@ -114,7 +115,7 @@ def map_document_line(ctx: ImportContext, kind: DocumentKind, document: dict[str
         account=(line.get("lineObjectNumber") or None) if line_type == "Account" else None, project=project))
 
 
-def map_ledger_entry(ctx: ImportContext, entry: dict[str, Any]) -> Mapped:
+def map_ledger_entry(ctx: ImportContext, entry: JsonObject) -> Mapped:
     if entry.get("postingDate", "") < ctx.from_date:
         return Mapped(skipped="beforeFromDate")
     account = entry.get("accountNumber") or ""

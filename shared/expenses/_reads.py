@@ -15,27 +15,22 @@ its cursor saved before the next one is read.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, Iterator
+from typing import Iterator
 
-__all__ = ["AccountCatalog", "DocumentKind", "DOCUMENT_KINDS", "read_catalog", "document_pages", "ledger_pages",
-           "EXPENSE_CATEGORIES"]
+from shared.bc import decode_error
+from shared.connectors._accounts import EXPENSE_CATEGORIES, category_key
 
-#: G/L account categories whose postings are project costs (README "Expense import").
-EXPENSE_CATEGORIES = frozenset({"expense", "costofgoodssold"})
+from ._ports import BcReader
+
+__all__ = ["AccountCatalog", "DocumentKind", "DOCUMENT_KINDS", "read_catalog", "document_pages", "ledger_pages"]
 
 _DIMS = "dimensionSetLines($select=code,valueCode)"
 _HEADER_FIELDS = "id,number,postingDate,vendorNumber,vendorName,currencyCode,status,lastModifiedDateTime"
 _LINE_FIELDS = "id,sequence,lineType,lineObjectNumber,description,quantity,netAmount"
 _LEDGER_FIELDS = ("id,entryNumber,postingDate,documentNumber,accountNumber,description,debitAmount,creditAmount,"
                   "lastModifiedDateTime")
-
-
-def category_key(category: str) -> str:
-    """'Cost_x0020_of_x0020_Goods_x0020_Sold' or 'Cost of Goods Sold' -> 'costofgoodssold'."""
-    return re.sub(r"_x[0-9A-Fa-f]{4}_|[^A-Za-z]", "", category or "").lower()
 
 
 @dataclass(frozen=True)
@@ -58,10 +53,8 @@ DOCUMENT_KINDS = {
 }
 
 
-def read_catalog(client: Any, company_id: str) -> AccountCatalog:
+def read_catalog(client: BcReader, company_id: str) -> AccountCatalog:
     """One `$batch`: the chart of accounts and the general ledger setup. Raises BcError."""
-    from shared.bc import decode_error
-
     base = f"companies({company_id})"
     responses = client.batch([
         {"id": "accounts", "method": "GET", "url": f"{base}/accounts?$select=number,displayName,category"},
@@ -87,7 +80,7 @@ def pages(items: Iterator[dict], size: int) -> Iterator[list[dict]]:
         yield page
 
 
-def document_pages(client: Any, company_id: str, kind: DocumentKind, *, from_date: str,
+def document_pages(client: BcReader, company_id: str, kind: DocumentKind, *, from_date: str,
                    modified_since: str | None, page_size: int) -> Iterator[list[dict]]:
     conditions = [f"postingDate ge {from_date}"]
     if modified_since is not None:
@@ -99,7 +92,7 @@ def document_pages(client: Any, company_id: str, kind: DocumentKind, *, from_dat
     return pages(items, page_size)
 
 
-def ledger_pages(client: Any, company_id: str, *, after: int, from_date: str, page_size: int,
+def ledger_pages(client: BcReader, company_id: str, *, after: int, from_date: str, page_size: int,
                  up_to: int | None = None, before: str | None = None) -> Iterator[list[dict]]:
     conditions = [f"entryNumber gt {after}"]
     if up_to is not None:

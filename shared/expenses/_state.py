@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Iterable, Union
 
 from shared.clock import iso
+from shared.jsontypes import JsonObject
 
 from ._ranges import RangeSet
 
@@ -36,6 +37,9 @@ __all__ = ["DocumentCursor", "LedgerCursor", "Backfill", "parse_stamp", "format_
 #: More ranges than this in `seen` (a very gappy overlap window) and the oldest are given up: `low` moves
 #: past them. Keeps the row far below Table Storage's 64 KiB per property.
 MAX_SEEN_RANGES = 1000
+
+#: `[up_to, fromDate]`: entry numbers up to `up_to` (None: open-ended) were read with that fromDate.
+Segment = list[Union[int, str, None]]
 
 
 def parse_stamp(value: str) -> _dt.datetime:
@@ -56,11 +60,11 @@ class DocumentCursor:
     modified_since: str | None = None
 
     @classmethod
-    def from_state(cls, state: dict[str, Any] | None) -> "DocumentCursor":
+    def from_state(cls, state: JsonObject | None) -> "DocumentCursor":
         state = state or {}
         return cls(from_date=state.get("fromDate"), modified_since=state.get("modifiedSince"))
 
-    def to_state(self) -> dict[str, Any]:
+    def to_state(self) -> JsonObject:
         return {"fromDate": self.from_date, "modifiedSince": self.modified_since}
 
     def describe(self) -> str:
@@ -111,16 +115,16 @@ class LedgerCursor:
     low: int = 0
     high: int = 0
     seen: RangeSet = field(default_factory=RangeSet)
-    segments: list[list[Any]] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
 
     @classmethod
-    def from_state(cls, state: dict[str, Any] | None) -> "LedgerCursor":
+    def from_state(cls, state: JsonObject | None) -> "LedgerCursor":
         state = state or {}
         return cls(low=int(state.get("low", 0)), high=int(state.get("high", 0)),
                    seen=RangeSet(state.get("seen", [])),
                    segments=[list(s) for s in state.get("segments", [])])
 
-    def to_state(self) -> dict[str, Any]:
+    def to_state(self) -> JsonObject:
         return {"low": self.low, "high": self.high, "seen": self.seen.to_json(), "segments": self.segments}
 
     def describe(self) -> str:
@@ -184,7 +188,7 @@ class LedgerCursor:
             self.seen.discard_through(self.low)
 
     def _merge(self) -> None:
-        merged: list[list[Any]] = []
+        merged: list[Segment] = []
         for up_to, used in self.segments:
             if merged and merged[-1][1] == used:
                 merged[-1][0] = up_to

@@ -7,11 +7,13 @@ names the field as the host wrote it, under `data.` (or `data.customer.` inside 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Mapping, Union
+
+from shared.jsontypes import JsonValue
 
 from . import _fields as f
 from ._errors import MessageInvalid
-from ._fields import UNSET
+from ._fields import UNSET, Read, Unset
 
 __all__ = [
     "Address",
@@ -25,6 +27,8 @@ __all__ = [
     "parse_customer",
     "parse_project",
     "parse_invoice",
+    "parse_data",
+    "MessageData",
     "MAX_INVOICE_LINES",
 ]
 
@@ -40,27 +44,27 @@ _PROJECT_STATUS = {"active": "active", "closed": "closed"}
 
 @dataclass(frozen=True)
 class Address:
-    line1: Any = UNSET
-    line2: Any = UNSET
-    city: Any = UNSET
-    state: Any = UNSET
-    postal_code: Any = UNSET
-    country_code: Any = UNSET
+    line1: str | Unset = UNSET
+    line2: str | Unset = UNSET
+    city: str | Unset = UNSET
+    state: str | Unset = UNSET
+    postal_code: str | Unset = UNSET
+    country_code: str | Unset = UNSET
 
 
 @dataclass(frozen=True)
 class CustomerData:
     id: str
     name: str
-    number: Any = UNSET  # BC customer number (Code[20]); BC's series numbers it when absent
-    type: Any = UNSET  # "Company" | "Person"
-    email: Any = UNSET
-    phone: Any = UNSET
-    website: Any = UNSET
-    currency_code: Any = UNSET
-    tax_registration_number: Any = UNSET
-    invoice_address: Any = UNSET  # Address, or UNSET
-    blocked: Any = UNSET  # EDM member of "Customer Blocked"
+    number: str | Unset = UNSET  # BC customer number (Code[20]); BC's series numbers it when absent
+    type: str | Unset = UNSET  # "Company" | "Person"
+    email: str | Unset = UNSET
+    phone: str | Unset = UNSET
+    website: str | Unset = UNSET
+    currency_code: str | Unset = UNSET
+    tax_registration_number: str | Unset = UNSET
+    invoice_address: Address | Unset = UNSET
+    blocked: str | Unset = UNSET  # EDM member of "Customer Blocked"
 
     @property
     def country_code(self) -> str:
@@ -73,7 +77,7 @@ class ProjectData:
     id: str
     number: str
     name: str
-    customer_id: Any = UNSET
+    customer_id: str | Unset = UNSET
     status: str = "active"
 
 
@@ -81,13 +85,13 @@ class ProjectData:
 class ProjectRef:
     id: str
     number: str
-    name: Any = UNSET
+    name: str | Unset = UNSET
 
 
 @dataclass(frozen=True)
 class DepartmentRef:
     code: str
-    name: Any = UNSET
+    name: str | Unset = UNSET
 
 
 @dataclass(frozen=True)
@@ -101,11 +105,11 @@ class InvoiceLine:
     index: int
     quantity: float
     unit_price: float
-    description: Any = UNSET
-    product_number: Any = UNSET  # an item number, or UNSET for a write-in line
-    product_name: Any = UNSET
-    discount_percent: Any = UNSET
-    unit_of_measure: Any = UNSET
+    description: str | Unset = UNSET
+    product_number: str | Unset = UNSET  # an item number, or UNSET for a write-in line
+    product_name: str | Unset = UNSET
+    discount_percent: float | Unset = UNSET
+    unit_of_measure: str | Unset = UNSET
 
 
 @dataclass(frozen=True)
@@ -113,16 +117,20 @@ class InvoiceData:
     id: str
     customer: CustomerData
     lines: tuple[InvoiceLine, ...]
-    invoice_date: Any = UNSET
-    due_date: Any = UNSET
-    currency_code: Any = UNSET
-    project: Any = UNSET  # ProjectRef or UNSET
-    department: Any = UNSET  # DepartmentRef or UNSET
+    invoice_date: str | Unset = UNSET
+    due_date: str | Unset = UNSET
+    currency_code: str | Unset = UNSET
+    project: ProjectRef | Unset = UNSET
+    department: DepartmentRef | Unset = UNSET
     project_tags: tuple[ProjectTag, ...] = field(default_factory=tuple)
-    your_reference: Any = UNSET
+    your_reference: str | Unset = UNSET
 
 
-def _address(value: Any, where: str) -> Any:
+#: The parsed `data` of a message, by type.
+MessageData = Union[CustomerData, ProjectData, InvoiceData]
+
+
+def _address(value: Read, where: str) -> Address | Unset:
     if value is UNSET or value is None:
         return UNSET
     source = f.obj(value, where)
@@ -136,7 +144,7 @@ def _address(value: Any, where: str) -> Any:
     )
 
 
-def _blocked(value: Any, where: str) -> Any:
+def _blocked(value: Read, where: str) -> str | Unset:
     if value is UNSET:
         return UNSET
     if value is None or value is False:
@@ -148,7 +156,7 @@ def _blocked(value: Any, where: str) -> Any:
     raise MessageInvalid(where, f"must be true, false or one of Ship, Invoice, All; not {f.json_type(value)}")
 
 
-def parse_customer(data: Any, prefix: str = "data") -> CustomerData:
+def parse_customer(data: Read, prefix: str = "data") -> CustomerData:
     """Customer `data`: id and name are required; BC's lengths apply (displayName Text[100], …)."""
     source = f.obj(data, prefix)
     return CustomerData(
@@ -168,13 +176,13 @@ def parse_customer(data: Any, prefix: str = "data") -> CustomerData:
     )
 
 
-def _optional_code(value: Any, where: str, max_len: int) -> Any:
+def _optional_code(value: Read, where: str, max_len: int) -> str | Unset:
     """An optional BC number: absent, null and "" all mean "let BC number it"."""
     out = f.code(value, where, max_len)
     return out if out else UNSET
 
 
-def parse_project(data: Any, prefix: str = "data") -> ProjectData:
+def parse_project(data: Read, prefix: str = "data") -> ProjectData:
     """Project `data`: the number becomes the dimension value code (Code[20]); the name is shortened later."""
     source = f.obj(data, prefix)
     number = f.code(f.get(source, "number"), f"{prefix}.number", 20, required=True)
@@ -191,7 +199,7 @@ def parse_project(data: Any, prefix: str = "data") -> ProjectData:
     )
 
 
-def _project_ref(value: Any, where: str) -> Any:
+def _project_ref(value: Read, where: str) -> ProjectRef | Unset:
     if value is UNSET or value is None:
         return UNSET
     source = f.obj(value, where)
@@ -203,7 +211,7 @@ def _project_ref(value: Any, where: str) -> Any:
     )
 
 
-def _department(value: Any, where: str) -> Any:
+def _department(value: Read, where: str) -> DepartmentRef | Unset:
     if value is UNSET or value is None:
         return UNSET
     source = f.obj(value, where)
@@ -211,7 +219,7 @@ def _department(value: Any, where: str) -> Any:
                          name=f.text(f.get(source, "name"), f"{where}.name", 250))
 
 
-def _tags(value: Any, where: str) -> tuple[ProjectTag, ...]:
+def _tags(value: Read, where: str) -> tuple[ProjectTag, ...]:
     if value is UNSET or value is None:
         return ()
     if not isinstance(value, list):
@@ -226,11 +234,11 @@ def _tags(value: Any, where: str) -> tuple[ProjectTag, ...]:
     return tuple(tags)
 
 
-def _line(value: Any, index: int, where: str) -> InvoiceLine:
+def _line(value: JsonValue, index: int, where: str) -> InvoiceLine:
     source = f.obj(value, where)
     product = f.get(source, "product")
-    product_number: Any = UNSET
-    product_name: Any = UNSET
+    product_number: str | Unset = UNSET
+    product_name: str | Unset = UNSET
     if product is not UNSET and product is not None:
         p = f.obj(product, f"{where}.product")
         product_number = f.code(f.get(p, "number"), f"{where}.product.number", 20, required=True)
@@ -249,7 +257,7 @@ def _line(value: Any, index: int, where: str) -> InvoiceLine:
     )
 
 
-def parse_invoice(data: Any, prefix: str = "data") -> InvoiceData:
+def parse_invoice(data: Read, prefix: str = "data") -> InvoiceData:
     """Invoice `data`: id (the idempotency key, sent as externalDocumentNumber Code[35]), the customer
     snapshot and at least one line are required."""
     source = f.obj(data, prefix)
@@ -282,7 +290,7 @@ def parse_invoice(data: Any, prefix: str = "data") -> InvoiceData:
     )
 
 
-def parse_data(kind: str, data: Mapping[str, Any]) -> Any:
+def parse_data(kind: str, data: Mapping[str, JsonValue]) -> MessageData:
     """The `data` of a message of `kind` ("customer", "project", "invoice")."""
     if kind == "customer":
         return parse_customer(data)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Mapping
+
+from shared.jsontypes import JsonValue
 
 from ._errors import MessageInvalid
 from ._fields import json_type
@@ -27,10 +29,10 @@ class Envelope:
     connector: str
     type: str
     version: Version
-    data: Mapping[str, Any]
+    data: Mapping[str, JsonValue]
 
 
-def _load(text: str) -> Any:
+def _load(text: object) -> JsonValue:
     if not isinstance(text, str):
         raise MessageInvalid("(message)", "is not text")
     if len(text) > MAX_MESSAGE_CHARS:
@@ -47,7 +49,7 @@ def _load(text: str) -> Any:
                                           f"position {getattr(err, 'pos', '?')})") from None
 
 
-def parse_envelope(text: str, *, queue_type: str) -> Envelope:
+def parse_envelope(text: object, *, queue_type: str) -> Envelope:
     """Parse and check the envelope of a message taken from the queue of `queue_type`.
 
     Raises MessageInvalid naming the first bad field (`connector`, `type`, `version`, `data`).
@@ -82,7 +84,7 @@ def parse_envelope(text: str, *, queue_type: str) -> Envelope:
     return Envelope(connector, kind, version, data)
 
 
-def peek_identity(text: Any) -> tuple[str | None, str | None, Any]:
+def peek_identity(text: object) -> tuple[str | None, str | None, str | int | None]:
     """Best effort, never raises: (connector, host id, version as sent) of a message that may be broken.
 
     Used to address the outcome and the ledger row of a message that failed to parse.
@@ -93,19 +95,17 @@ def peek_identity(text: Any) -> tuple[str | None, str | None, Any]:
         return None, None, None
     if not isinstance(document, Mapping):
         return None, None, None
-    connector = document.get("connector")
-    connector = connector if isinstance(connector, str) and _CONNECTOR.match(connector) else None
+    raw_connector = document.get("connector")
+    connector = raw_connector if isinstance(raw_connector, str) and _CONNECTOR.match(raw_connector) else None
     data = document.get("data")
-    host_id = data.get("id") if isinstance(data, Mapping) else None
-    if isinstance(host_id, bool) or not isinstance(host_id, (str, int)):
-        host_id = None
-    else:
-        host_id = str(host_id).strip()[:200] or None
+    raw_id = data.get("id") if isinstance(data, Mapping) else None
+    host_id: str | None = None
+    if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool):
+        host_id = str(raw_id).strip()[:200] or None
         if host_id and any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in host_id):
             host_id = None
-    version = document.get("version")
-    if not (isinstance(version, (str, int)) and not isinstance(version, bool)):
-        version = None
-    elif isinstance(version, str):
-        version = version[:64]
+    raw_version = document.get("version")
+    version: str | int | None = None
+    if isinstance(raw_version, (str, int)) and not isinstance(raw_version, bool):
+        version = raw_version[:64] if isinstance(raw_version, str) else raw_version
     return connector, host_id, version

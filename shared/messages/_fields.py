@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from typing import Any, Mapping
+from typing import Final, Mapping, Union
 
-from shared.jsontypes import json_type
+from shared.jsontypes import JsonValue, json_type
 
 from ._errors import MessageInvalid
 
 __all__ = [
     "UNSET",
+    "Unset",
+    "Read",
     "json_type",
     "obj",
     "text",
@@ -30,8 +32,9 @@ __all__ = [
 ]
 
 
-class _Unset:
-    """A field that was absent (as opposed to null): absent fields are left alone in BC."""
+class Unset:
+    """A field that was absent (as opposed to null): absent fields are left alone in BC. One instance,
+    `UNSET`; it is falsy."""
 
     def __repr__(self) -> str:
         return "UNSET"
@@ -40,22 +43,25 @@ class _Unset:
         return False
 
 
-UNSET: Any = _Unset()
+UNSET: Final = Unset()
+
+#: A value as read from a JSON object: UNSET when the key was absent.
+Read = Union[JsonValue, Unset]
 
 MAX_HOST_ID = 200  # Table Storage keys hold 1 KiB; host ids are far shorter in practice
 
 
-def obj(value: Any, field: str) -> Mapping[str, Any]:
+def obj(value: Read, field: str) -> Mapping[str, JsonValue]:
     if not isinstance(value, Mapping):
         raise MessageInvalid(field, f"must be an object, not {json_type(value)}")
     return value
 
 
-def get(source: Mapping[str, Any], key: str) -> Any:
+def get(source: Mapping[str, JsonValue], key: str) -> Read:
     return source[key] if key in source else UNSET
 
 
-def text(value: Any, field: str, max_len: int, *, required: bool = False, nullable: bool = True) -> Any:
+def text(value: Read, field: str, max_len: int, *, required: bool = False, nullable: bool = True) -> str | Unset:
     """A string of at most `max_len` characters, stripped. Absent -> UNSET; null -> "" (clears in BC)."""
     if value is UNSET:
         if required:
@@ -77,13 +83,13 @@ def text(value: Any, field: str, max_len: int, *, required: bool = False, nullab
     return value
 
 
-def code(value: Any, field: str, max_len: int, *, required: bool = False) -> Any:
+def code(value: Read, field: str, max_len: int, *, required: bool = False) -> str | Unset:
     """A BC Code[n] value: stored upper-case by BC, so compared and sent upper-case."""
     out = text(value, field, max_len, required=required)
     return out.upper() if isinstance(out, str) else out
 
 
-def host_id(value: Any, field: str, max_len: int = MAX_HOST_ID) -> str:
+def host_id(value: Read, field: str, max_len: int = MAX_HOST_ID) -> str:
     """A host id: a non-empty string or an integer (kept as its decimal text)."""
     if isinstance(value, bool) or value is UNSET or value is None:
         raise MessageInvalid(field, "is required" if value is UNSET or value is None
@@ -102,8 +108,8 @@ def host_id(value: Any, field: str, max_len: int = MAX_HOST_ID) -> str:
     return value
 
 
-def number(value: Any, field: str, *, required: bool = False, minimum: float | None = None,
-           maximum: float | None = None) -> Any:
+def number(value: Read, field: str, *, required: bool = False, minimum: float | None = None,
+           maximum: float | None = None) -> float | Unset:
     """A JSON number (not a boolean, not a numeric string), finite and within bounds."""
     if value is UNSET or value is None:
         if required:
@@ -122,7 +128,7 @@ def number(value: Any, field: str, *, required: bool = False, minimum: float | N
     return value
 
 
-def boolean(value: Any, field: str) -> Any:
+def boolean(value: Read, field: str) -> bool | Unset:
     if value is UNSET:
         return UNSET
     if value is None:
@@ -132,7 +138,7 @@ def boolean(value: Any, field: str) -> Any:
     return value
 
 
-def date(value: Any, field: str) -> Any:
+def date(value: Read, field: str) -> str | Unset:
     """`YYYY-MM-DD` (a full ISO-8601 date-time is accepted and its date used). Absent or null -> UNSET."""
     if value is UNSET or value is None:
         return UNSET
@@ -151,7 +157,7 @@ def date(value: Any, field: str) -> Any:
     return parsed.isoformat()
 
 
-def choice(value: Any, field: str, options: Mapping[str, str]) -> Any:
+def choice(value: Read, field: str, options: Mapping[str, str]) -> str | Unset:
     """One of `options` (keys compared case-insensitively) -> the mapped value. Absent -> UNSET."""
     if value is UNSET:
         return UNSET

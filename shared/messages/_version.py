@@ -11,7 +11,8 @@ import datetime as _dt
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+
+from shared.jsontypes import JsonValue
 
 __all__ = ["Version"]
 
@@ -25,10 +26,10 @@ class Version:
 
     raw: int | str
     kind: str  # "int" | "time"
-    value: Any  # int, or an aware datetime in UTC
+    value: int | _dt.datetime  # an aware datetime in UTC for "time"
 
     @classmethod
-    def parse(cls, raw: Any) -> "Version":
+    def parse(cls, raw: JsonValue) -> "Version":
         """Raises ValueError with a reason a person can act on."""
         if isinstance(raw, bool) or raw is None:
             raise ValueError("must be an integer or an ISO-8601 date-time such as 2026-11-20T10:15:00Z")

@@ -1,13 +1,19 @@
-"""The expense import's storage adapters against Azurite: cursor rows and document markers, and the
-read-only ledger port. The lease lives in shared.adapters (tests/integration/adapters/test_lease.py)."""
+"""The expense import's storage adapters and their in-memory twins, one contract suite for both: cursor
+rows and document markers (`shared.adapters.cursors`), the `bc-expenses` outbox
+(`shared.adapters.expense_outbox`), and the read-only project map over the ledger. The lease lives in
+shared.adapters (tests/integration/adapters/test_lease.py)."""
 
 from __future__ import annotations
 
+import json
 
 import pytest
 
-from shared.expenses import DocumentMarker, LedgerProjectMap, TableCursorStore
-from shared.adapters import ensure_table, table_key, table_service_from_settings
+from shared.adapters import ensure_queue, ensure_table, table_key, table_service_from_settings
+from shared.adapters.cursors import InMemoryCursorStore, TableCursorStore
+from shared.adapters.expense_outbox import InMemoryOutbox, QueueOutbox
+from shared.adapters.project_map import TableProjectMap
+from shared.expenses import DocumentMarker
 
 pytestmark = pytest.mark.integration
 
@@ -20,19 +26,36 @@ def table(azurite, unique_suffix):
     return make
 
 
-def test_cursor_state_round_trips_and_keeps_the_last_run_between_saves(table):
-    store = TableCursorStore(table("ImportCursors"))
+@pytest.fixture(params=["table", "memory"])
+def cursors(request, table):
+    """A cursor store and how to read back a source row's `cursor` and `lastRun` as stored."""
+    if request.param == "table":
+        store = TableCursorStore(table("ImportCursors"))
+
+        def row(connector, name):
+            entity = store._table.get_entity(connector, name)
+            return entity["cursor"], json.loads(entity["lastRun"]), entity["lastRun"]
+        return store, row
+    memory = InMemoryCursorStore()
+
+    def memory_row(connector, name):
+        entry = memory.rows[(connector, name)]
+        return entry["cursor"], entry["lastRun"], json.dumps(entry["lastRun"], separators=(",", ":"))
+    return memory, memory_row
+
+
+def test_cursor_state_round_trips_and_keeps_the_last_run_between_saves(cursors):
+    store, row = cursors
     assert store.load("acme", "generalLedger") is None
     store.save("acme", "generalLedger", {"low": 5, "seen": [[7, 9]]}, cursor="entryNumber 9", last_run={"sent": 3},
                at="2026-11-20T12:00:00.000Z")
     store.save("acme", "generalLedger", {"low": 9, "seen": []}, cursor="entryNumber 9", at="2026-11-20T12:01:00.000Z")
     assert store.load("acme", "generalLedger") == {"low": 9, "seen": []}
-    row = store._table.get_entity("acme", "generalLedger")
-    assert (row["cursor"], row["lastRun"]) == ("entryNumber 9", '{"sent":3}')
+    assert row("acme", "generalLedger") == ("entryNumber 9", {"sent": 3}, '{"sent":3}')
 
 
-def test_claiming_new_documents_marks_them_sending_and_a_re_read_tells_sending_from_done(table):
-    store = TableCursorStore(table("ImportCursors"))
+def test_claiming_new_documents_marks_them_sending_and_a_re_read_tells_sending_from_done(cursors):
+    store, _ = cursors
     markers = [DocumentMarker(f"00000000-0000-4000-8000-{n:012d}", f"PP-{n}", "", 0) for n in range(130)]
     assert store.claim("acme", "purchaseInvoices", markers[:120], at="t1") == {}
     store.mark_imported("acme", "purchaseInvoices", markers[:60], at="t2")
@@ -46,11 +69,35 @@ def test_claiming_new_documents_marks_them_sending_and_a_re_read_tells_sending_f
     assert store.claim("other", "purchaseInvoices", markers[:1], at="t5") == {}
 
 
+@pytest.fixture(params=["queue", "memory"])
+def outbox(request, azurite, unique_suffix):
+    """An outbox and how to read back what it sent."""
+    if request.param == "queue":
+        from azure.storage.queue import QueueServiceClient
+
+        service = QueueServiceClient.from_connection_string(azurite)
+        queue = ensure_queue(service.get_queue_client(f"bc-expenses-{unique_suffix}"))
+        yield QueueOutbox(lambda: queue), lambda: sorted(
+            (json.loads(m.content) for m in queue.receive_messages(max_messages=32)), key=lambda m: m["key"])
+        queue.delete_queue()
+        return
+    memory = InMemoryOutbox()
+    yield memory, lambda: sorted(memory.messages, key=lambda m: m["key"])
+
+
+def test_the_outbox_sends_every_message_of_a_page_as_json(outbox):
+    sender, sent = outbox
+    sender.send_many([])
+    page = [{"connector": "acme", "key": f"k{n}", "description": "Flüge", "amount": n} for n in range(5)]
+    sender.send_many(page)
+    assert sent() == page
+
+
 def test_the_ledger_port_maps_dimension_values_to_host_project_ids(table):
     ledger = table("SyncLedger")
     ledger.create_entity({"PartitionKey": "acme|project", "RowKey": table_key("prj/42#a"), "bcNumber": "p-1001"})
     ledger.create_entity({"PartitionKey": "acme|project", "RowKey": "prj-43", "status": "failed"})
     ledger.create_entity({"PartitionKey": "acme|customer", "RowKey": "c-1", "bcNumber": "C10000"})
-    projects = LedgerProjectMap(ledger).projects("acme")
+    projects = TableProjectMap(ledger).projects("acme")
     assert {code: (p.id, p.number) for code, p in projects.items()} == {"P-1001": ("prj/42#a", "P-1001")}
-    assert LedgerProjectMap(ledger).projects("nobody") == {}
+    assert TableProjectMap(ledger).projects("nobody") == {}

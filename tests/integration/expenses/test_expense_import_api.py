@@ -100,21 +100,21 @@ def test_the_general_ledger_source_imports_expense_entries_reversals_and_late_en
 
 
 def test_throttling_in_the_middle_of_an_import_is_waited_out_and_loses_nothing(services, connector, bc):
-    from shared.expenses import ImportOptions, expense_deps, import_expenses
+    from shared.expenses import ImportOptions
 
     name = connector(source="generalLedger")
     bc.bulk_insert(*US, generalLedgerEntries=200, postingDate="2026-11-02",
                    projects=["P-1001", "P-1002"])
-    deps = expense_deps(services, options=ImportOptions(ledger_page_size=50))
-    real_send, throttled = deps.outbox.send_many, []
+    expenses = services.expenses(options=ImportOptions(ledger_page_size=50))
+    real_send, throttled = expenses.outbox.send_many, []
 
     def send_then_throttle(messages):
         real_send(messages)
         if not throttled:
             throttled.append(bc.add_fault("429", count=2, retry_after=0, path="generalLedgerEntries"))
 
-    deps.outbox.send_many = send_then_throttle
-    summary = import_expenses(name, deps, budget_seconds=60)
+    expenses.outbox.send_many = send_then_throttle
+    summary = expenses.import_one(name, budget_seconds=60)
     assert summary.status == "completed", summary.to_dict()
     statuses = [r["status"] for r in bc.requests(kind="bc") if "generalLedgerEntries" in r["path"]]
     assert statuses.count(429) == 2
@@ -123,25 +123,25 @@ def test_throttling_in_the_middle_of_an_import_is_waited_out_and_loses_nothing(s
 
 
 def test_throttling_that_outlasts_the_retries_fails_the_run_and_the_next_run_continues(services, connector, bc):
-    from shared.expenses import ImportOptions, expense_deps, import_expenses
+    from shared.expenses import ImportOptions
 
     name = connector(source="generalLedger")
     bc.bulk_insert(*US, generalLedgerEntries=120, postingDate="2026-11-02",
                    projects=["P-1001", "P-1002"])
-    deps = expense_deps(services, options=ImportOptions(ledger_page_size=50))
-    real_send = deps.outbox.send_many
+    expenses = services.expenses(options=ImportOptions(ledger_page_size=50))
+    real_send = expenses.outbox.send_many
 
     def send_then_throttle_hard(messages):
         real_send(messages)
         bc.add_fault("429", count=10, retry_after=0, path="generalLedgerEntries")
 
-    deps.outbox.send_many = send_then_throttle_hard
-    failed = import_expenses(name, deps, budget_seconds=60)
+    expenses.outbox.send_many = send_then_throttle_hard
+    failed = expenses.import_one(name, budget_seconds=60)
     assert (failed.status, failed.error["code"], failed.error["retryable"]) == (
         "failed", "Application_TooManyRequests", True)
     bc.clear_faults()
-    deps.outbox.send_many = real_send
-    assert import_expenses(name, deps, budget_seconds=60).status == "completed"
+    expenses.outbox.send_many = real_send
+    assert expenses.import_one(name, budget_seconds=60).status == "completed"
     keys = [m["key"] for m in sent_messages(services, name)]
     assert len(keys) == len(set(keys)) == 128
     assert [n["event"] for n in services.notifications if n["connector"] == name
@@ -149,13 +149,13 @@ def test_throttling_that_outlasts_the_retries_fails_the_run_and_the_next_run_con
 
 
 def test_a_crash_after_sending_and_before_the_cursor_is_saved_re_sends_one_page(services, connector, bc):
-    from shared.expenses import ImportOptions, expense_deps, import_expenses
+    from shared.expenses import ImportOptions
 
     name = connector(source="generalLedger")
     bc.bulk_insert(*US, generalLedgerEntries=100, postingDate="2026-11-02",
                    projects=["P-1001", "P-1002"])
-    deps = expense_deps(services, options=ImportOptions(ledger_page_size=40))
-    real_save, saves = deps.cursors.save, []
+    expenses = services.expenses(options=ImportOptions(ledger_page_size=40))
+    real_save, saves = expenses.cursors.save, []
 
     def crash_on_second_page(connector_name, row, state, **kwargs):
         saves.append(row)
@@ -163,10 +163,10 @@ def test_a_crash_after_sending_and_before_the_cursor_is_saved_re_sends_one_page(
             raise OSError("the worker was recycled")
         real_save(connector_name, row, state, **kwargs)
 
-    deps.cursors.save = crash_on_second_page
-    assert import_expenses(name, deps, budget_seconds=60).status == "failed"
-    deps.cursors.save = real_save
-    assert import_expenses(name, deps, budget_seconds=60).status == "completed"
+    expenses.cursors.save = crash_on_second_page
+    assert expenses.import_one(name, budget_seconds=60).status == "failed"
+    expenses.cursors.save = real_save
+    assert expenses.import_one(name, budget_seconds=60).status == "completed"
     keys = [m["key"] for m in sent_messages(services, name)]
     assert len(set(keys)) == 108
     assert len(keys) - len(set(keys)) == 40  # one page sent twice; the host drops the repeats by key

@@ -1,4 +1,4 @@
-"""A fake Business Central for the expense import's use-case tests, and the deps around it.
+"""A fake Business Central for the expense import's use-case tests, and the ports around it.
 
 `FakeBc` answers exactly the reads the import makes (`read_catalog`'s `$batch`, `list_entities` on
 purchaseInvoices / purchaseCreditMemos / generalLedgerEntries with the import's filters, ordering and
@@ -14,17 +14,12 @@ import re
 import uuid
 from typing import Any, Iterator
 
-from shared.adapters.connector_store import InMemoryConnectorStore
-from shared.connectors import ConnectorRecord, parse_connector_settings
-from shared.expenses import (
-    IMPORT_LEASE,
-    ExpenseDeps,
-    ImportOptions,
-    InMemoryCursorStore,
-    InMemoryOutbox,
-    InMemoryProjectMap,
-)
 from shared.adapters import InMemoryLeaseStore
+from shared.adapters.cursors import InMemoryCursorStore
+from shared.adapters.expense_outbox import InMemoryOutbox
+from shared.adapters.connector_store import InMemoryConnectorStore
+from shared.connectors import ConnectorRecord, ConnectorStore, mark_reconnect_required
+from shared.expenses import IMPORT_LEASE, ExpenseImport, HostProject, ImportOptions
 
 COMPANY_ID = "5a1c6898-0000-4e8f-9b7a-5c6d7e8f9a01"
 NAME = "acme"
@@ -61,10 +56,61 @@ class FakeClock:
         self.seconds += self.tick
         return self.seconds
 
+    def sleep(self, seconds: float) -> None:
+        self.advance(seconds=seconds)
+
     def advance(self, **delta: float) -> None:
         step = _dt.timedelta(**delta)
         self.moment += step
         self.seconds += step.total_seconds()
+
+
+class FakeProjectMap:
+    """The projects export's ledger as the import reads it: `set(connector, host_id, code)`."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, dict[str, str]] = {}
+
+    def set(self, connector: str, host_id: str, code: str) -> None:
+        self._rows.setdefault(connector, {})[host_id] = code
+
+    def projects(self, connector: str) -> dict[str, HostProject]:
+        out: dict[str, HostProject] = {}
+        for host_id, code in sorted(self._rows.get(connector, {}).items()):
+            out.setdefault(code.upper(), HostProject(host_id, code.upper()))
+        return out
+
+
+class FakeBcClients:
+    """Every connector reads the same fake BC; `fail` makes `for_record` raise (e.g. a revoked grant)."""
+
+    def __init__(self, bc: "FakeBc", fail: Exception | None = None) -> None:
+        self.bc, self.fail = bc, fail
+
+    def for_record(self, record: ConnectorRecord) -> "FakeBc":
+        if self.fail is not None:
+            raise self.fail
+        return self.bc
+
+
+class CollectedNotifications(list):
+    """The `bc-notifications` messages sent, in order."""
+
+    def notify(self, message: dict) -> None:
+        self.append(message)
+
+
+class StatusReconnects:
+    """What the consent service does on a revoked grant, minus the consent link: status
+    `reconnect_required` once and one notification."""
+
+    def __init__(self, store: ConnectorStore, notifications: CollectedNotifications, clock: FakeClock) -> None:
+        self.store, self.notifications, self.clock = store, notifications, clock
+
+    def report(self, name: str, reason: str) -> bool:
+        return mark_reconnect_required(self.store, name, reason=reason, notify=self.notifications.notify,
+                                       now=self.clock.now,
+                                       consent_hint=f"Reconnect it with POST /api/connectors/{name}/consent.")
 
 
 class FakeBc:
@@ -193,36 +239,34 @@ class World:
         self.clock = FakeClock(tick=tick)
         self.bc = FakeBc(self.clock)
         self.store = InMemoryConnectorStore()
-        self.store.create(ConnectorRecord(name=NAME, settings=parse_connector_settings(settings_document(**expenses)), status="connected",
+        self.store.create(ConnectorRecord(name=NAME, settings=settings_document(**expenses), status="connected",
                                           company_id=COMPANY_ID, company_name="CRONUS", tax_mode="salesTax",
                                           refresh_token_expires_at=None))
         self.cursors = InMemoryCursorStore()
         self.leases = InMemoryLeaseStore(name=IMPORT_LEASE, clock=self.clock.now)
-        self.projects = InMemoryProjectMap()
+        self.projects = FakeProjectMap()
         for n in (1, 2, 3):
             self.projects.set(NAME, f"host-{n}", f"P-{n}")
         self.outbox = InMemoryOutbox()
-        self.notifications: list[dict] = []
-        self.reconnects: list[str] = []
+        self.notifications = CollectedNotifications()
         self.options = ImportOptions(document_page_size=2, ledger_page_size=3)
 
-    def deps(self, **changes: Any) -> ExpenseDeps:
-        values: dict[str, Any] = dict(
-            store=self.store, cursors=self.cursors, leases=self.leases, projects=self.projects, outbox=self.outbox,
-            bc_client_for_record=lambda record: self.bc, notify=self.notifications.append, now=self.clock.now,
-            monotonic=self.clock.monotonic, options=self.options)
-        values.update(changes)
-        return ExpenseDeps(**values)
+    def importer(self, **changes: Any) -> ExpenseImport:
+        """The use case on this world's fakes; `changes` replace ports by name (e.g. `leases=`)."""
+        ports: dict[str, Any] = dict(
+            connectors=self.store, cursors=self.cursors, leases=self.leases, projects=self.projects,
+            outbox=self.outbox, bc_clients=FakeBcClients(self.bc), notifier=self.notifications,
+            reconnects=StatusReconnects(self.store, self.notifications, self.clock), clock=self.clock,
+            options=self.options)
+        ports.update(changes)
+        return ExpenseImport(**ports)
 
     def run(self, budget_seconds: float = 60.0, **changes: Any):
-        from shared.expenses import import_expenses
-
-        return import_expenses(NAME, self.deps(**changes), budget_seconds=budget_seconds)
+        return self.importer(**changes).import_one(NAME, budget_seconds=budget_seconds)
 
     def set_expenses(self, **expenses: Any) -> None:
         record = self.store.get(NAME)
-        document = record.settings.to_document()
-        record.settings = parse_connector_settings({**document, "expenses": {**document["expenses"], **expenses}})
+        record.settings = {**record.settings, "expenses": {**record.settings["expenses"], **expenses}}
         self.store.update(record)
 
     @property

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from shared.expenses import AccountCatalog, HostProject, ImportContext, map_document_line, map_ledger_entry
-from shared.expenses._reads import DOCUMENT_KINDS, category_key
+from shared.connectors._accounts import category_key
+from shared.expenses._reads import DOCUMENT_KINDS
 
 COMPANY = "5a1c6898-0000-4e8f-9b7a-5c6d7e8f9a01"
 CTX = ImportContext(

@@ -7,7 +7,7 @@ from dataclasses import replace
 from collections import Counter
 
 import pytest
-from tests.unit.expenses._fakes import COMPANY_ID, NAME, World
+from tests.unit.expenses._fakes import COMPANY_ID, NAME, FakeBcClients, World
 
 from shared.auth import ReconnectRequiredError
 from shared.bc import BcThrottledError
@@ -215,14 +215,13 @@ def test_failures_notify_once_per_streak():
 def test_a_revoked_grant_marks_the_connector_once_and_later_runs_skip_it():
     world = World()
 
-    def revoked(record):
-        raise ReconnectRequiredError("AADSTS50173: the grant was revoked.", error="invalid_grant")
-
-    summary = world.run(bc_client_for_record=revoked)
+    revoked = FakeBcClients(world.bc, fail=ReconnectRequiredError("AADSTS50173: the grant was revoked.",
+                                                                  error="invalid_grant"))
+    summary = world.run(bc_clients=revoked)
     assert summary.status == "reconnect_required"
     assert world.store.get(NAME).status == "reconnect_required"
     assert [n["event"] for n in world.notifications] == ["reconnect_required"]
-    again = world.run(bc_client_for_record=revoked)
+    again = world.run(bc_clients=revoked)
     assert again.status == "skipped" and "reconnected" in again.message
     assert [n["event"] for n in world.notifications] == ["reconnect_required"]
 

@@ -9,7 +9,6 @@ import pytest
 from tests.unit.expenses._fakes import COMPANY_ID, NAME, World, settings_document
 
 from shared.connectors import ConnectorRecord, SettingsInvalid, parse_connector_settings, verify_settings
-from shared.expenses import import_all
 
 
 def add_connector(world, name, *, enabled=True, started_at=None):
@@ -28,14 +27,14 @@ def test_the_timer_runs_enabled_connectors_least_recently_imported_first():
     record.stats = {"expenseImport": {"startedAt": "2026-11-20T00:00:00.000Z"}}
     world.store.update(record)
     add_connector(world, "fresh")
-    summaries = import_all(world.deps(), budget_seconds=60)
+    summaries = world.importer().import_all(budget_seconds=60)
     assert [s.connector for s in summaries] == ["fresh", "zeta", NAME]
 
 
 def test_the_timer_leaves_connectors_for_the_next_run_when_the_budget_is_spent(caplog):
     world = World(tick=2.0)
     add_connector(world, "second")
-    summaries = import_all(world.deps(), budget_seconds=7)
+    summaries = world.importer().import_all(budget_seconds=7)
     assert len(summaries) == 1
     assert "connectors wait for the next run" in caplog.text
 
@@ -126,5 +125,5 @@ def test_one_connector_s_unexpected_trouble_does_not_stop_the_timer_for_the_othe
     record.settings = replace(record.settings, expenses_enabled=True, expenses_from_date=None,  # a stored
                               expenses_activity=None, expenses_source="purchaseInvoices")  # document gone bad
     world.store.update(record)
-    summaries = import_all(world.deps(), budget_seconds=60)
+    summaries = world.importer().import_all(budget_seconds=60)
     assert [s.connector for s in summaries] == [NAME]

@@ -1,4 +1,6 @@
-"""The CursorStore port: import state per connector in table `ImportCursors`, and an in-memory fake.
+"""The expense import's `CursorStore` (`shared.expenses`): import state per connector in table
+`ImportCursors`, and its in-memory twin (one contract suite runs both:
+tests/integration/expenses/test_expense_adapters.py).
 
 Rows (PartitionKey = connector name, so deleting a connector purges them with its partition):
 
@@ -10,7 +12,8 @@ Rows (PartitionKey = connector name, so deleting a connector purges them with it
 - RowKey `unknownProjects`: project dimension values no host project carries, reported once; `state`
   (JSON: value -> firstSeenAt, source, lines, notified), `updatedAt`.
 
-Only the run holding the connector's lease writes them (`shared.adapters`), so plain writes suffice. A page of
+Only the run holding the connector's lease writes them (`shared.adapters.LeaseStore`), so plain writes
+suffice. A page of
 documents costs two storage requests when its documents are new (the common case): one transaction that
 *inserts* `sending` markers, which fails only if some document already has one (then those are read one by
 one), and one that sets them `done` after the messages were sent. A `sending` marker found later means a
@@ -22,45 +25,22 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from shared.expenses import DocumentMarker
+from shared.jsontypes import JsonObject
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.data.tables import TableClient
 
-__all__ = ["CursorStore", "DocumentMarker", "TableCursorStore", "InMemoryCursorStore"]
+# The Azure SDK is imported in the methods that use it: the worker imports the app's modules at cold start.
+
+__all__ = ["TableCursorStore", "InMemoryCursorStore"]
 
 #: Concurrent point reads when a page re-reads documents; at most 100 operations per transaction.
 _READERS = 8
 _BATCH = 100
-
-
-@dataclass(frozen=True)
-class DocumentMarker:
-    """A posted document whose lines were processed (sent, or skipped for a reason)."""
-
-    document_id: str
-    number: str
-    last_modified: str
-    lines: int
-
-
-class CursorStore(Protocol):
-    def load(self, connector: str, name: str) -> dict[str, Any] | None:
-        """The `state` of row `name` (a source, or `unknownProjects`), or None."""
-        ...
-
-    def save(self, connector: str, name: str, state: dict[str, Any], *, cursor: str = "",
-             last_run: dict[str, Any] | None = None, at: str = "") -> None: ...
-
-    def claim(self, connector: str, source: str, markers: list[DocumentMarker], *, at: str) -> dict[str, str]:
-        """Mark documents `sending` unless they have a marker; answers the earlier state of those that had one
-        (`sending` or `done`, by lower-case document id)."""
-        ...
-
-    def mark_imported(self, connector: str, source: str, markers: list[DocumentMarker], *, at: str) -> None:
-        """Mark documents `done`."""
-        ...
 
 
 def _marker_key(source: str, document_id: str) -> str:
@@ -68,12 +48,13 @@ def _marker_key(source: str, document_id: str) -> str:
 
 
 class TableCursorStore:
-    """CursorStore on Azure Table Storage (or Azurite). Raises azure.core.exceptions.HttpResponseError."""
+    """On Azure Table Storage (or Azurite). Raises azure.core.exceptions.HttpResponseError (the import
+    reports it as Storage being unavailable)."""
 
     def __init__(self, table: "TableClient") -> None:
         self._table = table
 
-    def load(self, connector: str, name: str) -> dict[str, Any] | None:
+    def load(self, connector: str, name: str) -> JsonObject | None:
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
@@ -82,8 +63,8 @@ class TableCursorStore:
             return None
         return json.loads(row.get("state") or "{}")
 
-    def save(self, connector: str, name: str, state: dict[str, Any], *, cursor: str = "",
-             last_run: dict[str, Any] | None = None, at: str = "") -> None:
+    def save(self, connector: str, name: str, state: JsonObject, *, cursor: str = "",
+             last_run: JsonObject | None = None, at: str = "") -> None:
         from azure.data.tables import UpdateMode
 
         entity: dict[str, Any] = {"PartitionKey": connector, "RowKey": name,
@@ -119,8 +100,6 @@ class TableCursorStore:
     def _states(self, connector: str, source: str, document_ids: list[str]) -> dict[str, str]:
         # Point reads, a few at a time: Table Storage serves each from the key, whereas a filter with
         # "RowKey eq a or RowKey eq b" scans the whole partition (Learn, "Table design patterns").
-        from concurrent.futures import ThreadPoolExecutor
-
         from azure.core.exceptions import ResourceNotFoundError
 
         def state(document_id: str) -> str | None:
@@ -156,13 +135,13 @@ class InMemoryCursorStore:
         self.rows: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def load(self, connector: str, name: str) -> dict[str, Any] | None:
+    def load(self, connector: str, name: str) -> JsonObject | None:
         with self._lock:
             row = self.rows.get((connector, name))
             return copy.deepcopy(row["state"]) if row is not None else None
 
-    def save(self, connector: str, name: str, state: dict[str, Any], *, cursor: str = "",
-             last_run: dict[str, Any] | None = None, at: str = "") -> None:
+    def save(self, connector: str, name: str, state: JsonObject, *, cursor: str = "",
+             last_run: JsonObject | None = None, at: str = "") -> None:
         # A JSON round trip, like the table: nothing the caller keeps can change what is stored.
         with self._lock:
             row = self.rows.setdefault((connector, name), {})

@@ -1,4 +1,5 @@
-"""The Outbox port: where expense messages go (queue `bc-expenses`), one message per entry.
+"""The expense import's `Outbox` (`shared.expenses`): queue `bc-expenses`, one message per entry, and its
+in-memory twin.
 
 `send_many` returns only when every message of the page is on the queue, or raises: the caller saves the
 cursor after it returns, so a page is never marked done before it was sent. The queue adapter sends a
@@ -10,23 +11,24 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Callable
 
-__all__ = ["Outbox", "QueueOutbox", "InMemoryOutbox"]
+from shared.jsontypes import JsonObject
 
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from azure.storage.queue import QueueClient
 
-class Outbox(Protocol):
-    def send_many(self, messages: list[dict[str, Any]]) -> None: ...
+__all__ = ["QueueOutbox", "InMemoryOutbox"]
 
 
 class QueueOutbox:
     """Messages as plain UTF-8 JSON on a storage queue (ARCHITECTURE §4). Raises the first failed send's error."""
 
-    def __init__(self, queue_client: Callable[[], Any], *, concurrency: int = 8) -> None:
+    def __init__(self, queue_client: "Callable[[], QueueClient]", *, concurrency: int = 8) -> None:
         self._queue_client = queue_client
         self._concurrency = concurrency
 
-    def send_many(self, messages: list[dict[str, Any]]) -> None:
+    def send_many(self, messages: list[JsonObject]) -> None:
         if not messages:
             return
         queue = self._queue_client()
@@ -46,14 +48,14 @@ class InMemoryOutbox:
     outage: the send that would exceed that many messages raises ConnectionError, sending nothing of it."""
 
     def __init__(self, *, keep: bool = True, fail_after: int | None = None) -> None:
-        self.messages: list[dict[str, Any]] = []
+        self.messages: list[JsonObject] = []
         self.count = 0
         self.keep = keep
         self.fail_after = fail_after
-        self.on_send: Callable[[list[dict[str, Any]]], None] | None = None
+        self.on_send: Callable[[list[JsonObject]], None] | None = None
         self._lock = threading.Lock()
 
-    def send_many(self, messages: list[dict[str, Any]]) -> None:
+    def send_many(self, messages: list[JsonObject]) -> None:
         with self._lock:
             if self.fail_after is not None and self.count + len(messages) > self.fail_after:
                 raise ConnectionError("the bc-expenses queue is unreachable (simulated)")
@@ -65,4 +67,4 @@ class InMemoryOutbox:
 
     @property
     def keys(self) -> list[str]:
-        return [m["key"] for m in self.messages]
+        return [str(m["key"]) for m in self.messages]
