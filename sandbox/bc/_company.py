@@ -101,6 +101,8 @@ class Company:
             defaults = {**_INTERNAL_DEFAULTS, **etype.defaults}
             self.tables[set_name] = Table(self.db, etype.sort_keys, defaults,
                                           unique=cfg.get("unique"), indexes=cfg.get("indexes", ()))
+            self.tables[set_name].name = set_name  # API tables note their changes (webhooks)
+            self.tables[set_name].owner = company_id
         for name, cfg in INTERNAL_TYPES.items():
             self.tables[name] = Table(self.db, cfg["sort"], dict(_INTERNAL_DEFAULTS), unique=cfg["unique"])
 

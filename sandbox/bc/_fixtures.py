@@ -74,6 +74,7 @@ def build_tenants(data: dict, clock: Clock, types: dict[str, EntityType],
                     "systemModifiedAt": c.get("createdAt", DEFAULT_STAMP),
                     "systemModifiedBy": EMPTY_GUID,
                 })
+            env.db.drain()  # loading fixtures is not a change anyone is notified about
             tenant.environments[env.name.lower()] = env
         tenants[tenant.id] = tenant
     return tenants
