@@ -18,6 +18,10 @@
     POST   /_sandbox/ledger-entries/{tenant}/{env}/{company}         one G/L entry, maybe late (lower number)
     POST   /_sandbox/posted-documents/{tenant}/{env}/{company}/{set} one posted purchase invoice / credit memo
     PUT    /_sandbox/posted-documents/{tenant}/{env}/{company}/{set}/{id}/status   {"status": "Paid"}
+    GET    /_sandbox/webhooks        PUT /_sandbox/webhooks     subscriptions and delivery settings / change settings
+    POST   /_sandbox/webhooks/flush                             send pending notifications and retries now
+    GET    /_sandbox/webhooks/notifications?since=<seq>         handshakes and notifications sent, with answers
+    DELETE /_sandbox/webhooks/subscriptions/{id}                drop a subscription (as BC does after a bad answer)
 
 The last four are data hooks for imports (sandbox/bc/_bulk.py): volume for benchmarks, records that
 commit late (an older lastModifiedDateTime or a lower entry number), and a payment's new timestamp, which
@@ -112,11 +116,13 @@ class AdminApi:
             return self._put_web_service(request, *segments[1:])
         if head == "no-series" and len(segments) == 5 and method == "PUT":
             return self._put_no_series(request, *segments[1:])
+        if head == "webhooks":
+            return self._webhooks(request, segments)
         data_hook = self._data_hook(request, segments)
         if data_hook is not None:
             return data_hook
         known = {h for h, _ in simple} | {"grants", "bc-apps", "web-services", "no-series", "bulk", "ledger-entries",
-                                          "posted-documents"}
+                                          "posted-documents", "webhooks"}
         if head in known:
             raise _AdminError(405, "MethodNotAllowed", f"{method} is not supported on /_sandbox/{'/'.join(segments)}")
         raise _AdminError(404, "NotFound", f"no control route /_sandbox/{'/'.join(segments)}")
@@ -251,6 +257,33 @@ class AdminApi:
         tenant_id = self._bc_tenant(segments[1], segments[2])
         status_code = 201 if method == "POST" else 200
         return _json(self._c.world.change_data(tenant_id, segments[2], segments[3], change), status_code)
+
+    def _webhooks(self, request: Request, segments: list[str]) -> Response:
+        """Webhook subscriptions and notifications (sandbox/bc/_webhooks.py)."""
+        hooks = getattr(self._c.world, "webhooks", None)
+        if hooks is None:
+            raise _AdminError(501, "NotImplemented", "this BC world has no webhooks")
+        method, rest = request.method, segments[1:]
+        if not rest and method == "GET":
+            return _json(hooks.summary())
+        if not rest and method == "PUT":
+            body = _body(request)
+            body.pop("subscriptions", None)
+            body.pop("lastSeq", None)
+            return _json({"settings": hooks.update_settings(body.get("settings", body))})
+        if rest == ["flush"] and method == "POST":
+            return _json({"subscriptionsFlushed": hooks.flush()})
+        if rest == ["notifications"] and method == "GET":
+            try:
+                since = int(request.args.get("since", "0"))
+            except ValueError as exc:
+                raise ValueError("since must be an integer sequence number") from exc
+            return _json(hooks.log(since))
+        if len(rest) == 2 and rest[0] == "subscriptions" and method == "DELETE":
+            return _json(hooks.drop(rest[1]))
+        if rest[:1] in ([], ["flush"], ["notifications"], ["subscriptions"]):
+            raise _AdminError(405, "MethodNotAllowed", f"{method} is not supported on /_sandbox/{'/'.join(segments)}")
+        raise _AdminError(404, "NotFound", f"{method} is not supported on /_sandbox/{'/'.join(segments)}")
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -437,6 +470,28 @@ class SandboxAdmin:
         path = f"no-series/{_seg(tenant)}/{_seg(environment)}/{_seg(company)}/{_seg(code)}"
         return self._call("PUT", path, {"manualNos": manual_nos})
 
+
+    # webhooks (sandbox/bc/_webhooks.py)
+    def webhooks(self) -> dict:
+        """{"settings": {...}, "subscriptions": [...], "lastSeq": n}"""
+        return self._call("GET", "webhooks")
+
+    def set_webhook_settings(self, **settings: Any) -> dict:
+        """notificationDelaySeconds, retryInitialSeconds, retryMaxIntervalSeconds, retryWindowSeconds,
+        handshakeMethod ("POST" or "GET"), requestTimeoutSeconds."""
+        return self._call("PUT", "webhooks", settings)["settings"]
+
+    def flush_webhooks(self) -> int:
+        """Sends pending notifications and due retries now; answers how many subscriptions had some."""
+        return self._call("POST", "webhooks/flush")["subscriptionsFlushed"]
+
+    def webhook_log(self, since: int = 0) -> list[dict]:
+        """Handshakes, notification requests (with their body, answer status and outcome) and deletions."""
+        return self._call("GET", "webhooks/notifications", params={"since": since})["notifications"]
+
+    def drop_subscription(self, subscription_id: str) -> dict:
+        """Deletes a subscription without telling the subscriber, as BC does after a bad answer."""
+        return self._call("DELETE", f"webhooks/subscriptions/{_seg(subscription_id)}")
 
     # BC data hooks (sandbox/bc/_bulk.py)
     def bulk_insert(self, tenant: str, environment: str, company: str, **spec: Any) -> dict:

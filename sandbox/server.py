@@ -231,6 +231,9 @@ class SandboxServer:
         )
         self._httpd: _TlsThreadedServer | None = None
         self._thread: threading.Thread | None = None
+        webhooks = getattr(self.world, "webhooks", None)
+        if webhooks is not None:
+            webhooks.request_log = self._log_webhook_call
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -251,6 +254,9 @@ class SandboxServer:
         return self
 
     def stop(self) -> None:
+        close = getattr(self.world, "close", None)
+        if close is not None:
+            close()  # the webhook delivery thread stops with the server
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
@@ -259,6 +265,18 @@ class SandboxServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def _log_webhook_call(self, entry: dict) -> None:
+        """A call the sandbox made to a webhook subscriber, in the request log as kind "webhook"."""
+        url = urlsplit(entry.get("notificationUrl") or "")
+        self.request_log.append(
+            requestId=str(uuid.uuid4()), kind="webhook", method=entry.get("method") or "POST", path=url.path or "/",
+            query="validationToken=***" if entry["kind"] == "handshake" else url.query, status=entry.get("status"),
+            principal=None, durationMs=0.0,
+            extra={"webhook": entry["kind"], "subscriptionId": entry.get("subscriptionId"),
+                   "outcome": entry.get("outcome"), "notifications": entry.get("count"),
+                   "webhookSeq": entry["seq"]},
+        )
 
     def __enter__(self) -> "SandboxServer":
         return self.start()

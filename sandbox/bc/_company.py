@@ -48,6 +48,8 @@ INTERNAL_TYPES: dict[str, dict[str, Any]] = {
     "customerPostingGroups": {"sort": ("code",), "unique": {"code": ("code",)}},
     "vendorPostingGroups": {"sort": ("code",), "unique": {"code": ("code",)}},
     "vatBusPostingGroups": {"sort": ("code",), "unique": {"code": ("code",)}},
+    "vatProdPostingGroups": {"sort": ("code",), "unique": {"code": ("code",)}},
+    "salesTaxGroups": {"sort": ("code",), "unique": {"code": ("code",)}},
     "noSeries": {"sort": ("code",), "unique": {"code": ("code",)}},
     "salesSetup": {"sort": ("primaryKey",), "unique": {}},
 }
@@ -101,6 +103,8 @@ class Company:
             defaults = {**_INTERNAL_DEFAULTS, **etype.defaults}
             self.tables[set_name] = Table(self.db, etype.sort_keys, defaults,
                                           unique=cfg.get("unique"), indexes=cfg.get("indexes", ()))
+            self.tables[set_name].name = set_name  # API tables note their changes (webhooks)
+            self.tables[set_name].owner = company_id
         for name, cfg in INTERNAL_TYPES.items():
             self.tables[name] = Table(self.db, cfg["sort"], dict(_INTERNAL_DEFAULTS), unique=cfg["unique"])
 
@@ -201,6 +205,16 @@ class Company:
     def vat_bus_groups(self) -> Table:
         """VAT Bus. Posting Groups: in a VAT company the API's taxAreas *are* those groups."""
         return self.tables["taxAreas"] if self.uses_vat else self.tables["vatBusPostingGroups"]
+
+    def vat_prod_groups(self) -> Table:
+        """VAT Prod. Posting Groups: in a VAT company the API's taxGroups *are* those groups."""
+        return self.tables["taxGroups"] if self.uses_vat else self.tables["vatProdPostingGroups"]
+
+    def sales_tax_groups(self) -> Table:
+        """The sales-tax "Tax Group" table that items.taxGroupCode validates against in every localization
+        (APIV2 - Items has no UseVat switch): the API's taxGroups in a sales-tax company, a table of its own
+        (usually empty) in a VAT company."""
+        return self.tables["salesTaxGroups"] if self.uses_vat else self.tables["taxGroups"]
 
     def tax_percent(self, area_code: str, liable: bool, group_code: str) -> float:
         """Sales tax: the tax area's rate for the tax group if the customer is liable; VAT: the VAT posting

@@ -708,6 +708,10 @@ class LineBehavior(Behavior):
                 raise dialog("Item does not exist.")
             if obj.get("blocked"):
                 raise must_be_equal("Blocked", "No", "Item", "No.=%s" % obj["number"], "Yes")
+            if k.sales and obj["id"] != current.get("itemId") and not obj.get("generalProductPostingGroupCode"):
+                # Sales Line "No." OnValidate: Item.TestField("Gen. Prod. Posting Group") (text inferred from the
+                # TestField format).
+                raise must_have_value("Gen. Prod. Posting Group", "Item", "No.=%s" % obj["number"])
             out.update({"itemId": obj["id"], "accountId": EMPTY_GUID, "lineObjectNumber": obj["number"]})
         else:
             accounts = company.t("accounts")

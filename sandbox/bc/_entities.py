@@ -76,6 +76,10 @@ class MasterBehavior(Behavior):
     def key_fields(self, key: str) -> list[tuple[str, str]]:
         return [("SystemId", key)]
 
+    def refs_for(self, ctx: Ctx) -> tuple[Ref, ...]:
+        """The id/code pairs to resolve; some depend on the company (items' Tax Group)."""
+        return self.refs
+
     def defaults(self, ctx: Ctx) -> dict[str, Any]:
         return {}
 
@@ -102,7 +106,7 @@ class MasterBehavior(Behavior):
         if table.find(self.key_field, key) is not None:
             raise already_exists(self.etype.caption, [(self.key_caption, key)])
         record = {**self.defaults(ctx), **values, self.key_field: key}
-        found = apply_refs(ctx, self.refs, record)
+        found = apply_refs(ctx, self.refs_for(ctx), record)
         self.derive(ctx, record, found)
         return company.insert(self.set_name, record)
 
@@ -117,7 +121,7 @@ class MasterBehavior(Behavior):
             if table.find(self.key_field, new_key) is not None:
                 raise already_exists(self.etype.caption, [(self.key_caption, new_key)])
         merged = dict(values)
-        found = apply_refs(ctx, self.refs, merged)
+        found = apply_refs(ctx, self.refs_for(ctx), merged)
         preview = {**record, **merged}
         self.derive(ctx, preview, found)
         changes = {k: v for k, v in preview.items() if record.get(k, table.defaults.get(k)) != v or k in merged}
@@ -196,12 +200,22 @@ class VendorsBehavior(MasterBehavior):
         return {"currencyCode": ctx.company.lcy}
 
 
+_ITEM_TAX_GROUP = Ref("taxGroupId", "taxGroupCode", "taxGroups", "Tax Group")
+_ITEM_SALES_TAX_GROUP = Ref("taxGroupId", "taxGroupCode", "salesTaxGroups", "Tax Group")
+
+
 class ItemsBehavior(MasterBehavior):
+    """APIV2 - Items (page 30008). taxGroupId/Code validate against the sales-tax "Tax Group" table in every
+    localization (no UseVat switch on this page), so a VAT company's taxGroups (its VAT Prod. Posting Groups)
+    are not valid there; the item's VAT Prod. Posting Group has no API v2.0 field at all. It comes from the
+    Gen. Prod. Posting Group's "Def. VAT Prod. Posting Group" when that group has "Auto Insert Default"
+    (Item "Gen. Prod. Posting Group" OnValidate), from an API Setup template, or from the Item Card page."""
+
     set_name = "items"
     series = "itemNos"
     refs = (
         Ref("baseUnitOfMeasureId", "baseUnitOfMeasureCode", "unitsOfMeasure", "Unit of Measure"),
-        Ref("taxGroupId", "taxGroupCode", "taxGroups", "Tax Group"),
+        _ITEM_TAX_GROUP,
         Ref("generalProductPostingGroupId", "generalProductPostingGroupCode", "generalProductPostingGroups",
             "General Product Posting Group"),
         Ref("inventoryPostingGroupId", "inventoryPostingGroupCode", None, "Inventory Posting Group"),
@@ -212,11 +226,33 @@ class ItemsBehavior(MasterBehavior):
         "generalProductPostingGroup": ("lookup", "generalProductPostingGroups", "generalProductPostingGroupId"),
     }
 
+    def refs_for(self, ctx: Ctx) -> tuple[Ref, ...]:
+        assert ctx.company is not None
+        if not ctx.company.uses_vat:
+            return self.refs
+        return tuple(_ITEM_SALES_TAX_GROUP if r is _ITEM_TAX_GROUP else r for r in self.refs)
+
+    def defaults(self, ctx: Ctx) -> dict[str, Any]:
+        assert ctx.company is not None
+        # "API Setup" config template for items (GraphCollectionMgtItem.InsertItem), if the fixtures define one.
+        return dict(ctx.company.setup_templates.get("items", {}))
+
     def derive(self, ctx: Ctx, values: dict[str, Any], found: dict[str, dict | None]) -> None:
-        base = values.get("baseUnitOfMeasureCode", "")
-        units = tuple(values.get("_unitsOfMeasure", ()))
-        if base and base not in units:
-            values["_unitsOfMeasure"] = units + (base,)
+        derive_item(values, found.get("generalProductPostingGroupId", None),
+                    "generalProductPostingGroupId" in found)
+
+
+def derive_item(values: dict[str, Any], gen_prod_group: dict | None, gen_prod_written: bool) -> None:
+    """Base unit joins the item's units; a written Gen. Prod. Posting Group with Auto Insert Default brings its
+    Def. VAT Prod. Posting Group (Item.Table.al "Gen. Prod. Posting Group" OnValidate)."""
+    base = values.get("baseUnitOfMeasureCode", "")
+    units = tuple(values.get("_unitsOfMeasure", ()))
+    if base and base not in units:
+        values["_unitsOfMeasure"] = units + (base,)
+    if gen_prod_written and gen_prod_group is not None and gen_prod_group.get("autoInsertDefault", True):
+        default_vat = gen_prod_group.get("defaultVATProductPostingGroup", "")
+        if default_vat:
+            values["_vatProdPostingGroup"] = default_vat
 
 
 class ProjectsBehavior(MasterBehavior):

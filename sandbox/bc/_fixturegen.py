@@ -27,6 +27,7 @@ WEB_SERVICES = [
     {"name": "CustomerPostingGroups", "page": 110, "published": True},
     {"name": "NoSeries", "page": 456, "published": True},
     {"name": "SalesReceivablesSetup", "page": 459, "published": True},
+    {"name": "Item_Card", "page": 30, "published": True},
 ]
 
 
@@ -386,8 +387,11 @@ def _vat(tpl: str, name: str) -> dict[str, Any]:
                      for n, d, cat, at, dp, vat in accounts],
     })
     for item in base["items"]:
-        item["taxGroupCode"] = {"LABOR": "STANDARD", "TAXABLE": "STANDARD"}.get(item["taxGroupCode"], "STANDARD")
-    base["items"][1]["taxGroupCode"] = "REDUCED"  # Training Day: 7 % (illustrates a second rate)
+        # APIV2 - Items has no VAT Prod. Posting Group field and its taxGroupCode is the sales-tax Tax Group
+        # (none in a VAT company): the group is set on the Item Card (or by Auto Insert Default).
+        item["taxGroupCode"] = ""
+        item["vatProdPostingGroup"] = "STANDARD"
+    base["items"][1]["vatProdPostingGroup"] = "REDUCED"  # Training Day: 7 % (illustrates a second rate)
     base["customers"] = _rows(tpl, "customers", "number", [
         {"number": "K10000", "displayName": "Müller Bau GmbH", "type": "Company", "addressLine1": "Elbchaussee 12",
          "city": "Hamburg", "country": "DE", "postalCode": "22763", "taxRegistrationNumber": "DE811111111",

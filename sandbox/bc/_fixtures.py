@@ -74,6 +74,7 @@ def build_tenants(data: dict, clock: Clock, types: dict[str, EntityType],
                     "systemModifiedAt": c.get("createdAt", DEFAULT_STAMP),
                     "systemModifiedBy": EMPTY_GUID,
                 })
+            env.db.drain()  # loading fixtures is not a change anyone is notified about
             tenant.environments[env.name.lower()] = env
         tenants[tenant.id] = tenant
     return tenants
@@ -155,6 +156,9 @@ class _Loader:
             self.put("taxAreas", {**r, "taxType": tax_type, "_rates": dict(row.get("rates", {}))}, row["code"])
         for row in tpl.get("vatBusPostingGroups", []):
             self.put("vatBusPostingGroups", row, row["code"])
+        for set_name in ("vatProdPostingGroups", "salesTaxGroups"):
+            for row in tpl.get(set_name, []):
+                self.put(set_name, row, row["code"])
         for row in tpl.get("genBusPostingGroups", []):
             self.put("genBusPostingGroups", row, row["code"])
         for row in tpl.get("customerPostingGroups", []):
@@ -205,15 +209,17 @@ class _Loader:
         for row in self.tpl.get("items", []):
             base = row.get("baseUnitOfMeasure", "")
             units = tuple(row.get("unitsOfMeasure", [base] if base else []))
-            record = {k: v for k, v in row.items() if k not in ("baseUnitOfMeasure", "unitsOfMeasure", "type")}
+            record = {k: v for k, v in row.items()
+                      if k not in ("baseUnitOfMeasure", "unitsOfMeasure", "type", "vatProdPostingGroup")}
             record.update({
                 "type": edm_member(row.get("type", "Inventory")),
                 "baseUnitOfMeasureCode": base, "baseUnitOfMeasureId": self.code_id("unitsOfMeasure", base),
-                "taxGroupId": self.code_id("taxGroups", row.get("taxGroupCode")),
+                "taxGroupId": self.code_id("salesTaxGroups" if self.company.uses_vat else "taxGroups",
+                                           row.get("taxGroupCode")),
                 "generalProductPostingGroupId": self.code_id("generalProductPostingGroups",
                                                              row.get("generalProductPostingGroupCode")),
                 "_unitsOfMeasure": units,
-                "_vatProdPostingGroup": row.get("taxGroupCode", "") if self.company.uses_vat else "",
+                "_vatProdPostingGroup": row.get("vatProdPostingGroup", ""),
             })
             self.put("items", record, row["number"])
 

@@ -19,10 +19,10 @@ from ._bcerrors import (already_exists, method_not_allowed, must_have_value, no_
                         record_not_found, table_relation)
 from ._company import Company, Environment
 from ._engine import Behavior, Ctx, TableSource
-from ._entities import derive_customer_tax
+from ._entities import derive_customer_tax, derive_item
 from ._http import Call, Result, check_if_match, coerce_body, json_body
 from ._query import parse_options
-from ._schema import EntityType, Prop, parse_al_type
+from ._schema import EMPTY_GUID, EntityType, Prop, parse_al_type
 from ._values import GUID_RE
 
 __all__ = ["PAGES", "handle_odata", "page_types"]
@@ -50,6 +50,18 @@ PAGES: dict[int, PageDef] = {
         ("Tax_Area_Code", "_taxAreaCode", "Code[20]", True),
         ("Tax_Liable", "taxLiable", "Boolean", True),
         ("Blocked", "blocked", 'Enum "Customer Blocked"', True),
+    ), modify=True),
+    30: PageDef(30, "Item_Card", "items", "Item", ("No",), (
+        ("No", "number", "Code[20]", False),
+        ("Description", "displayName", "Text[100]", True),
+        ("Type", "type", 'Enum "Item Type"', True),
+        ("Blocked", "blocked", "Boolean", True),
+        ("Base_Unit_of_Measure", "baseUnitOfMeasureCode", "Code[10]", True),
+        ("Unit_Price", "unitPrice", "Decimal", True),
+        ("Gen_Prod_Posting_Group", "generalProductPostingGroupCode", "Code[20]", True),
+        ("VAT_Prod_Posting_Group", "_vatProdPostingGroup", "Code[20]", True),
+        ("Tax_Group_Code", "taxGroupCode", "Code[20]", True),
+        ("Inventory_Posting_Group", "inventoryPostingGroupCode", "Code[20]", True),
     ), modify=True),
     537: PageDef(537, "DimensionValues", "dimensionValues", "Dimension Value", ("Dimension_Code", "Code"), (
         ("Dimension_Code", "_dimensionCode", "Code[20]", True),
@@ -115,7 +127,7 @@ class PageBehavior(Behavior):
 
     def find(self, company: Company, key: dict[str, str]) -> dict | None:
         table = company.t(self.page.table)
-        if self.page.page_id == 21:
+        if self.page.page_id in (21, 30):
             return table.find("number", key.get("No", ""))
         if self.page.page_id == 537:
             dim = company.dimension_by_code(key.get("Dimension_Code", ""))
@@ -155,6 +167,8 @@ class PageBehavior(Behavior):
             return company.modify("dimensionValues", record, values)
         if page.page_id == 21:
             return self._update_customer(ctx, company, record, values)
+        if page.page_id == 30:
+            return self._update_item(company, record, values)
         raise method_not_allowed("PATCH", self.set_name)
 
     def _update_customer(self, ctx: Ctx, company: Company, record: dict, values: dict) -> dict:
@@ -184,6 +198,40 @@ class PageBehavior(Behavior):
         changes["taxAreaId"] = preview["taxAreaId"]
         changes["taxAreaDisplayName"] = preview["taxAreaDisplayName"]
         return company.modify("customers", record, changes)
+
+
+    def _update_item(self, company: Company, record: dict, values: dict) -> dict:
+        """Page 30 validates the groups against their tables (TableRelation); the VAT Prod. Posting Group, which
+        API v2.0 does not expose, is set here (a VAT company's taxGroups are its VAT Prod. Posting Groups)."""
+        checks = (
+            ("generalProductPostingGroupCode", "Gen. Prod. Posting Group", company.t("generalProductPostingGroups"),
+             "Gen. Product Posting Group", "generalProductPostingGroupId"),
+            ("_vatProdPostingGroup", "VAT Prod. Posting Group", company.vat_prod_groups(),
+             "VAT Product Posting Group", None),
+            ("taxGroupCode", "Tax Group Code", company.sales_tax_groups(), "Tax Group", "taxGroupId"),
+            ("baseUnitOfMeasureCode", "Base Unit of Measure", company.t("unitsOfMeasure"), "Unit of Measure",
+             "baseUnitOfMeasureId"),
+            ("inventoryPostingGroupCode", "Inventory Posting Group", None, "Inventory Posting Group", None),
+        )
+        changes = dict(values)
+        found: dict | None = None
+        for key, caption, table, related, id_field in checks:
+            if key not in values:
+                continue
+            value = values[key]
+            row = table.find("code", value) if (value and table is not None) else None
+            if value and row is None:
+                raise table_relation(caption, "Item", value, related)
+            if id_field:
+                changes[id_field] = row["id"] if row else EMPTY_GUID
+            if key == "generalProductPostingGroupCode":
+                found = row
+        preview = {**record, **changes}
+        derive_item(preview, found, "generalProductPostingGroupCode" in values and "_vatProdPostingGroup" not in values)
+        for key in ("_unitsOfMeasure", "_vatProdPostingGroup"):
+            if preview.get(key) != record.get(key):
+                changes[key] = preview[key]
+        return company.modify("items", record, changes)
 
 
 _KEY_PART = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)?('(?:[^']|'')*'|[^,]+)\s*(?:,|$)")

@@ -23,6 +23,25 @@ class Db:
     def __init__(self) -> None:
         self._journal: list[Callable[[], None]] | None = None
         self._versions = itertools.count(1)
+        #: committed row changes not yet handed to the webhooks: (company id, table, kind, row id,
+        #: lastModifiedDateTime, documentId). A rollback takes its own changes back out.
+        self.changes: list[tuple] = []
+
+    def note(self, table: "Table", kind: str, record: dict) -> None:
+        """A row of a named table was created, updated or deleted (webhook notifications, `drain`)."""
+        if table.name is None:
+            return
+        entry = (table.owner, table.name, kind, record["id"], record.get("lastModifiedDateTime"),
+                 record.get("documentId"))
+        changes = self.changes
+        changes.append(entry)
+        if self._journal is not None:
+            self._journal.append(lambda: _unnote(changes, entry))
+
+    def drain(self) -> list[tuple]:
+        """The changes noted since the last drain (called once a request or data hook is done)."""
+        out, self.changes = self.changes, []
+        return out
 
     def next_version(self) -> int:
         return next(self._versions)
@@ -67,8 +86,22 @@ class Db:
             journal.pop()()
 
 
+def _unnote(changes: list[tuple], entry: tuple) -> None:
+    if changes and changes[-1] is entry:
+        changes.pop()
+        return
+    for i in range(len(changes) - 1, -1, -1):
+        if changes[i] is entry:
+            del changes[i]
+            return
+
+
 class Table:
     """Rows of one entity set in one company."""
+
+    #: entity set name and owning company id, set by the company; unnamed tables note no changes
+    name: str | None = None
+    owner: str | None = None
 
     def __init__(
         self,
@@ -144,6 +177,7 @@ class Table:
         self._add(record)
         row_id = record["id"]
         self.db.log(lambda: self._remove(self.rows[row_id]))
+        self.db.note(self, "created", record)
         return record
 
     def update(self, record: dict, changes: dict[str, Any]) -> dict:
@@ -154,6 +188,7 @@ class Table:
         record["_rv"] = self.db.next_version()
         self._add(record)
         self.db.log(lambda: self._restore(record, before))
+        self.db.note(self, "updated", record)
         return record
 
     def touch(self, record: dict, changes: dict[str, Any] | None = None) -> dict:
@@ -162,6 +197,7 @@ class Table:
     def delete(self, record: dict) -> None:
         self._remove(record)
         self.db.log(lambda: self._add(record))
+        self.db.note(self, "deleted", record)
 
     def check_unique(self, name: str, values: tuple, ignore_id: str | None = None) -> str | None:
         """Id of the row holding `values` on unique key `name` (other than ignore_id), if any."""

@@ -30,6 +30,7 @@ from ._http import CONTENT_TYPE, Call, Result
 from ._odata import PAGES, PageBehavior, handle_odata, page_types
 from ._schema import load_api_types
 from ._values import Clock
+from ._webhooks import Webhooks
 
 __all__ = ["BcWorld"]
 
@@ -62,6 +63,9 @@ class BcWorld:
         self._pages = {pid: PageBehavior(page_etypes[pid], PAGES[pid]) for pid in PAGES}
         self._lock = threading.RLock()
         self._tenants: dict[str, Tenant] = self._build()
+        #: webhook subscriptions and their notifications (`api/v2.0/subscriptions`, sandbox/bc/_webhooks.py)
+        self.webhooks = Webhooks(self._clock, company_exists=self._company_exists,
+                                 known_sets=frozenset(self._types) | frozenset(known))
 
     @classmethod
     def load(cls, fixtures_path: str | None = None, *, clock: Any | None = None) -> "BcWorld":
@@ -77,6 +81,25 @@ class BcWorld:
         tenants = self._build()
         with self._lock:
             self._tenants = tenants
+        self.webhooks.reset()
+
+    def close(self) -> None:
+        """Stops the webhook delivery thread (the server calls this when it stops)."""
+        self.webhooks.stop()
+
+    def _company_exists(self, tenant_id: str, environment: str, company_id: str) -> bool:
+        env = self._env(tenant_id, environment)
+        if env is None:
+            return False
+        with env.lock:
+            return env.company_by_id(company_id) is not None
+
+    def _notify(self, tenant_id: str, env: Environment) -> None:
+        """Hands the changes a request or data hook committed to the webhooks (outside the lock)."""
+        with env.lock:
+            changes = env.db.drain()
+        if changes:
+            self.webhooks.on_changes(tenant_id, env.name, changes)
 
     # -- identity ----------------------------------------------------------------------------------------
     def resolve_tenant(self, tenant: str) -> str | None:
@@ -138,8 +161,17 @@ class BcWorld:
             call = Call(method=request.method.upper(), path="", args=request.args.to_dict(flat=True),
                         headers=request.headers, body=request.get_data(cache=True), base_url=base_url.rstrip("/"),
                         url=request.url)
-            with env.lock:
-                result = self._dispatch(call, env, subpath)
+            if _is_subscriptions(subpath):
+                # Platform entity, not company-scoped; the handshake runs outside the environment's lock.
+                call.path = subpath[len("api/v2.0/"):]
+                result = self.webhooks.handle(call, tenant_id=tenant_id, environment=env.name,
+                                              principal=principal)
+            else:
+                try:
+                    with env.lock:
+                        result = self._dispatch(call, env, subpath)
+                finally:
+                    self._notify(tenant_id, env)
             response = _to_response(result)
         except BcApiError as err:
             response = err.to_response(request_id)
@@ -204,11 +236,13 @@ class BcWorld:
         raised by the change becomes a ValueError carrying BC's message.
         """
         env, comp = self._company(tenant_id, environment, company)
-        with env.lock:
-            try:
+        try:
+            with env.lock:
                 return change(comp, self._types, self._behaviors)
-            except BcApiError as err:
-                raise ValueError(err.message) from err
+        except BcApiError as err:
+            raise ValueError(err.message) from err
+        finally:
+            self._notify(tenant_id, env)
 
     def summary(self) -> dict:
         """What GET /_sandbox/world shows: tenants, environments, companies, services, number series."""
@@ -238,6 +272,11 @@ class BcWorld:
                     envs.append({"name": env.name, "enabledApps": sorted(env.enabled_apps), "companies": companies})
             out.append({"id": tenant.id, "domain": tenant.domain, "environments": envs})
         return {"tenants": out}
+
+
+def _is_subscriptions(subpath: str) -> bool:
+    lowered = subpath.lower()
+    return lowered.startswith("api/v2.0/subscriptions") and lowered[len("api/v2.0/subscriptions"):][:1] in ("", "(", "/")
 
 
 def _to_response(result: Result) -> Response:
