@@ -58,7 +58,8 @@ def _pump(work: list[tuple[str, str]], concurrency: int, deps: Any, stop_at: flo
 
 def _deps(env: ExportEnv, limit: int = 5) -> Any:
     deps = export_deps(env.services)
-    deps.gates = ConnectorGates(limit=limit)  # a fresh gate per run, so its peak is this run's
+    # A fresh gate per run, so its peak is this run's; the BC clients take their slots from it.
+    deps.gates = env.services.bc_gates = ConnectorGates(limit=limit)
     return deps
 
 

@@ -20,9 +20,9 @@ from ._context import (
     export_deps,
 )
 from ._customers import CUSTOMER, CustomerPlan, export_customer, plan_customer
-from ._errors import ClaimBusy, ExportFailed, ExportTransient, GateBusy
+from ._errors import ClaimBusy, ExportFailed, ExportTransient
 from ._export import CONSENT_HINT, Delivery, build_outcome, process_message
-from ._gate import BC_CONCURRENCY_PER_USER, ConnectorGates, GatedClient
+from shared.bc import BC_CONCURRENCY_PER_USER, ConnectorGates, GateBusy
 from ._invoices import INVOICE, InvoicePlan, export_invoice, plan_invoice
 from ._ledger import (
     FAILED,
@@ -65,7 +65,6 @@ __all__ = [
     "ExportResult",
     "ExportTransient",
     "GateBusy",
-    "GatedClient",
     "InMemoryLedger",
     "InvoicePlan",
     "Ledger",

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from shared.clock import utc_now
 from shared.messages import Version
 
-from ._gate import ConnectorGates, GatedClient
+from shared.bc import ConnectorGates
 
 __all__ = ["ExportDeps", "ExportContext", "ExportResult", "LookupCache", "export_deps", "WORKER_GATES",
            "WORKER_LOOKUPS"]
@@ -54,8 +54,8 @@ class LookupCache:
     def shortcut_dimensions(self, client: Any, connector: str, company_id: str) -> tuple[str, str]:
         """(Shortcut Dimension 1 Code, Shortcut Dimension 2 Code) of the company's G/L setup."""
         def load() -> tuple[str, str]:
-            rows = client.list_entities(company_id, "generalLedgerSetup",
-                                        select=["shortcutDimension1Code", "shortcutDimension2Code"])
+            rows = list(client.list_entities(company_id, "generalLedgerSetup",
+                                             select=["shortcutDimension1Code", "shortcutDimension2Code"]))
             row = rows[0] if rows else {}
             return (str(row.get("shortcutDimension1Code") or "").upper(),
                     str(row.get("shortcutDimension2Code") or "").upper())
@@ -147,7 +147,7 @@ class ExportContext:
     def client(self) -> Any:
         """The connector's BC client, built on first use (an unchanged message never needs one)."""
         if self._client is None:
-            self._client = GatedClient(self.deps.bc_client_for(self.record), self.deps.gates, self.connector)
+            self._client = self.deps.bc_client_for(self.record)  # gated by the client itself
         return self._client
 
     def now(self) -> _dt.datetime:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Sequence
 
-__all__ = ["ExportFailed", "ExportTransient", "ClaimBusy", "GateBusy", "failed_from_bc", "attribute_field"]
+__all__ = ["ExportFailed", "ExportTransient", "ClaimBusy", "failed_from_bc", "attribute_field"]
 
 
 class ExportFailed(Exception):
@@ -46,10 +46,6 @@ class ExportTransient(Exception):
 
 class ClaimBusy(ExportTransient):
     """Another worker is exporting the same entity right now (its ledger claim is fresh)."""
-
-
-class GateBusy(ExportTransient):
-    """This worker already has its share of BC requests in flight for the connector, and they take long."""
 
 
 def failed_from_bc(err: Any, field: str | None, *, bc_id: str | None = None,

@@ -3,11 +3,12 @@
 - `ConnectorRefreshTokens`: a connector's refresh token in Key Vault, with its order kept by an
   ETag-guarded row in table `TokenVersions` (see `_store` for the rules and what they prevent).
 - `TokenVersion`, `TableTokenVersionStore`, `InMemoryTokenVersionStore`: that row and its stores.
-- `delegated_credentials`: one `RefreshTokenCredential` per connector per worker.
+- `BcClients`: a BC client for a stored connector in its auth mode (and for a save, a consent callback).
 - `StaticTokenCredential`: an access token already in hand (the consent callback's BC check).
 """
 
-from ._credentials import DELEGATED_BC_SCOPE, DelegatedCredentials, StaticTokenCredential, delegated_credentials
+from ._clients import BcClients
+from ._credentials import DELEGATED_BC_SCOPE, StaticTokenCredential
 from ._store import ConnectorRefreshTokens
 from ._versions import (
     REFRESH_TOKEN_INACTIVITY,
@@ -23,9 +24,8 @@ from ._versions import (
 __all__ = [
     "ConnectorRefreshTokens",
     "DELEGATED_BC_SCOPE",
-    "DelegatedCredentials",
+    "BcClients",
     "StaticTokenCredential",
-    "delegated_credentials",
     "TokenVersion",
     "TokenVersionStore",
     "TokenVersionConflict",
