@@ -6,7 +6,6 @@ setting must not break indexing, only the call that needs it (STYLE.md, "Layout 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -219,17 +218,20 @@ class Services:
                 self.parking_lot = TableParkingLot(self.table("parked"))
             return self.parking_lot
 
+    @cached_property
+    def queue_sender(self) -> Any:
+        """The worker's `shared.adapters.queues.QueueSender` (contract queues, created on first use)."""
+        from shared.adapters.queues import QueueSender
+
+        return QueueSender(self.queue_service)
+
     def send_text(self, queue_name: str, text: str) -> None:
         """Put a message's original text back on a contract queue (replay of parked or failed work)."""
-        if queue_name not in QUEUES.values():
-            raise ValueError(f"'{queue_name}' is not a queue of the contract")
-        from shared.adapters import ensure_queue
-
-        ensure_queue(self.queue_service.get_queue_client(queue_name)).send_message(text)
+        self.queue_sender.send_text(queue_name, text)
 
     def send(self, queue_key: str, payload: dict[str, Any]) -> None:
         """Send one message (plain UTF-8 JSON, ARCHITECTURE §4) to a contract queue."""
-        self.queue(queue_key).send_message(json.dumps(payload, ensure_ascii=False))
+        self.queue_sender.send_json(QUEUES[queue_key], payload)
 
     def purge_connector_data(self, name: str) -> None:
         """Delete a connector's rows in every table that holds per-connector data."""
