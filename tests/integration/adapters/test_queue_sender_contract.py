@@ -31,8 +31,13 @@ def world(request, unique_suffix):
         return [decode_queue_text(m.content) for m in client.receive_messages(messages_per_page=32)]
 
     yield QueueSender(service, queues=allowed), read, names
+    from azure.core.exceptions import ResourceNotFoundError
+
     for queue in names.values():
-        service.delete_queue(queue)
+        try:
+            service.delete_queue(queue)
+        except ResourceNotFoundError:  # this test never sent to it
+            pass
 
 
 def test_json_is_sent_as_plain_utf8_text_to_a_queue_created_on_first_use(world):
