@@ -35,6 +35,7 @@ import requests
 
 from shared.adapters.http import parse_retry_after
 from shared.errors import ConnectorError, PermanentError, TransientError
+from shared.jsontypes import JsonValue
 
 __all__ = [
     "BcError",
@@ -107,7 +108,7 @@ class BcError(ConnectorError):
         """Transitional alias of `isinstance(err, TransientError)` for callers not yet on the tree."""
         return isinstance(self, TransientError)
 
-    def _with(self, **changes: Any) -> "BcError":
+    def _with(self, **changes: str | float | None) -> "BcError":
         """A new error of the same class with some attributes changed (errors are not mutated)."""
         fields: dict[str, Any] = dict(
             status=self.status, code=self.bc_code, correlation_id=self.correlation_id,
@@ -207,7 +208,7 @@ def decode_error(
     if isinstance(response, Mapping):
         status = int(response.get("status") or 0)
         headers = {str(k).lower(): v for k, v in (response.get("headers") or {}).items()}
-        body: Any = response.get("body")
+        body: JsonValue = response.get("body")
         text = body if isinstance(body, str) else ""
     else:
         status = int(response.status_code)
@@ -249,7 +250,7 @@ def decode_error(
     )
 
 
-def _build(status: int, code: str | None, message: str, judged: str, **kwargs: Any) -> BcError:
+def _build(status: int, code: str | None, message: str, judged: str, **kwargs: str | float | None) -> BcError:
     if code == "Request_EntityChanged" or status in (409, 412):
         cls: type[BcError] = BcConflictError
     elif status in (401, 403):
