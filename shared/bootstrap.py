@@ -6,7 +6,6 @@ setting must not break indexing, only the call that needs it (STYLE.md, "Layout 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -63,9 +62,15 @@ class Services:
     parking_lot: Any = None
     consent_state_store: Any = None
     token_version_store: Any = None
+    #: The per-connector gates of the worker's BC clients (a benchmark swaps in its own).
+    bc_gates: Any = None
 
     def __post_init__(self) -> None:
+        from shared.bc import ConnectorGates
+
         self._lock = threading.RLock()
+        if self.bc_gates is None:
+            self.bc_gates = ConnectorGates()
 
     @cached_property
     def app(self) -> AppSettings:
@@ -80,10 +85,11 @@ class Services:
 
     @cached_property
     def delegated_credentials(self) -> Any:
-        """One delegated credential per connector for this worker (access tokens live an hour)."""
-        from shared.tokens import DelegatedCredentials
+        """The worker's one credential cache (`shared.auth.CredentialCache`): app-only credentials per
+        app registration, delegated ones per connector (access tokens live an hour)."""
+        from shared.auth import CredentialCache
 
-        return DelegatedCredentials()
+        return CredentialCache()
 
     @cached_property
     def table_service(self) -> Any:
@@ -123,57 +129,27 @@ class Services:
                 self.secret_store = secret_store_from_settings(self.environ, self._credential_factory())
             return self.secret_store
 
-    def bc_client_for(self, connection: Any) -> Any:
-        """A BC client for one connection, reusing the worker's HTTP session and cached MSAL app."""
-        from shared.auth import credential_for
-        from shared.bc import BcClient
+    def bc_clients(self) -> Any:
+        """`shared.tokens.BcClients` over the worker's one session, credential cache and gates (cheap to
+        build: it holds only those)."""
+        from shared.adapters.http import default_session
+        from shared.tokens import BcClients
 
-        credential = credential_for(
-            authority_host=self.app.bc_authority_host,
-            tenant=connection.tenant,
-            client_id=connection.client_id,
-            client_secret=connection.client_secret,
-        )
-        return BcClient(api_url=self.app.bc_api_url, tenant=connection.tenant,
-                        environment=connection.environment, credential=credential, session=self.bc_session)
+        return BcClients(app=self.app, secrets=self.secrets(), token_versions=self.token_versions(),
+                         credentials=self.delegated_credentials, session=self.bc_session or default_session(),
+                         gates=self.bc_gates)
+
+    def bc_client_for(self, connection: Any) -> Any:
+        """An app-only BC client for resolved credentials (a save's verification, look-ups)."""
+        return self.bc_clients().for_connection(connection, key=f"{connection.tenant}/{connection.client_id}")
 
     def bc_client_for_record(self, record: Any) -> Any:
-        """A BC client for a stored connector, in its auth mode.
-
-        Client credentials: the connector's (or the app-wide) secret from Key Vault. Delegated: the
-        worker's credential of the connector, redeeming its stored refresh token (rotated through the
-        guard of `shared.tokens`). Raises ReconnectRequiredError at once while the connector is
-        `consent_required` or `reconnect_required` (its work is parked, no token request is made), and
-        from any call when Entra says the grant is gone.
-        """
-        from shared.auth import ReconnectRequiredError
-        from shared.bc import BcClient
-        from shared.connectors import ConnectorSettings, connection_for
-        from shared.tokens import DELEGATED_BC_SCOPE
-
-        settings = ConnectorSettings.from_document(record.settings)
-        if settings.auth_mode == "clientCredentials":
-            return self.bc_client_for(connection_for(record, self.connector_deps()))
-        if record.status not in ("connected", "disabled"):
-            waiting = "has no consent yet" if record.status == "consent_required" else "must be reconnected"
-            raise ReconnectRequiredError(
-                f"Connector '{record.name}' uses delegated access and {waiting}: start the consent with "
-                f"POST /api/connectors/{record.name}/consent. Waiting work is kept and replayed afterwards.",
-                error=record.status or "consent_required")
-        return BcClient(api_url=self.app.bc_api_url, tenant=settings.tenant_id, environment=settings.environment,
-                        credential=self.delegated_credential_for(record), session=self.bc_session,
-                        scope=DELEGATED_BC_SCOPE)
+        """A BC client for a stored connector, in its auth mode (`BcClients.for_record`)."""
+        return self.bc_clients().for_record(record)
 
     def delegated_credential_for(self, record: Any) -> Any:
         """The worker's RefreshTokenCredential of a delegated connector (built on first use)."""
-        from shared.connectors import connection_for
-        from shared.tokens import ConnectorRefreshTokens
-
-        connection = connection_for(record, self.connector_deps())
-        return self.delegated_credentials.get(
-            record.name, authority_host=self.app.bc_authority_host, tenant=connection.tenant,
-            client_id=connection.client_id, client_secret=connection.client_secret,
-            store=lambda: ConnectorRefreshTokens(record.name, self.secrets(), self.token_versions()))
+        return self.bc_clients().delegated_credential(record)
 
     def consent_states(self) -> Any:
         """Single-use consent states (`ConsentStates`)."""
@@ -204,7 +180,7 @@ class Services:
             versions=self.token_versions(), app=self.app, notify=self.notify, parking=self.parking(),
             send_text=self.send_text, connection_for=lambda record: connection_for(record, self.connector_deps()),
             redeemer_for=self._redeemer_for, bc_client_with_token=self._bc_client_with_token,
-            credential_for=self.delegated_credential_for, forget_credential=self.delegated_credentials.forget,
+            credential_for=self.delegated_credential_for, forget_credential=lambda name: self.bc_clients().forget(name),
             leases=TableLeaseStore(lambda: self.table("locks"), name=REPLAY_LEASE),
             replay_failed=self._replay_failed())
 
@@ -221,12 +197,8 @@ class Services:
                                 client_secret=client_secret)
 
     def _bc_client_with_token(self, settings: Any, access_token: str, expires_in: int) -> Any:
-        from shared.bc import BcClient
-        from shared.tokens import DELEGATED_BC_SCOPE, StaticTokenCredential
-
-        return BcClient(api_url=self.app.bc_api_url, tenant=settings.tenant_id, environment=settings.environment,
-                        credential=StaticTokenCredential(access_token, expires_in), session=self.bc_session,
-                        scope=DELEGATED_BC_SCOPE)
+        # The consent callback's check of BC; its settings carry no name, so the gate key is the tenant.
+        return self.bc_clients().with_token(settings, access_token, expires_in, name=settings.tenant_id)
 
     def _replay_failed(self) -> Callable[[str], int] | None:
         """Re-enqueue a connector's permanently failed messages (the exports' ledger keeps their text)."""
@@ -249,17 +221,20 @@ class Services:
                 self.parking_lot = TableParkingLot(self.table("parked"))
             return self.parking_lot
 
+    @cached_property
+    def queue_sender(self) -> Any:
+        """The worker's `shared.adapters.queues.QueueSender` (contract queues, created on first use)."""
+        from shared.adapters.queues import QueueSender
+
+        return QueueSender(self.queue_service)
+
     def send_text(self, queue_name: str, text: str) -> None:
         """Put a message's original text back on a contract queue (replay of parked or failed work)."""
-        if queue_name not in QUEUES.values():
-            raise ValueError(f"'{queue_name}' is not a queue of the contract")
-        from shared.adapters import ensure_queue
-
-        ensure_queue(self.queue_service.get_queue_client(queue_name)).send_message(text)
+        self.queue_sender.send_text(queue_name, text)
 
     def send(self, queue_key: str, payload: dict[str, Any]) -> None:
         """Send one message (plain UTF-8 JSON, ARCHITECTURE §4) to a contract queue."""
-        self.queue(queue_key).send_message(json.dumps(payload, ensure_ascii=False))
+        self.queue_sender.send_json(QUEUES[queue_key], payload)
 
     def purge_connector_data(self, name: str) -> None:
         """Delete a connector's rows in every table that holds per-connector data."""

@@ -12,8 +12,6 @@ from typing import Mapping
 
 DEFAULT_BC_API_URL = "https://api.businesscentral.dynamics.com"
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
-DEFAULT_EXPENSE_IMPORT_SCHEDULE = "0 */15 * * * *"
-DEFAULT_TOKEN_KEEPALIVE_SCHEDULE = "0 0 3 * * *"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,10 @@
-"""Azure Storage adapters: clients from app settings, tables and queues created on first use, and the
-ETag-guarded leases of table `Locks` (`TableLeaseStore`, `InMemoryLeaseStore`)."""
+"""Azure adapters, generic ones: clients from app settings, tables and queues created on first use,
+conditional row writes (`write_if_unchanged`, for `shared.guarded.guarded_update`), Azure Storage errors
+translated into the error tree (`storage_errors`), the ETag-guarded leases of table `Locks`
+(`TableLeaseStore`, `InMemoryLeaseStore`). The queue sender is `shared.adapters.queues`, the HTTP session
+`shared.adapters.http`; per-table adapters live in modules of their own and are not imported here."""
 
+from shared.adapters._errors import storage_errors, translate_storage_error
 from shared.adapters._lease import InMemoryLeaseStore, Lease, LeaseLost, LeaseStore, TableLeaseStore
 from shared.adapters._queues import decode_queue_text, ensure_queue
 from shared.adapters._settings import (
@@ -12,10 +16,13 @@ from shared.adapters._settings import (
 )
 from shared.adapters._tables import (
     MAX_TRANSACTION_OPERATIONS,
+    delete_if_unchanged,
     delete_partitions,
     ensure_table,
     from_table_key,
+    row_etag,
     table_key,
+    write_if_unchanged,
 )
 
 __all__ = [
@@ -27,6 +34,11 @@ __all__ = [
     "ensure_table",
     "ensure_queue",
     "delete_partitions",
+    "write_if_unchanged",
+    "delete_if_unchanged",
+    "row_etag",
+    "storage_errors",
+    "translate_storage_error",
     "table_key",
     "from_table_key",
     "decode_queue_text",

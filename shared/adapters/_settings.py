@@ -13,7 +13,7 @@ outside Azure would probe the instance metadata endpoint (azure-functions-notes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from shared.errors import ConfigurationError
 
@@ -43,7 +43,7 @@ _MISSING_MESSAGE = (
 )
 
 
-def default_azure_credential(**kwargs: Any) -> "TokenCredential":
+def default_azure_credential(**kwargs: str) -> "TokenCredential":
     """Production credential factory; imported here, lazily, because azure.identity costs ~200 ms."""
     from azure.identity import DefaultAzureCredential
 

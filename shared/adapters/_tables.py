@@ -1,21 +1,32 @@
-"""Table helpers: create a table on first use, and purge whole partitions.
+"""Table helpers: create a table on first use, purge whole partitions, and write a row only if nobody
+changed it since it was read (`write_if_unchanged`, `delete_if_unchanged`: the write half of
+`shared.guarded.guarded_update`).
 
 Tables are created lazily, once per process per table, rather than at import time: a Functions worker
 imports every blueprint while indexing, and a storage call there would slow cold start and fail
-indexing when the setting is missing (STYLE.md "Layout and boundaries").
+indexing when the setting is missing.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from urllib.parse import unquote
 from itertools import groupby
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping
+
+from shared.errors import ConflictError
+
+from ._errors import storage_errors
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.data.tables import TableClient
 
-__all__ = ["ensure_table", "delete_partitions", "MAX_TRANSACTION_OPERATIONS"]
+__all__ = ["ensure_table", "delete_partitions", "write_if_unchanged", "delete_if_unchanged", "row_etag",
+           "MAX_TRANSACTION_OPERATIONS", "table_key", "from_table_key"]
+
+#: A table row as the SDK takes it: PartitionKey, RowKey and scalar columns.
+Row = Mapping[str, Any]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +59,54 @@ def ensure_table(table: "TableClient") -> "TableClient":
                 raise
         _created.add(key)
     return table
+
+
+def row_etag(row: object) -> str:
+    """The ETag of a row read with the SDK (`TableEntity.metadata["etag"]`)."""
+    metadata = getattr(row, "metadata", None) or {}
+    etag = metadata.get("etag")
+    if not isinstance(etag, str):
+        raise ValueError("The row was not read from a table: it carries no ETag.")
+    return etag
+
+
+def write_if_unchanged(table: "TableClient", row: Row, *, etag: str | None,
+                       mode: Literal["replace", "merge"] = "replace", what: str = "the row") -> str:
+    """Write `row` only if it is still as read; the new ETag.
+
+    `etag` None: create the row, which must not exist yet. Otherwise: update it if its ETag is still
+    `etag` (`match_condition=IfNotModified`; `mode` replace or merge the columns). Raises
+    `shared.errors.ConflictError` when another writer came first (the row exists, changed or vanished):
+    the write of `guarded_update(read, decide, write)`. Storage outages raise `TransientError`.
+    """
+    from azure.core import MatchConditions
+    from azure.core.exceptions import ResourceNotFoundError
+    from azure.data.tables import UpdateMode
+
+    with storage_errors(what):
+        try:
+            if etag is None:
+                meta = table.create_entity(dict(row))
+            else:
+                meta = table.update_entity(dict(row), mode=UpdateMode.REPLACE if mode == "replace" else UpdateMode.MERGE,
+                                           etag=etag, match_condition=MatchConditions.IfNotModified)
+        except ResourceNotFoundError as exc:
+            raise ConflictError(f"{what} was deleted meanwhile.", code="Gone") from exc
+    return str(meta["etag"])
+
+
+def delete_if_unchanged(table: "TableClient", partition_key: str, row_key: str, *, etag: str,
+                        what: str = "the row") -> bool:
+    """Delete the row if it still has `etag`; False (nothing deleted) when it changed or is gone."""
+    from azure.core import MatchConditions
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        with storage_errors(what):
+            table.delete_entity(partition_key, row_key, etag=etag, match_condition=MatchConditions.IfNotModified)
+    except (ConflictError, ResourceNotFoundError):
+        return False
+    return True
 
 
 def delete_partitions(
@@ -134,6 +193,4 @@ def table_key(value: str) -> str:
 
 def from_table_key(key: str) -> str:
     """Inverse of `table_key`."""
-    from urllib.parse import unquote
-
     return unquote(key)

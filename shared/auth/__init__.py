@@ -1,13 +1,15 @@
 """Entra ID tokens for Business Central.
 
 A credential is any object with `get_token(*scopes) -> azure.core.credentials.AccessToken`; the BC
-client asks it for `BC_SCOPE` before every request. `credential_for(...)` gives the worker-wide
-client-credentials credential of an app registration; `RefreshTokenCredential` gives delegated tokens
-from a (rotated, guarded) refresh token, and `AuthCodeRedeemer` redeems the consent's authorization code.
-Failures are `TokenError`s grouped by what to do (see `shared.auth._errors`).
+client asks it for `BC_SCOPE` before every request. The worker's one `CredentialCache` gives the
+client-credentials credential of an app registration (`client_credentials`) and the delegated
+`RefreshTokenCredential` of a connector (`delegated`, redeeming a rotated, guarded refresh token);
+`AuthCodeRedeemer` redeems the consent's authorization code. Failures are `TokenError`s in the tree of
+`shared.errors`: `TokenRefused` (permanent), `ReconnectRequiredError` (reconnect), and
+`TokenEndpointUnavailableError` (transient); see `shared.auth._errors`.
 """
 
-from ._cache import CredentialCache, credential_for
+from ._cache import CredentialCache
 from ._consent import AuthCodeRedeemer, RedeemedGrant, authorize_nonce
 from ._credential import BC_SCOPE, ClientCredentialsCredential, MsalCredentialBase, TokenCredential
 from ._errors import (
@@ -16,12 +18,13 @@ from ._errors import (
     ReconnectRequiredError,
     TokenEndpointUnavailableError,
     TokenError,
+    TokenRefused,
     UnknownApplicationError,
     UnknownTenantError,
     classify_token_error,
 )
 from ._redact import scrub
-from ._refresh import GuardedRefreshTokenStore, RefreshTokenCredential, RefreshTokenStore, StoredRefreshToken
+from ._refresh import GuardedRefreshTokenStore, RefreshTokenCredential, StoredRefreshToken
 
 __all__ = [
     "BC_SCOPE",
@@ -29,15 +32,14 @@ __all__ = [
     "MsalCredentialBase",
     "ClientCredentialsCredential",
     "RefreshTokenCredential",
-    "RefreshTokenStore",
     "GuardedRefreshTokenStore",
     "StoredRefreshToken",
     "AuthCodeRedeemer",
     "RedeemedGrant",
     "authorize_nonce",
     "CredentialCache",
-    "credential_for",
     "TokenError",
+    "TokenRefused",
     "InvalidClientError",
     "UnknownApplicationError",
     "UnknownTenantError",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ._credential import MsalCredentialBase
-from ._errors import TokenError
+from ._errors import TokenRefused
 
 __all__ = ["AuthCodeRedeemer", "RedeemedGrant", "authorize_nonce"]
 
@@ -106,7 +106,7 @@ class AuthCodeRedeemer(MsalCredentialBase):
         try:
             return self._application().acquire_token_by_auth_code_flow(flow, {"code": code, "state": state})
         except RuntimeError as exc:  # MSAL: the ID token's nonce did not match ours
-            raise TokenError(
+            raise TokenRefused(
                 "The sign-in answer from Entra ID did not belong to this consent (the ID token's nonce "
                 "did not match). Nothing was stored; start the consent again.", error="nonce_mismatch",
             ) from exc

@@ -12,24 +12,33 @@ import logging
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, runtime_checkable
 
 import requests
+
+from shared.adapters.http import default_session
 
 from ._errors import (
     TokenEndpointUnavailableError,
     TokenError,
+    TokenRefused,
     UnknownTenantError,
     classify_token_error,
 )
-from ._http import DEFAULT_TIMEOUT, ErrorAnswer, MsalHttpClient, default_session
+from ._http import DEFAULT_TIMEOUT, ErrorAnswer, MsalHttpClient
 
-if TYPE_CHECKING:  # azure.core costs ~40 ms at import; only get_token needs it, at run time
+from shared.jsontypes import JsonValue
+
+if TYPE_CHECKING:  # azure.core costs ~40 ms at import, msal more; only get_token needs them, at run time
+    import msal
     from azure.core.credentials import AccessToken
+
+#: What MSAL's token calls return: the token endpoint's JSON answer ("access_token" or "error").
+MsalResult = dict[str, Any]
 
 __all__ = ["BC_SCOPE", "TokenCredential", "MsalCredentialBase", "ClientCredentialsCredential"]
 
-#: App-only (client credentials) scope of Business Central Online (bc_api.md §3). Delegated tokens ask
+#: App-only (client credentials) scope of Business Central Online. Delegated tokens ask
 #: for `https://api.businesscentral.dynamics.com/user_impersonation` or `.../Financials.ReadWrite.All`.
 BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 
@@ -78,8 +87,7 @@ class MsalCredentialBase:
         self._client_secret = client_secret
         self._http = MsalHttpClient(http_session or default_session(), timeout)
         self._lock = threading.Lock()
-        self._app: Any = None
-        self._token_cache: Any = None
+        self._app: "msal.ConfidentialClientApplication | None" = None
         # MSAL replays a 429/5xx from its own throttle cache for Retry-After (default 60 s) without
         # calling the HTTP client (msal throttled_http_client.py), so the status is remembered here.
         self._last_transient: tuple[ErrorAnswer, float] | None = None
@@ -111,7 +119,7 @@ class MsalCredentialBase:
 
     # -- for subclasses ---------------------------------------------------------------------------
 
-    def _call_msal(self, call: Any) -> dict:
+    def _call_msal(self, call: Callable[[], MsalResult]) -> MsalResult:
         """Run one MSAL token call (under `self._lock`) and turn every way it can fail into a TokenError.
 
         MSAL reports Entra's refusals as a result without `access_token`, and transport trouble as
@@ -134,7 +142,7 @@ class MsalCredentialBase:
                                  retry_after=answer.retry_after if answer else None)
         return result
 
-    def _acquire(self, scopes: list[str], claims: str | None) -> dict:
+    def _acquire(self, scopes: list[str], claims: str | None) -> MsalResult:
         """Ask MSAL (`self._application()`) for a token; return its result dict ("access_token" or "error")."""
         raise NotImplementedError
 
@@ -142,17 +150,17 @@ class MsalCredentialBase:
         """Values to mask in any text taken from Entra."""
         return (self._client_secret,)
 
-    def _classify(self, payload: Any, *, status: int | None, retry_after: float | None = None) -> TokenError:
+    def _classify(self, payload: Mapping[str, JsonValue], *, status: int | None, retry_after: float | None = None) -> TokenError:
         return classify_token_error(payload, client_id=self.client_id, tenant=self.tenant,
                                     secrets=self._secrets(), status=status, retry_after=retry_after)
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _application(self) -> Any:
+    def _application(self) -> "msal.ConfidentialClientApplication":
         if self._app is None:
             import msal  # lazy: cold start of the Functions worker
 
-            self._token_cache = msal.TokenCache()
+            token_cache = msal.TokenCache()
             # instance_discovery=False: login.microsoftonline.com is a known host (discovery is skipped
             # anyway) and the local sandbox is not known to Microsoft's discovery endpoint.
             # The constructor fetches {authority}/v2.0/.well-known/openid-configuration; if it fails,
@@ -163,7 +171,7 @@ class MsalCredentialBase:
                 client_credential=self._client_secret,
                 instance_discovery=False,
                 http_client=self._http,
-                token_cache=self._token_cache,
+                token_cache=token_cache,
             )
         return self._app
 
@@ -204,7 +212,7 @@ class MsalCredentialBase:
                     f"Entra ID at {host} gave an answer that is not OAuth JSON while getting a token for "
                     f"tenant {self.tenant}. The work is retried later.", error="unexpected_answer")
             error = self._classify(answer.payload, status=answer.status, retry_after=answer.retry_after)
-            if building and type(error) is TokenError:
+            if building and type(error) is TokenRefused:
                 # Tenant discovery failed without an AADSTS code we know: the tenant or host is wrong.
                 return UnknownTenantError(
                     f"Entra ID at {host} has no sign-in configuration for tenant '{self.tenant}' "
@@ -220,14 +228,15 @@ class ClientCredentialsCredential(MsalCredentialBase):
 
     MSAL keeps the token in its in-memory cache, so calls within the token's life make no request.
     Needs the app enabled on BC's "Microsoft Entra applications" page with permission sets
-    (bc_api.md §3).
+    (https://learn.microsoft.com/dynamics365/business-central/dev-itpro/administration/
+    automation-apis-using-s2s-authentication).
     """
 
-    def _acquire(self, scopes: list[str], claims: str | None) -> dict:
+    def _acquire(self, scopes: list[str], claims: str | None) -> MsalResult:
         return self._application().acquire_token_for_client(scopes, claims_challenge=claims)
 
 
-def _access_token(result: dict) -> "AccessToken":
+def _access_token(result: MsalResult) -> "AccessToken":
     from azure.core.credentials import AccessToken
 
     expires_in = int(result.get("expires_in") or 0)

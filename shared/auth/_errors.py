@@ -1,29 +1,34 @@
 """Why a token could not be had, grouped by what the operator or the caller has to do.
 
-    TokenError                        base; permanent unless `retryable`
-    ├── InvalidClientError            the client secret is wrong or expired (AADSTS7000215, 7000222)
-    ├── UnknownApplicationError       the app is unknown in the tenant (AADSTS700016, 7000229)
-    ├── UnknownTenantError            the tenant does not exist (AADSTS90002, 90001)
+    TokenError (ConnectorError)       base: Entra's error, codes and correlation id
+    ├── TokenRefused (PermanentError) Entra refused, and asking again will not help
+    │   ├── InvalidClientError        the client secret is wrong or expired (AADSTS7000215, 7000222)
+    │   ├── UnknownApplicationError   the app is unknown in the tenant (AADSTS700016, 7000229)
+    │   └── UnknownTenantError        the tenant does not exist (AADSTS90002, 90001)
     ├── ReconnectRequiredError        the grant is gone: run the consent again (invalid_grant,
-    │                                 interaction_required, consent_required, AADSTS70000, 70008,
+    │   (ReconnectRequired)           interaction_required, consent_required, AADSTS70000, 70008,
     │                                 700082, 700084, 50173, 65001, 50076, 50079, 70043)
-    └── TokenEndpointUnavailableError transient: connection errors, timeouts, 5xx, 429 (`retryable`)
+    └── TokenEndpointUnavailableError transient: connection errors, timeouts, 5xx, 429; `retry_after`
+        (TransientError)
 
 Every message is written for an operator and says what to do. None of them, nor any repr, carries the
 client secret, a refresh token or an access token: descriptions from Entra pass through `scrub`.
-Sources: bc_api.md §3 ("Token-endpoint errors that need interactive re-auth or consent"), from
-MicrosoftDocs/entra-docs reference-error-codes.md.
+Source: https://learn.microsoft.com/entra/identity-platform/reference-error-codes.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, Iterable, Mapping
+
+from shared.errors import ConnectorError, PermanentError, ReconnectRequired, TransientError
+from shared.jsontypes import JsonValue
 
 from ._redact import scrub
 
 __all__ = [
     "TokenError",
+    "TokenRefused",
     "InvalidClientError",
     "UnknownApplicationError",
     "UnknownTenantError",
@@ -34,10 +39,8 @@ __all__ = [
 ]
 
 
-class TokenError(Exception):
-    """Entra ID did not issue a token. Permanent unless `retryable` is true."""
-
-    retryable: ClassVar[bool] = False
+class TokenError(ConnectorError):
+    """Entra ID did not issue a token; what to do is the subclass (see the module docstring)."""
 
     def __init__(
         self,
@@ -49,7 +52,10 @@ class TokenError(Exception):
         description: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
+        error_codes = tuple(error_codes)
+        code = f"AADSTS{error_codes[0]}" if error_codes else (error or type(self).__name__)
+        super().__init__(message, code=code,
+                         details={"correlationId": correlation_id} if correlation_id else None)
         self.message = message
         #: The OAuth `error` field, e.g. "invalid_client", "invalid_grant".
         self.error = error
@@ -60,6 +66,11 @@ class TokenError(Exception):
         self.description = description or ""
         #: Seconds to wait before asking again, when the token endpoint said so.
         self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        """Transitional alias of `isinstance(err, TransientError)` for callers not yet on the tree."""
+        return isinstance(self, TransientError)
 
     @property
     def aadsts(self) -> str | None:
@@ -76,35 +87,37 @@ class TokenError(Exception):
                 f"correlation_id={self.correlation_id!r})")
 
 
-class InvalidClientError(TokenError):
+class TokenRefused(TokenError, PermanentError):
+    """Entra refused the request for a reason the operator must fix (the message says what)."""
+
+
+class InvalidClientError(TokenRefused):
     """The client secret was rejected or has expired: an operator has to create a new one."""
 
 
-class UnknownApplicationError(TokenError):
+class UnknownApplicationError(TokenRefused):
     """The client id is unknown in the tenant, or the app was never consented to there."""
 
 
-class UnknownTenantError(TokenError):
+class UnknownTenantError(TokenRefused):
     """The tenant id or domain does not exist in this cloud."""
 
 
-class ReconnectRequiredError(TokenError):
+class ReconnectRequiredError(TokenError, ReconnectRequired):
     """The grant is gone (revoked, expired, MFA or consent now needed): run the consent again.
 
     Work for the connector is parked, not failed, and replayed after reconnecting (ARCHITECTURE §5).
     """
 
 
-class TokenEndpointUnavailableError(TokenError):
+class TokenEndpointUnavailableError(TokenError, TransientError):
     """Entra could not be reached or answered 5xx/429: try again later (the queue redelivers)."""
-
-    retryable: ClassVar[bool] = True
 
 
 _INVALID_CLIENT = {7000215, 7000222}
 _UNKNOWN_APP = {700016, 7000229}
 _UNKNOWN_TENANT = {90002, 90001}
-#: AADSTS codes that mean "sign in interactively / consent again" (bc_api.md §3).
+#: AADSTS codes that mean "sign in interactively / consent again".
 RECONNECT_CODES = frozenset({70000, 70008, 700082, 700084, 50173, 65001, 50076, 50079, 70043})
 _RECONNECT_ERRORS = {"invalid_grant", "interaction_required", "consent_required"}
 _UNAVAILABLE_ERRORS = {"temporarily_unavailable", "server_error"}
@@ -125,7 +138,7 @@ _AADSTS = re.compile(r"AADSTS(\d+)")
 
 
 def classify_token_error(
-    payload: Mapping[str, Any] | None,
+    payload: Mapping[str, JsonValue] | None,
     *,
     client_id: str,
     tenant: str,
@@ -191,13 +204,13 @@ def classify_token_error(
             f"{': ' + description if description else ''}). Check the client id and secret and save the "
             "connector again.",
             **kwargs)
-    return TokenError(
+    return TokenRefused(
         f"Entra ID refused a token for app {client_id} in tenant {tenant} ({label}"
         f"{': ' + description if description else ''}).",
         **kwargs)
 
 
-def _codes(payload: Mapping[str, Any], description: str) -> tuple[int, ...]:
+def _codes(payload: Mapping[str, JsonValue], description: str) -> tuple[int, ...]:
     raw = payload.get("error_codes")
     codes: list[int] = []
     if isinstance(raw, (list, tuple)):

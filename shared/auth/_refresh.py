@@ -2,20 +2,17 @@
 
 The consent flow (`shared.consent`) stores the first refresh token; this credential redeems it and saves
 the rotated one Entra sends back, because refresh tokens "replace themselves with a fresh token upon every
-use" and the newest one is the one to keep (bc_api.md §3, learn.microsoft.com
-entra/identity-platform/refresh-tokens). The old token is not revoked by a rotation.
+use" and the newest one is the one to keep (https://learn.microsoft.com/entra/identity-platform/
+refresh-tokens). The old token is not revoked by a rotation.
 
-Two kinds of store:
-
-- `RefreshTokenStore` (`load`/`save`): last save wins. Enough for a single worker.
-- `GuardedRefreshTokenStore` (`load_current`/`save_rotated`/`current_version`): every token is read with
-  the version of a guard row, and a rotated token is kept only if the row is still at that version
-  (ETag compare-and-swap). Of two workers redeeming the same token at once, exactly one stores its
+The store is a `GuardedRefreshTokenStore` (`load_current`/`save_rotated`/`current_version`): every token
+is read with the version of a guard row, and a rotated token is kept only if the row is still at that
+version (ETag compare-and-swap). Of two workers redeeming the same token at once, exactly one stores its
   rotated token; the other keeps its access token and drops its refresh token (still valid, just not
   needed). A worker that read a token before a new consent can never write over the new grant's token.
   See `shared.tokens` for the design and the table.
 
-With a guarded store the credential also double-checks a refusal: when Entra says the grant is gone but
+The credential also double-checks a refusal: when Entra says the grant is gone but
 the guard moved on since the token was read (another worker rotated it, or someone consented again), it
 redeems the current token once before giving up. So a consent that completes while a message is in
 flight does not mark the connector `reconnect_required` again.
@@ -26,28 +23,19 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol
 
 import requests
 
 from ._credential import MsalCredentialBase
 from ._errors import ReconnectRequiredError
 
-__all__ = ["RefreshTokenStore", "GuardedRefreshTokenStore", "StoredRefreshToken", "RefreshTokenCredential"]
+if TYPE_CHECKING:  # azure.core costs ~40 ms at import
+    from azure.core.credentials import AccessToken
+
+__all__ = ["GuardedRefreshTokenStore", "StoredRefreshToken", "RefreshTokenCredential"]
 
 log = logging.getLogger("shared.auth")
-
-
-class RefreshTokenStore(Protocol):
-    """Where a connector's refresh token lives (Key Vault `connector-{name}-refresh-token` in prod)."""
-
-    def load(self) -> str | None:
-        """The newest refresh token, or None when the connector has never been consented."""
-        ...
-
-    def save(self, refresh_token: str) -> None:
-        """Keep `refresh_token` as the newest one."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -59,7 +47,6 @@ class StoredRefreshToken:
     version: str | None
 
 
-@runtime_checkable
 class GuardedRefreshTokenStore(Protocol):
     """A refresh-token store whose writes are guarded by a version (see the module docstring)."""
 
@@ -91,7 +78,7 @@ class RefreshTokenCredential(MsalCredentialBase):
         tenant: str,
         client_id: str,
         client_secret: str,
-        store: RefreshTokenStore | GuardedRefreshTokenStore,
+        store: GuardedRefreshTokenStore,
         http_session: requests.Session | None = None,
         refresh_margin: float = 300.0,
     ) -> None:
@@ -107,7 +94,7 @@ class RefreshTokenCredential(MsalCredentialBase):
     def _secrets(self) -> tuple[str | None, ...]:
         return (*super()._secrets(), self._refresh_token)
 
-    def refresh_now(self, *scopes: str) -> Any:
+    def refresh_now(self, *scopes: str) -> "AccessToken":
         """Redeem the refresh token now, even if an access token is cached (the keep-alive's call).
 
         Returns the new AccessToken; raises like `get_token`.
@@ -116,21 +103,13 @@ class RefreshTokenCredential(MsalCredentialBase):
             self._tokens.pop(tuple(sorted(scopes)), None)
         return self.get_token(*scopes)
 
-    def forget_access_tokens(self) -> None:
-        """Drop cached access tokens (after a new consent, so the next call uses the new grant)."""
-        with self._lock:
-            self._tokens.clear()
-
     def _acquire(self, scopes: list[str], claims: str | None) -> dict:
         key = tuple(sorted(scopes))
         now = time.time()
         cached = self._tokens.get(key)
         if cached and not claims and cached[1] - self._refresh_margin > now:
             return {"access_token": cached[0], "expires_in": int(cached[1] - now), "token_source": "cache"}
-        if isinstance(self._store, GuardedRefreshTokenStore):
-            result = self._redeem_guarded(self._store, scopes, claims)
-        else:
-            result = self._redeem_simple(self._store, scopes, claims)
+        result = self._redeem_guarded(self._store, scopes, claims)
         if "access_token" in result:
             self._tokens[key] = (result["access_token"], now + int(result.get("expires_in") or 0))
         return result
@@ -142,20 +121,6 @@ class RefreshTokenCredential(MsalCredentialBase):
         # A claims challenge (CAE) goes in the body; MSAL relays other keyword arguments to the HTTP client.
         extra = {"data": {"claims": claims}} if claims else {}
         return self._application().acquire_token_by_refresh_token(refresh_token, scopes, **extra)
-
-    def _redeem_simple(self, store: RefreshTokenStore, scopes: list[str], claims: str | None) -> dict:
-        refresh_token = store.load()
-        if not refresh_token:
-            raise self._nothing_stored()
-        result = self._redeem(refresh_token, scopes, claims)
-        if "access_token" in result:
-            rotated = result.get("refresh_token")
-            if rotated and rotated != refresh_token:
-                store.save(rotated)
-                self.last_rotation = "stored"
-            else:
-                self.last_rotation = "not-rotated"
-        return result
 
     def _redeem_guarded(self, store: GuardedRefreshTokenStore, scopes: list[str], claims: str | None) -> dict:
         stored = store.load_current()

@@ -1,16 +1,17 @@
 """The Business Central client: API v2.0 and OData V4 web services over one pooled requests session.
 
-Built from an endpoint plus an injected credential and keyword-only options (azure-sdk design.md,
-"Client configuration"); the guideline verbs `list_`, `get_`, `create_`, `update_`, `delete_`.
-Every request carries a fresh bearer token from the credential (MSAL caches it), a timeout, and a
-`client-request-id` that stays the same across the attempts of one call. Failures are `BcError`s
-(see `shared.bc._errors`); a credential's `TokenError` passes through unchanged, so the caller can
-tell "reconnect" from "BC refused".
+Built from an endpoint plus an injected credential, session and gate, and keyword-only options (Azure
+SDK design guidelines, "Client configuration"); the guideline verbs `list_`, `get_`, `create_`,
+`update_`, `delete_`. Every request, whichever method sends it (each page of a `list_*`, each `$batch`
+call), goes through `_send`, whose steps are: take a slot of the gate (`shared.bc._gate`), get a bearer
+token from the credential (MSAL caches it), send with a timeout and a `client-request-id` that stays the
+same across the attempts of one call, log it (DEBUG per request, INFO per retry), retry per the policy.
+Failures are `BcError`s (see `shared.bc._errors`); a credential's `TokenError` passes through unchanged,
+so the caller can tell "reconnect" from "BC refused".
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 import time
@@ -23,7 +24,8 @@ import requests
 import urllib3.exceptions
 from requests.utils import requote_uri
 
-from shared.auth import BC_SCOPE
+from shared.auth import BC_SCOPE, TokenCredential
+from shared.jsontypes import JsonObject, JsonValue
 
 from ._errors import (
     NON_IDEMPOTENT_METHODS,
@@ -35,15 +37,16 @@ from ._errors import (
     BcUnavailableError,
     decode_error,
 )
-from ._odata import company_segment, is_guid, key_segment
+from ._gate import Gate
+from ._odata import ODataKey, company_segment, is_guid, key_segment
 from ._retry import DEFAULT_RETRY, RetryPolicy, RetryState
-from ._session import default_session
 
 __all__ = ["BcClient", "MAX_BATCH_OPERATIONS", "MAX_PAGE_SIZE"]
 
 log = logging.getLogger("shared.bc")
 
-#: BC Online limits (bc_api.md §4, operational-limits-online.md).
+#: BC Online limits (https://learn.microsoft.com/dynamics365/business-central/dev-itpro/administration/
+#: operational-limits-online).
 MAX_BATCH_OPERATIONS = 100
 MAX_PAGE_SIZE = 20_000
 
@@ -73,7 +76,8 @@ class _BearerAuth(requests.auth.AuthBase):
 class BcClient:
     """One BC environment of one tenant: `{api_url}/v2.0/{tenant}/{environment}/...` (ARCHITECTURE §8).
 
-    Thread-safe: it keeps no per-call state, and the default session is pooled for the worker.
+    Thread-safe: it keeps no per-call state; the session (`shared.adapters.http.default_session`) and
+    the gate (`ConnectorGates.gate(key)`) are the worker's, shared by every client of the same key.
     """
 
     def __init__(
@@ -82,8 +86,9 @@ class BcClient:
         api_url: str,
         tenant: str,
         environment: str,
-        credential: Any,
-        session: requests.Session | None = None,
+        credential: TokenCredential,
+        session: requests.Session,
+        gate: Gate,
         retry: RetryPolicy = DEFAULT_RETRY,
         timeout: tuple[float, float] = (5.0, 60.0),
         scope: str = BC_SCOPE,
@@ -110,21 +115,12 @@ class BcClient:
         #: Asked of the credential before every request; ".default" also suits delegated tokens.
         self._scope = scope
         self._session = session
+        self._gate = gate
         self._retry = retry
         self._timeout = timeout
 
     def __repr__(self) -> str:
         return f"BcClient(api_base={self.api_base!r})"
-
-    def with_options(self, *, retry: RetryPolicy | None = None,
-                     timeout: tuple[float, float] | None = None) -> "BcClient":
-        """A client for the same environment with another retry policy or timeout (per call overrides)."""
-        clone = copy.copy(self)
-        if retry is not None:
-            clone._retry = retry
-        if timeout is not None:
-            clone._timeout = timeout
-        return clone
 
     # -- URLs -------------------------------------------------------------------------------------
 
@@ -217,7 +213,7 @@ class BcClient:
         Each operation is `{"method", "url", "headers"?, "body"?, "id"?}` with `url` relative to
         `api_base` (`companies({id})/customers?$filter=…`). Missing ids are numbered. Inner failures are
         returned, not raised: `decode_error(inner)` turns one into a BcError. With `isolation_snapshot`
-        the batch runs in one transaction (bc_api.md §5), which only holds within one call, so more than
+        the batch runs in one transaction, which only holds within one call, so more than
         100 operations are refused. Raises on the first failing call; earlier calls have run. A batch of
         GETs is resent after a lost answer like any read; one that writes gives BcOutcomeUnknownError.
         """
@@ -266,18 +262,16 @@ class BcClient:
         url = self.odata_url(company_name, service)
         return self._pages(url, _query(filter=filter, select=select, top=top, orderby=orderby), page_size)
 
-    def get_odata(self, company_name: str, service: str, key: Mapping[str, Any] | Any) -> dict:
-        """One row by key: `"C00010"` -> `('C00010')`, `{"Dimension_Code": "X", "Code": "Y"}` -> `(…='X',…='Y')`."""
-        url = self.odata_url(company_name, service) + key_segment(key)
-        return self._json(self._send("GET", url))
-
     def create_odata(self, company_name: str, service: str, body: Mapping[str, Any]) -> dict:
         """POST a row to a web service; BC's 201 body. A lost answer raises BcOutcomeUnknownError."""
         return self._json(self._send("POST", self.odata_url(company_name, service), body=dict(body)))
 
-    def update_odata(self, company_name: str, service: str, key: Mapping[str, Any] | Any,
-                     body: Mapping[str, Any], *, etag: str) -> dict:
-        """PATCH a row guarded by its ETag. Raises BcConflictError if it changed since it was read."""
+    def update_odata(self, company_name: str, service: str, key: ODataKey, body: Mapping[str, Any], *,
+                     etag: str) -> dict:
+        """PATCH a row guarded by its ETag. Raises BcConflictError if it changed since it was read.
+
+        `key`: `"C00010"` -> `('C00010')`, `{"Dimension_Code": "X", "Code": "Y"}` -> `(…='X',…='Y')`.
+        """
         url = self.odata_url(company_name, service) + key_segment(key)
         return self._json(self._send("PATCH", url, body=dict(body), headers={"If-Match": _etag(etag)}))
 
@@ -327,25 +321,29 @@ class BcClient:
                       request_id=response.headers.get("request-id")) from None
         return payload if isinstance(payload, dict) else {"value": payload}
 
-    def _send(self, method: str, url: str, *, body: Any = None, headers: Mapping[str, str] | None = None,
+    def _send(self, method: str, url: str, *, body: JsonValue = None, headers: Mapping[str, str] | None = None,
               idempotent: bool = False) -> requests.Response:
-        """One call, retried per the policy. Returns a 2xx response or raises a BcError/TokenError.
+        """One call in one slot of the gate, retried per the policy. Returns a 2xx response or raises a
+        BcError/TokenError (or GateBusy when the gate stays full).
 
         `idempotent` marks a POST that only reads (a $batch of GETs), so losing its answer is harmless.
         """
-        method = method.upper()
+        with self._gate.slot():
+            return self._attempts(method.upper(), url, body, headers, idempotent)
+
+    def _attempts(self, method: str, url: str, body: JsonValue, headers: Mapping[str, str] | None,
+                  idempotent: bool) -> requests.Response:
         # The method the retry rules and the error decoding judge by.
         judged = "GET" if idempotent else method
         policy = self._retry
         client_request_id = str(uuid.uuid4())
         request_headers = {"Accept": "application/json", "client-request-id": client_request_id, **(headers or {})}
-        session = self._session or default_session()
         state = RetryState()
         while True:
             token = self._credential.get_token(self._scope).token
             started = time.monotonic()
             try:
-                response = session.request(
+                response = self._session.request(
                     method, url, headers=request_headers, json=body, auth=_BearerAuth(token),
                     timeout=self._timeout, allow_redirects=False)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
@@ -356,15 +354,13 @@ class BcClient:
                     self._log_retry(method, url, type(exc).__name__, state, delay, client_request_id)
                     state = policy.wait(state, delay)
                     continue
-                error.retry_after = delay if error.retryable else None
-                raise error from exc
+                raise error._with(retry_after=delay if isinstance(error, BcTransientError) else None) from exc
             log.debug("BC %s %s -> %s in %.0f ms (client-request-id %s, request-id %s)", method, _log_path(url),
                       response.status_code, (time.monotonic() - started) * 1000, client_request_id,
                       response.headers.get("request-id"))
             if 200 <= response.status_code < 300:
                 return response
-            error = decode_error(response, method=judged, client_request_id=client_request_id)
-            error.method = method
+            error = decode_error(response, method=method, judge_as=judged, client_request_id=client_request_id)
             if isinstance(error, BcTransientError):
                 retry_after = policy.parse_retry_after(response.headers.get("Retry-After"))
                 delay = policy.delay(state, retry_after)
@@ -372,9 +368,8 @@ class BcClient:
                     self._log_retry(method, url, str(response.status_code), state, delay, client_request_id)
                     state = policy.wait(state, delay)
                     continue
-                error.retry_after = delay
-                if error.hint is None:
-                    error.hint = f"Try again in {max(1, round(delay))} seconds."
+                error = error._with(retry_after=delay,
+                                    hint=error.hint or f"Try again in {max(1, round(delay))} seconds.")
             raise error
 
     def _connection_failure(self, exc: Exception, method: str, judged: str, url: str,
@@ -382,7 +377,7 @@ class BcClient:
         """The error for a failure without an answer, and whether another attempt is allowed."""
         host = urlsplit(url).netloc
         path = _log_path(url)
-        common: dict[str, Any] = dict(method=method, path=path, client_request_id=client_request_id)
+        common: dict[str, str] = dict(method=method, path=path, client_request_id=client_request_id)
         if isinstance(exc, requests.exceptions.SSLError):
             # A certificate problem does not heal within seconds; the hint names the usual cause.
             return BcUnavailableError(
@@ -403,7 +398,7 @@ class BcClient:
 
     def _log_retry(self, method: str, url: str, cause: str, state: RetryState, delay: float,
                    client_request_id: str) -> None:
-        # INFO, not WARNING: a retry that succeeds is normal operation (implementation.md, "Logging").
+        # INFO, not WARNING: a retry that succeeds is normal operation.
         log.info("BC %s %s: %s; attempt %d of %d, retrying in %.1f s (client-request-id %s)", method,
                  _log_path(url), cause, state.attempt, self._retry.total, delay, client_request_id)
 
@@ -416,7 +411,7 @@ def _never_sent(exc: Exception) -> bool:
     if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ProxyError)):
         return True
     seen: set[int] = set()
-    pending: list[Any] = [exc]
+    pending: list[BaseException | None] = [exc]
     while pending:
         item = pending.pop()
         if item is None or id(item) in seen:

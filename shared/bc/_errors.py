@@ -1,24 +1,26 @@
 """Business Central errors, grouped by what the caller should do with the work item.
 
-    BcError                         anything BC (or the way to it) refused; `retryable` says which group
-    ├── BcPermanentError            give up: outcome `failed` (retrying the same request cannot help)
+    BcError (ConnectorError)        anything BC (or the way to it) refused, with BC's ids
+    ├── BcPermanentError            give up: outcome `failed` (retrying the same request cannot help);
+    │                               a `shared.errors.PermanentError`
     │   ├── BcValidationError       400: BC rejected the request or its data (BadRequest*, Application_*)
     │   ├── BcNotFoundError         404: no such record, company, environment or web service
     │   ├── BcConflictError         409/412: the record changed since it was read (Request_EntityChanged)
     │   │                           or already exists (Internal_EntityWithSameKeyExists)
     │   ├── BcAuthorizationError    401/403: the app is not enabled in BC or lacks permission sets
     │   └── BcPaginationError       BC repeated a next link ("loop detected in pagination")
-    └── BcTransientError            try again later: the queue redelivers; `retry_after` when known
-        ├── BcThrottledError        429: over BC's per-user limits (bc_api.md §4)
+    └── BcTransientError            try again later: the queue redelivers; `retry_after` when known;
+                                    a `shared.errors.TransientError`
+        ├── BcThrottledError        429: over BC's per-user limits 
         ├── BcUnavailableError      502/503/504, other 5xx, 408, connection failures and timeouts
         └── BcOutcomeUnknownError   a POST/PATCH was sent but no answer came (read timeout, dropped
                                     connection, 504): BC may have acted. Look the record up by its key
-                                    before sending it again (STYLE.md "Retries and throttling").
+                                    before sending it again 
 
 `decode_error` is the one place that turns a BC answer into one of these. It parses BC's envelope
-`{"error":{"code","message":"…  CorrelationId:  <guid>."}}` (bc_api.md §5), keeps the code, the message
-without the correlation suffix, the correlation id, BC's `request-id` header and our
-`client-request-id`. `str(error)` is written for an operator's notification; it never holds a token,
+`{"error":{"code","message":"…  CorrelationId:  <guid>."}}`, keeps BC's code (`bc_code`; the tree's
+`code` is BC's code or, when BC gave none, the class name), the message without the correlation suffix,
+the correlation id, BC's `request-id` header and our `client-request-id`. `str(error)` is written for an operator's notification; it never holds a token,
 because BC's messages do not echo headers and the request is not part of it.
 """
 
@@ -26,7 +28,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, ClassVar, Mapping
+from http import HTTPStatus
+from typing import Any, Mapping
+
+import requests
+
+from shared.adapters.http import parse_retry_after
+from shared.errors import ConnectorError, PermanentError, TransientError
+from shared.jsontypes import JsonValue
 
 __all__ = [
     "BcError",
@@ -47,16 +56,17 @@ __all__ = [
 #: Methods where a lost answer leaves the outcome unknown (urllib3 does not retry them either).
 NON_IDEMPOTENT_METHODS = frozenset({"POST", "PATCH"})
 
-# "<text>  CorrelationId:  <guid>." at the end of every BC error message (bc_api.md §5).
+# "<text>  CorrelationId:  <guid>." at the end of every BC error message (BC's error envelope).
 _CORRELATION = re.compile(
     r"\s*CorrelationId:\s*([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\.?\s*$")
 _MAX_TEXT = 300
 
 
-class BcError(Exception):
-    """Business Central refused a request, or could not be reached. See the module docstring."""
+class BcError(ConnectorError):
+    """Business Central refused a request, or could not be reached. See the module docstring.
 
-    retryable: ClassVar[bool] = False
+    Every attribute is set by the constructor; a changed copy (`_with`) is a new error, never a mutation.
+    """
 
     def __init__(
         self,
@@ -72,12 +82,14 @@ class BcError(Exception):
         retry_after: float | None = None,
         hint: str | None = None,
     ) -> None:
-        super().__init__(message)
+        details = {k: v for k, v in (("status", status), ("correlationId", correlation_id),
+                                     ("requestId", request_id), ("clientRequestId", client_request_id)) if v}
+        super().__init__(message, code=code or type(self).__name__, details=details)
         #: BC's message without the "CorrelationId: …" suffix, or our own description.
         self.message = message
         self.status = status
-        #: BC's error code, e.g. "Request_EntityChanged", "Application_DialogException".
-        self.code = code
+        #: BC's own error code, e.g. "Request_EntityChanged"; None when BC gave none.
+        self.bc_code = code
         self.correlation_id = correlation_id
         #: BC's `request-id` response header.
         self.request_id = request_id
@@ -91,17 +103,26 @@ class BcError(Exception):
         #: What an operator can do about it, when we know.
         self.hint = hint
 
-    @classmethod
-    def from_parts(cls, status: int, code: str | None, message: str, **kwargs: Any) -> "BcError":
-        """The error `decode_error` would give for this status, code and BC message (e.g. from $batch)."""
-        return _build(status, code, message, **kwargs)
+    @property
+    def retryable(self) -> bool:
+        """Transitional alias of `isinstance(err, TransientError)` for callers not yet on the tree."""
+        return isinstance(self, TransientError)
+
+    def _with(self, **changes: str | float | None) -> "BcError":
+        """A new error of the same class with some attributes changed (errors are not mutated)."""
+        fields: dict[str, Any] = dict(
+            status=self.status, code=self.bc_code, correlation_id=self.correlation_id,
+            request_id=self.request_id, client_request_id=self.client_request_id, method=self.method,
+            path=self.path, retry_after=self.retry_after, hint=self.hint)
+        fields.update(changes)
+        return type(self)(self.message, **fields)
 
     def __str__(self) -> str:
         head = "Business Central"
         if self.status is not None:
             head += f" answered {self.status}"
-            if self.code:
-                head += f" {self.code}"
+            if self.bc_code:
+                head += f" {self.bc_code}"
         text = f"{head}: {self.message}" if self.status is not None else self.message
         if self.hint:
             text = f"{text} {self.hint}"
@@ -113,11 +134,11 @@ class BcError(Exception):
         return f"{text} ({', '.join(ids)})" if ids else text
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
+        return (f"{type(self).__name__}(status={self.status!r}, code={self.bc_code!r}, "
                 f"correlation_id={self.correlation_id!r}, request_id={self.request_id!r})")
 
 
-class BcPermanentError(BcError):
+class BcPermanentError(BcError, PermanentError):
     """Retrying the same request cannot succeed: record the outcome as failed and tell someone."""
 
 
@@ -141,10 +162,8 @@ class BcPaginationError(BcPermanentError):
     """BC sent a next link it had already sent: following it would never end."""
 
 
-class BcTransientError(BcError):
+class BcTransientError(BcError, TransientError):
     """Try again later; let the queue redeliver. `retry_after` holds the wait when known."""
-
-    retryable: ClassVar[bool] = True
 
 
 class BcThrottledError(BcTransientError):
@@ -168,23 +187,28 @@ _AUTH_HINTS = {
 }
 
 
+BatchResponse = Mapping[str, Any]  # one inner response of a JSON $batch answer (JSON)
+
+
 def decode_error(
-    response: Any,
+    response: requests.Response | BatchResponse,
     *,
     method: str | None = None,
+    judge_as: str | None = None,
     client_request_id: str | None = None,
 ) -> BcError:
     """Turn a failed BC answer into the matching `BcError`.
 
     `response` is a `requests.Response` or one inner response of a JSON `$batch` answer
     (`{"id","status","headers","body"}`). For a POST/PATCH, 408 and 504 mean BC was working on it when
-    the answer was lost, so they give `BcOutcomeUnknownError` (bc_api.md §4: 408 after 8 minutes,
-    504 after 10).
+    the answer was lost, so they give `BcOutcomeUnknownError` (BC answers 408 after 8 minutes, 504 after
+    10). `judge_as` is the method the classification uses when it differs from `method` (a `$batch` POST
+    that only reads is judged as a GET).
     """
     if isinstance(response, Mapping):
         status = int(response.get("status") or 0)
         headers = {str(k).lower(): v for k, v in (response.get("headers") or {}).items()}
-        body: Any = response.get("body")
+        body: JsonValue = response.get("body")
         text = body if isinstance(body, str) else ""
     else:
         status = int(response.status_code)
@@ -216,18 +240,17 @@ def decode_error(
     message = raw_message[: match.start()] if match else raw_message
     message = message.strip() or _reason(status)
     return _build(
-        status, code, message,
+        status, code, message, (judge_as or method or "").upper(),
         correlation_id=correlation_id,
         request_id=headers.get("request-id") or headers.get("x-ms-request-id"),
         client_request_id=client_request_id,
         method=(method or "").upper() or None,
         path=_path_of(response),
-        retry_after=_retry_after_header(headers.get("retry-after")),
+        retry_after=parse_retry_after(headers.get("retry-after")),
     )
 
 
-def _build(status: int, code: str | None, message: str, **kwargs: Any) -> BcError:
-    method = kwargs.get("method")
+def _build(status: int, code: str | None, message: str, judged: str, **kwargs: str | float | None) -> BcError:
     if code == "Request_EntityChanged" or status in (409, 412):
         cls: type[BcError] = BcConflictError
     elif status in (401, 403):
@@ -237,7 +260,7 @@ def _build(status: int, code: str | None, message: str, **kwargs: Any) -> BcErro
         cls = BcNotFoundError
     elif status == 429:
         cls = BcThrottledError
-    elif status in (408, 504) and method in NON_IDEMPOTENT_METHODS:
+    elif status in (408, 504) and judged in NON_IDEMPOTENT_METHODS:
         cls = BcOutcomeUnknownError
         kwargs.setdefault("hint", "BC may have completed it: look the record up by its key before sending it "
                                   "again.")
@@ -250,21 +273,13 @@ def _build(status: int, code: str | None, message: str, **kwargs: Any) -> BcErro
     return cls(message, status=status, code=code, **kwargs)
 
 
-def _retry_after_header(value: str | None) -> float | None:
-    from ._retry import parse_retry_after  # the policy owns the parsing; avoid an import cycle
-
-    return parse_retry_after(value)
-
-
-def _path_of(response: Any) -> str | None:
+def _path_of(response: requests.Response | BatchResponse) -> str | None:
     request = getattr(response, "request", None)
     url = getattr(request, "path_url", None) or ""
     return url.split("?", 1)[0] or None
 
 
 def _reason(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase + "."
     except ValueError:

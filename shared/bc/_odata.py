@@ -1,9 +1,9 @@
 """OData literals, filters and URL segments, built the way OData V4 and BC expect them.
 
 - String literals are single-quoted with inner quotes doubled: `'O''Brien'` (OData URL conventions
-  §5.1.1.6.1; bc_api.md §2 "Encoding company names").
+  §5.1.1.6.1).
 - Guids, numbers, booleans, dates and date-times are unquoted (`id eq 5a1c…`, `orderDate ge 2019-05-01`,
-  `lastModifiedDateTime gt 2019-08-18T20:05:51.603Z`; bc_api.md §5 "$filter and $expand"). A `str`
+  `lastModifiedDateTime gt 2019-08-18T20:05:51.603Z`). A `str`
   is always a string literal: pass `uuid.UUID` (or `guid(...)`) for an Edm.Guid field.
 - In a URL path, a key literal is percent-encoded after the quotes are doubled, with only the outer
   quotes left as they are: `Company('CRONUS%20USA%2C%20Inc.')` ([DOCS] OData V4 bound action example).
@@ -16,7 +16,7 @@ import math
 import re
 import uuid
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Mapping
 from urllib.parse import quote as _percent_encode
 from urllib.parse import unquote
 
@@ -29,7 +29,14 @@ __all__ = [
     "key_segment",
     "decode_company_name",
     "is_guid",
+    "ODataLiteral",
+    "ODataKey",
 ]
+
+#: A value with an OData literal (`quote`); a `str` is always a string literal.
+ODataLiteral = str | int | float | bool | None | uuid.UUID | Decimal | _dt.date | _dt.datetime
+#: The key of an OData V4 entity: one value, or field -> value for a composite key.
+ODataKey = Mapping[str, ODataLiteral] | ODataLiteral
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # A property path: `number`, `Gen_Bus_Posting_Group`, `dimensionSetLines/code`.
@@ -52,7 +59,7 @@ def guid(value: str | uuid.UUID) -> uuid.UUID:
     return uuid.UUID(value)
 
 
-def quote(value: Any) -> str:
+def quote(value: ODataLiteral) -> str:
     """The OData literal for `value`: `'O''Brien'`, `5a1c…` (UUID), `12.5`, `true`, `2019-05-01`, `null`."""
     if value is None:
         return "null"
@@ -83,7 +90,7 @@ def quote(value: Any) -> str:
     raise TypeError(f"No OData literal for a {type(value).__name__}.")
 
 
-def eq(field: str, value: Any) -> str:
+def eq(field: str, value: ODataLiteral) -> str:
     """`field eq <literal>`, e.g. `eq("externalDocumentNumber", "PSA-1")` -> `externalDocumentNumber eq 'PSA-1'`."""
     return f"{_field(field)} eq {quote(value)}"
 
@@ -107,7 +114,7 @@ def company_segment(name: str) -> str:
     return f"Company({_path_literal(name)})"
 
 
-def key_segment(key: Mapping[str, Any] | Any) -> str:
+def key_segment(key: ODataKey) -> str:
     """The key of an OData V4 entity in a URL path: `('C00010')`, `(Dimension_Code='X',Code='Y')`, `(5)`."""
     if isinstance(key, Mapping):
         if not key:
@@ -131,7 +138,7 @@ def decode_company_name(raw: str) -> str:
         return raw
 
 
-def _path_literal(value: Any) -> str:
+def _path_literal(value: ODataLiteral) -> str:
     literal = quote(value)
     if literal.startswith("'") and literal.endswith("'") and isinstance(value, str):
         return "'" + _percent_encode(literal[1:-1], safe="") + "'"

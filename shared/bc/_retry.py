@@ -6,26 +6,26 @@ What is retried, and why:
 - Connection errors that prove the request never reached BC (DNS, refused, connect timeout): every
   method, since BC cannot have acted.
 - 429, 502 and 503: every method. BC throttles (429) or reports its data plane or request queue
-  unavailable (502, 503) before running the request (bc_api.md §4), so even a POST is safe to resend.
+  unavailable (502, 503) before running the request , so even a POST is safe to resend.
 - 504, read timeouts and connections dropped after sending: idempotent methods only (GET, PUT, DELETE,
   HEAD, OPTIONS). For POST/PATCH BC may have acted, so the caller gets `BcOutcomeUnknownError` and looks
   the record up by its key first, unless `retry_non_idempotent` says otherwise (tables
   `_policies.py` `TablesRetryPolicy.increment`; urllib3 does not retry POST by default).
 - Never 401/403 or any other 4xx: the same request would fail the same way.
 
-Waits: `Retry-After` is honoured (seconds or an HTTP date; urllib3 `parse_retry_after`); without it,
+Waits: `Retry-After` is honoured (seconds or an HTTP date, `shared.adapters.http.parse_retry_after`); without it,
 exponential backoff with full jitter. Waits inside one call add up to at most `max_wait` seconds;
 a longer wait is the queue's job, so the error is raised with `retry_after` set instead.
 """
 
 from __future__ import annotations
 
-import datetime
-import email.utils
 import random
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
+
+from shared.adapters.http import parse_retry_after
 
 __all__ = ["RetryPolicy", "RetryState", "DEFAULT_RETRY", "NO_RETRY", "parse_retry_after"]
 
@@ -47,7 +47,7 @@ class RetryState:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How the BC client retries. Immutable; derive variants with `replace(...)` or `with_(...)`."""
+    """How the BC client retries. Immutable; derive variants with `dataclasses.replace(...)`."""
 
     #: Attempts in total, the first one included (1 = never retry).
     total: int = 4
@@ -71,10 +71,6 @@ class RetryPolicy:
         if self.backoff_base < 0 or self.backoff_cap < 0 or self.max_wait < 0:
             raise ValueError("RetryPolicy waits cannot be negative.")
         object.__setattr__(self, "status_forcelist", frozenset(self.status_forcelist))
-
-    def with_(self, **changes: object) -> "RetryPolicy":
-        """A copy with some fields changed, e.g. `DEFAULT_RETRY.with_(total=1)`."""
-        return replace(self, **changes)  # type: ignore[arg-type]
 
     # -- decisions --------------------------------------------------------------------------------
 
@@ -111,36 +107,6 @@ class RetryPolicy:
 
     def _may_resend(self, method: str) -> bool:
         return method.upper() in IDEMPOTENT_METHODS or self.retry_non_idempotent
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
-
-    A date in the past means 0; garbage means "not given" (None).
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:  # "-0000" dates parse naive; HTTP dates are always GMT
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    now = time.time() if now is None else now
-    return max(0.0, when.timestamp() - now)
 
 
 DEFAULT_RETRY = RetryPolicy()

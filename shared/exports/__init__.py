@@ -13,8 +13,7 @@ from ._claim import Claim, Claims, EntityKey, record_failure
 from ._context import Delivery, ExportContext, ExportResult, LookupCache
 from ._customers import CUSTOMER, CustomerPlan, export_customer, plan_customer
 from ._entity import Attempt, EntityJob, EntityRun, Work, content_hash
-from ._errors import BcHas, ClaimBusy, ExportFailed, GateBusy, attribute_field, failed_from_bc, translate
-from ._gate import BC_CONCURRENCY_PER_USER, ConnectorGates, GatedClient
+from ._errors import BcHas, ClaimBusy, ExportFailed, attribute_field, failed_from_bc, translate
 from ._invoices import INVOICE, InvoicePlan, export_invoice, plan_invoice
 from ._ledger import FAILED, PARKED, PENDING, RETRY, SYNCED, Ledger, LedgerRow
 from ._parking import ParkedMessage, ParkingLot, replay_parked
@@ -24,7 +23,6 @@ from ._projects import PROJECT, ProjectPlan, export_project, plan_project
 from ._service import ExportService, unkeyed_id
 
 __all__ = [
-    "BC_CONCURRENCY_PER_USER",
     "CUSTOMER",
     "FAILED",
     "INVOICE",
@@ -40,7 +38,6 @@ __all__ = [
     "Claim",
     "ClaimBusy",
     "Claims",
-    "ConnectorGates",
     "ConnectorStore",
     "CustomerPlan",
     "Delivery",
@@ -52,8 +49,6 @@ __all__ = [
     "ExportOptions",
     "ExportResult",
     "ExportService",
-    "GateBusy",
-    "GatedClient",
     "InvoicePlan",
     "Ledger",
     "LedgerRow",

@@ -57,8 +57,8 @@ class LookupCache:
     def shortcut_dimensions(self, client: BcClient, connector: str, company_id: str) -> tuple[str, str]:
         """(Shortcut Dimension 1 Code, Shortcut Dimension 2 Code) of the company's G/L setup."""
         def load() -> tuple[str, str]:
-            rows = client.list_entities(company_id, "generalLedgerSetup",
-                                        select=["shortcutDimension1Code", "shortcutDimension2Code"])
+            rows = list(client.list_entities(company_id, "generalLedgerSetup",
+                                             select=["shortcutDimension1Code", "shortcutDimension2Code"]))
             row = rows[0] if rows else {}
             return (str(row.get("shortcutDimension1Code") or "").upper(),
                     str(row.get("shortcutDimension2Code") or "").upper())

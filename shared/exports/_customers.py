@@ -186,8 +186,8 @@ def _write(ctx: ExportContext, attempt: Attempt, plan: CustomerPlan) -> Work:
             if err.code != _ALREADY_EXISTS or not plan.number:
                 raise
             # BC already has this number (made by hand, or by an attempt whose ledger write was lost): adopt it.
-            existing = client.list_entities(ctx.company_id, "customers", filter=eq("number", plan.number),
-                                            select=["id", "number"], top=1)
+            existing = list(client.list_entities(ctx.company_id, "customers", filter=eq("number", plan.number),
+                                                 select=["id", "number"], top=1))
             if not existing:
                 raise
             created = client.update_entity(ctx.company_id, f"customers({existing[0]['id']})", plan.api, etag="*")
@@ -230,11 +230,11 @@ def _find(ctx: ExportContext, plan: CustomerPlan, previous: LedgerRow | None) ->
     """The customer an unfinished attempt may have created: by number, else by name created since then."""
     client = ctx.client()
     if plan.number:
-        rows = client.list_entities(ctx.company_id, "customers", filter=eq("number", plan.number),
-                                    select=["id", "number"], top=1)
+        rows = list(client.list_entities(ctx.company_id, "customers", filter=eq("number", plan.number),
+                                         select=["id", "number"], top=1))
         return rows[0] if rows else None
-    rows = client.list_entities(ctx.company_id, "customers", filter=eq("displayName", plan.api["displayName"]),
-                                select=["id", "number", "lastModifiedDateTime"])
+    rows = list(client.list_entities(ctx.company_id, "customers", filter=eq("displayName", plan.api["displayName"]),
+                                     select=["id", "number", "lastModifiedDateTime"]))
     since = parse_iso(previous.attempt_started_at if previous else None)
     if since is not None:
         since -= _dt.timedelta(minutes=5)  # clock skew between this worker and BC

@@ -3,7 +3,6 @@
     ExportFailed   PermanentError: outcome `failed` with code, message, field; notification; the ledger
                    keeps the message for replay. Carries what BC already has when part of the work was done.
     ClaimBusy      TransientError: another worker holds the entity's ledger claim; the queue redelivers.
-    GateBusy       TransientError: this worker's share of BC calls for the connector is taken (the gate).
 
 `translate(exc)` is the one place where errors from outside the tree (Business Central's, Entra's, a
 stored settings document that no longer parses, a message that does not parse) become tree errors for the export; `ExportService`
@@ -16,14 +15,14 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from shared.auth import ReconnectRequiredError, TokenError
+from shared.auth import TokenError
 from shared.bc import BcError, BcPermanentError
 from shared.connectors import SettingsInvalid
-from shared.errors import ConnectorError, PermanentError, ReconnectRequired, TransientError
+from shared.errors import PermanentError, TransientError
 from shared.jsontypes import JsonObject, JsonValue
 from shared.messages import MessageInvalid
 
-__all__ = ["ExportFailed", "ClaimBusy", "GateBusy", "BcHas", "failed_from_bc", "attribute_field", "translate",
+__all__ = ["ExportFailed", "ClaimBusy", "BcHas", "failed_from_bc", "attribute_field", "translate",
            "Candidate"]
 
 JsonScalar = str | int | float | bool | None
@@ -84,11 +83,6 @@ class ClaimBusy(TransientError):
     default_code = "ClaimBusy"
 
 
-class GateBusy(TransientError):
-    """This worker already has its share of BC requests in flight for the connector, and they take long."""
-
-    default_code = "GateBusy"
-
 
 def failed_from_bc(err: BcError, field: str | None, *, bc: BcHas = BcHas(), replayable: bool = False,
                    prefix: str = "", ledger_details: JsonObject | None = None) -> ExportFailed:
@@ -104,23 +98,21 @@ def failed_from_bc(err: BcError, field: str | None, *, bc: BcHas = BcHas(), repl
 
 
 def translate(exc: BaseException) -> BaseException:
-    """The tree error an export failure stands for. Errors the tree already holds, and transient ones
-    from outside it (BC throttling, timeouts, storage), are returned as they are: `disposition` sends
-    those back to the queue."""
+    """The tree error an export failure stands for: BC's and Entra's refusals become `ExportFailed` with
+    the field they are about; other tree errors (transient ones, a revoked grant) are returned as they
+    are, and `disposition` decides what happens to the message."""
     if isinstance(exc, MessageInvalid):
         return ExportFailed(exc.code, exc.message, exc.field)
-    if isinstance(exc, ConnectorError):
+    if isinstance(exc, ExportFailed):
         return exc
     if isinstance(exc, BcPermanentError):
         return failed_from_bc(exc, None)
-    if isinstance(exc, ReconnectRequiredError):
-        return ReconnectRequired(str(exc))
-    if isinstance(exc, TokenError) and not exc.retryable:
-        return ExportFailed(type(exc).__name__, str(exc), "auth", replayable=True)
     if isinstance(exc, SettingsInvalid):
         first = exc.errors[0] if exc.errors else None
         return ExportFailed("SettingsInvalid", first.message if first else str(exc), first.field if first else None,
                             replayable=True)
+    if isinstance(exc, TokenError) and isinstance(exc, PermanentError):
+        return ExportFailed(type(exc).__name__, str(exc), "auth", replayable=True)
     return exc
 
 

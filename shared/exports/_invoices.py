@@ -362,9 +362,9 @@ class _Writer:
 
     def _find(self) -> JsonObject | None:
         """The invoice by its idempotency key (drafts and posted ones: the entity spans both)."""
-        rows = self.client.list_entities(self.cid, "salesInvoices",
-                                         filter=eq("externalDocumentNumber", self.plan.header["externalDocumentNumber"]),
-                                         expand=self._EXPAND)
+        rows = list(self.client.list_entities(self.cid, "salesInvoices",
+                                              filter=eq("externalDocumentNumber", self.plan.header["externalDocumentNumber"]),
+                                              expand=self._EXPAND))
         if len(rows) > 1:
             log.warning("BC has %d invoices with external document number %s; using the first", len(rows),
                         self.plan.header["externalDocumentNumber"])

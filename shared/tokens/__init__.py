@@ -5,11 +5,12 @@ keep-alive that stops grants lapsing.
   row in table `TokenVersions` (see `_store` for the rules and what they prevent).
 - `TokenVersion`, `TokenVersionStore`: that row and its port (stores: `shared.adapters.token_versions`).
 - `TokenUpkeep`: the keep-alive timer's use case.
-- `DelegatedCredentials`: one `RefreshTokenCredential` per connector per worker.
+- `BcClients`: a BC client for a stored connector in its auth mode (and for a save, a consent callback).
 - `StaticTokenCredential`: an access token already in hand (the consent callback's BC check).
 """
 
-from ._credentials import DELEGATED_BC_SCOPE, DelegatedCredentials, StaticTokenCredential
+from ._clients import BcClients
+from ._credentials import DELEGATED_BC_SCOPE, StaticTokenCredential
 from ._store import ConnectorRefreshTokens, Secrets, client_secret_of
 from ._upkeep import (
     EXPIRING_THRESHOLDS_DAYS,
@@ -30,7 +31,7 @@ __all__ = [
     "client_secret_of",
     "Secrets",
     "DELEGATED_BC_SCOPE",
-    "DelegatedCredentials",
+    "BcClients",
     "StaticTokenCredential",
     "TokenVersion",
     "TokenVersionStore",

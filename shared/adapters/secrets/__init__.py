@@ -10,11 +10,20 @@ from shared.adapters.secrets._names import (
     refresh_token_name,
     validate_secret_name,
 )
-from shared.adapters.secrets._port import SecretStore, SecretStoreError
+from shared.adapters.secrets._port import (
+    SecretStore,
+    SecretStoreError,
+    SecretStoreMisconfigured,
+    SecretStoreUnavailable,
+    secret_store_error,
+)
 
 __all__ = [
     "SecretStore",
     "SecretStoreError",
+    "SecretStoreUnavailable",
+    "SecretStoreMisconfigured",
+    "secret_store_error",
     "KeyVaultSecretStore",
     "LocalDevSecretStore",
     "InMemorySecretStore",

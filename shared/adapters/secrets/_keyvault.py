@@ -22,7 +22,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from shared.adapters.secrets._names import validate_secret_name
-from shared.adapters.secrets._port import SecretStoreError
+from shared.adapters.secrets._port import SecretStoreError, SecretStoreUnavailable, secret_store_error
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.core.credentials import TokenCredential
@@ -67,7 +67,7 @@ class KeyVaultSecretStore:
         return self._vault_url
 
     def get_secret(self, name: str) -> str | None:
-        from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+        from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 
         validate_secret_name(name)
         try:
@@ -76,6 +76,8 @@ class KeyVaultSecretStore:
             return None
         except HttpResponseError as exc:
             raise _error(name, "read", exc) from exc
+        except ServiceRequestError as exc:
+            raise _unreachable(name, "read") from exc
 
     def set_secret(self, name: str, value: str) -> None:
         from azure.core.exceptions import HttpResponseError
@@ -116,7 +118,7 @@ class KeyVaultSecretStore:
         except HttpResponseError as exc:
             if exc.status_code == 409 and _inner_code(exc) in _BUSY_CODES:
                 return True  # someone else is already recovering it
-            raise SecretStoreError(
+            raise secret_store_error(
                 name,
                 "Secret %s is deleted but recoverable in Key Vault and could not be recovered (%s). Grant the "
                 "app's identity the 'recover' secret permission, or purge the deleted secret."
@@ -179,13 +181,17 @@ def _reason(exc: "HttpResponseError") -> str:
     return "%s %s" % (exc.status_code, getattr(exc, "reason", "") or "")
 
 
+def _unreachable(name: str, action: str) -> SecretStoreError:
+    return SecretStoreUnavailable(name, "Could not %s secret %s: Key Vault could not be reached." % (action, name))
+
+
 def _error(name: str, action: str, exc: "HttpResponseError") -> SecretStoreError:
     hint = ""
     if exc.status_code in (401, 403):
         hint = " Check that the app's identity may %s secrets in this vault (Key Vault Secrets Officer role)." % (
             "read" if action == "read" else "write and delete"
         )
-    return SecretStoreError(
+    return secret_store_error(
         name,
         "Could not %s secret %s in Key Vault: %s.%s" % (action, name, _reason(exc).strip().rstrip("."), hint),
         status=exc.status_code,

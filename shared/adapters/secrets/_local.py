@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from shared.adapters.secrets._names import validate_secret_name
-from shared.adapters.secrets._port import SecretStoreError
+from shared.adapters.secrets._port import SecretStoreMisconfigured
 
 __all__ = ["LocalDevSecretStore", "DEFAULT_LOCAL_SECRETS_PATH"]
 
@@ -79,18 +79,18 @@ class LocalDevSecretStore:
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            raise SecretStoreError(
+            raise SecretStoreMisconfigured(
                 name, "Cannot read the local secret file %s: %s" % (self._path, exc.strerror)
             ) from None
         try:
             values = json.loads(text) if text.strip() else {}
         except ValueError:
             # Don't echo the content: it is secrets.
-            raise SecretStoreError(
+            raise SecretStoreMisconfigured(
                 name, "The local secret file %s is not valid JSON; fix or delete it." % self._path
             ) from None
         if not isinstance(values, dict):
-            raise SecretStoreError(name, "The local secret file %s must hold a JSON object." % self._path)
+            raise SecretStoreMisconfigured(name, "The local secret file %s must hold a JSON object." % self._path)
         return {str(k).lower(): v for k, v in values.items() if isinstance(v, str)}
 
     def _save(self, name: str, values: dict[str, str]) -> None:
@@ -113,7 +113,7 @@ class LocalDevSecretStore:
                     pass
                 raise
         except OSError as exc:
-            raise SecretStoreError(
+            raise SecretStoreMisconfigured(
                 name, "Cannot write the local secret file %s: %s" % (self._path, exc.strerror)
             ) from None
 

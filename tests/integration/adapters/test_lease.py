@@ -23,7 +23,7 @@ class Clock:
     def __init__(self) -> None:
         self.moment = T0
 
-    def __call__(self) -> _dt.datetime:
+    def now(self) -> _dt.datetime:
         return self.moment
 
 

@@ -63,13 +63,15 @@ class Harness:
 
     def client(self) -> Any:
         """A BC client to check what BC holds (its requests show in the sandbox log: use marks)."""
-        from shared.auth import credential_for
-        from shared.bc import BcClient
+        from shared.adapters.http import default_session
+        from shared.auth import CredentialCache
+        from shared.bc import BcClient, ConnectorGates
 
-        credential = credential_for(authority_host=self.sandbox.url, tenant=constants.TENANT_ID,
-                                    client_id=constants.DEMO_CLIENT_ID, client_secret=constants.DEMO_CLIENT_SECRET)
+        credential = CredentialCache().client_credentials(
+            authority_host=self.sandbox.url, tenant=constants.TENANT_ID, client_id=constants.DEMO_CLIENT_ID,
+            client_secret=constants.DEMO_CLIENT_SECRET)
         return BcClient(api_url=self.sandbox.url, tenant=constants.TENANT_ID, environment=constants.ENVIRONMENT,
-                        credential=credential)
+                        credential=credential, session=default_session(), gate=ConnectorGates().gate("test"))
 
     def ledger(self, kind: str, host_id: str) -> Any:
         from shared.adapters.ledger import TableLedger
@@ -84,11 +86,17 @@ class Harness:
         return self.client().get_entity(self.company_id, f"customers({bc_id})")
 
     def customer_card(self, number: str) -> dict:
-        return self.client().get_odata(self.company_name, "Customer_Card", number)
+        from shared.bc import eq
+
+        [card] = self.client().list_odata(self.company_name, "Customer_Card", filter=eq("No", number))
+        return card
 
     def dimension_value(self, dimension: str, code: str) -> dict:
-        return self.client().get_odata(self.company_name, "DimensionValues", {"Dimension_Code": dimension,
-                                                                                "Code": code})
+        from shared.bc import and_, eq
+
+        [value] = self.client().list_odata(self.company_name, "DimensionValues",
+                                           filter=and_(eq("Dimension_Code", dimension), eq("Code", code)))
+        return value
 
     def notifications(self, event: str = "export_failed") -> list[dict]:
         return [n for n in self.services.notifications if n["connector"] == self.name and n["event"] == event]

@@ -21,6 +21,7 @@ from shared.auth import (
     UnknownApplicationError,
     UnknownTenantError,
 )
+from shared.errors import TransientError
 from tests.unit.auth._entra import (
     ACCESS_TOKEN,
     AUTHORITY_HOST,
@@ -89,7 +90,7 @@ def test_a_wrong_secret_raises_invalid_client_with_what_to_do(credential, entra)
                         f"{CLIENT_ID} and save the connector again; use the secret's value, not its id. "
                         f"(Entra correlation id {CORRELATION})")
     assert err.error == "invalid_client" and err.error_codes == (7000215,) and err.aadsts == "AADSTS7000215"
-    assert err.correlation_id == CORRELATION and not err.retryable
+    assert err.correlation_id == CORRELATION and not isinstance(err, TransientError)
     assert "Trace ID" not in err.description
 
 
@@ -148,7 +149,7 @@ def test_a_5xx_from_the_token_endpoint_is_transient(credential, entra, status):
     entra.post(TOKEN_URL, status=status, body="upstream failure", headers={"Retry-After": "20"})
     with pytest.raises(TokenEndpointUnavailableError) as caught:
         credential.get_token(BC_SCOPE)
-    assert caught.value.retryable and caught.value.retry_after == 20.0
+    assert isinstance(caught.value, TransientError) and caught.value.retry_after == 20.0
     assert "the work is retried later" in str(caught.value)
 
 

@@ -1,4 +1,5 @@
-"""One credential per app registration per worker; a rotated secret replaces it."""
+"""One cache of credentials per worker: one per app registration, one per delegated connector; a rotated
+secret replaces the cached credential, a new consent drops it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import threading
 
 import requests
 
-from shared.auth import BC_SCOPE, ClientCredentialsCredential, CredentialCache, credential_for
+from shared.auth import BC_SCOPE, ClientCredentialsCredential, CredentialCache, StoredRefreshToken
 from tests.unit.auth._entra import ACCESS_TOKEN, AUTHORITY_HOST, CLIENT_ID, SECRET, TENANT, TOKEN_URL, token_answer
 
 KEY = dict(authority_host=AUTHORITY_HOST, tenant=TENANT, client_id=CLIENT_ID)
@@ -67,8 +68,49 @@ def test_threads_asking_at_once_share_one_credential():
     assert len({id(r) for r in results}) == 1
 
 
-def test_credential_for_uses_the_worker_wide_cache():
-    assert credential_for(**KEY, client_secret=SECRET) is credential_for(**KEY, client_secret=SECRET)
+class NoTokens:
+    """A guarded store that is never read in these tests (only counted when built)."""
+
+    built = 0
+
+    def __init__(self) -> None:
+        NoTokens.built += 1
+
+    def load_current(self) -> StoredRefreshToken | None:
+        return None
+
+    def save_rotated(self, refresh_token: str, *, replaces: StoredRefreshToken) -> bool:
+        return False
+
+    def current_version(self) -> str | None:
+        return None
+
+
+def test_a_delegated_connector_keeps_one_credential_and_builds_its_store_once():
+    cache = CredentialCache()
+    NoTokens.built = 0
+    first = cache.delegated("acme", **KEY, client_secret=SECRET, store=NoTokens)
+    assert cache.delegated("acme", **KEY, client_secret=SECRET, store=NoTokens) is first
+    assert cache.delegated("other", **KEY, client_secret=SECRET, store=NoTokens) is not first
+    assert NoTokens.built == 2
+
+
+def test_a_delegated_credential_is_replaced_when_its_secret_or_tenant_changes():
+    cache = CredentialCache()
+    first = cache.delegated("acme", **KEY, client_secret=SECRET, store=NoTokens)
+    rotated = cache.delegated("acme", **KEY, client_secret=SECRET + "-rotated", store=NoTokens)
+    moved = cache.delegated("acme", **{**KEY, "tenant": "contoso.onmicrosoft.com"}, client_secret=SECRET + "-rotated",
+                            store=NoTokens)
+    assert len({id(first), id(rotated), id(moved)}) == 3 and len(cache) == 1
+
+
+def test_forgetting_a_connector_drops_only_its_delegated_credential():
+    cache = CredentialCache()
+    app = cache.client_credentials(**KEY, client_secret=SECRET)
+    first = cache.delegated("acme", **KEY, client_secret=SECRET, store=NoTokens)
+    cache.forget("acme")
+    assert cache.delegated("acme", **KEY, client_secret=SECRET, store=NoTokens) is not first
+    assert cache.client_credentials(**KEY, client_secret=SECRET) is app
 
 
 def test_the_cache_repr_holds_no_secret():

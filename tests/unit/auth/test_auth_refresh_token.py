@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 import pytest
 import requests
 
-from shared.auth import BC_SCOPE, RefreshTokenCredential, ReconnectRequiredError
+from shared.auth import BC_SCOPE, ReconnectRequiredError, RefreshTokenCredential, StoredRefreshToken
 from tests.unit.auth._entra import (
     ACCESS_TOKEN,
     AUTHORITY_HOST,
@@ -25,16 +25,25 @@ REFRESH = "0.AXyz-first-refresh-token"
 
 
 class MemoryStore:
+    """A guarded store with one version counter (the rotation guard itself is tested in tests/unit/consent)."""
+
     def __init__(self, token: str | None) -> None:
         self.token = token
+        self.version = 1
         self.saved: list[str] = []
 
-    def load(self) -> str | None:
-        return self.token
+    def load_current(self) -> StoredRefreshToken | None:
+        return StoredRefreshToken(self.token, str(self.version)) if self.token else None
 
-    def save(self, refresh_token: str) -> None:
+    def current_version(self) -> str | None:
+        return str(self.version)
+
+    def save_rotated(self, refresh_token: str, *, replaces: StoredRefreshToken) -> bool:
+        if replaces.version != str(self.version):
+            return False
         self.saved.append(refresh_token)
-        self.token = refresh_token
+        self.token, self.version = refresh_token, self.version + 1
+        return True
 
 
 def _credential(store: MemoryStore) -> RefreshTokenCredential:

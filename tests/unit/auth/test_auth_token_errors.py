@@ -10,11 +10,13 @@ from shared.auth import (
     ReconnectRequiredError,
     TokenEndpointUnavailableError,
     TokenError,
+    TokenRefused,
     UnknownApplicationError,
     UnknownTenantError,
     classify_token_error,
     scrub,
 )
+from shared.errors import PermanentError, ReconnectRequired, TransientError, disposition
 from tests.unit.auth._entra import ACCESS_TOKEN, CLIENT_ID, CORRELATION, SECRET, TENANT, entra_error
 
 
@@ -37,13 +39,15 @@ def _classify(payload, **kwargs):
     ("interaction_required", 50076, ReconnectRequiredError),
     ("interaction_required", 50079, ReconnectRequiredError),
     ("interaction_required", 70043, ReconnectRequiredError),
-    ("invalid_resource", 500011, TokenError),
+    ("invalid_resource", 500011, TokenRefused),
 ])
 def test_entra_error_bodies_are_classified_by_their_aadsts_code(error, code, cls):
     err = _classify(entra_error(error, code, "Something happened."))
     assert type(err) is cls
     assert err.error_codes == (code,) and err.correlation_id == CORRELATION
-    assert not err.retryable
+    assert not isinstance(err, TransientError)
+    assert isinstance(err, ReconnectRequired if cls is ReconnectRequiredError else PermanentError)
+    assert err.code == f"AADSTS{code}"
 
 
 @pytest.mark.parametrize("error", ["invalid_grant", "interaction_required", "consent_required"])
@@ -71,7 +75,8 @@ def test_the_reconnect_message_says_why_in_operator_words():
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
 def test_429_and_5xx_are_transient_whatever_the_body_says(status):
     err = _classify(entra_error("invalid_grant", 70008, "x"), status=status, retry_after=9.0)
-    assert isinstance(err, TokenEndpointUnavailableError) and err.retryable and err.retry_after == 9.0
+    assert isinstance(err, TokenEndpointUnavailableError) and isinstance(err, TransientError)
+    assert err.retry_after == 9.0 and disposition(err).retry_after == 9
 
 
 def test_temporarily_unavailable_is_transient():
@@ -86,7 +91,7 @@ def test_the_aadsts_code_is_read_from_the_description_when_error_codes_is_missin
 def test_an_unknown_error_keeps_entras_description_in_the_message():
     err = _classify(entra_error("invalid_resource", 500011, "The resource principal named "
                                                             "https://api.businesscentral.dynamics.com was not found."))
-    assert type(err) is TokenError
+    assert type(err) is TokenRefused and isinstance(err, TokenError)
     assert "AADSTS500011: The resource principal named" in str(err)
 
 
@@ -107,3 +112,11 @@ def test_repr_holds_codes_and_correlation_but_not_the_description():
     err = _classify(entra_error("invalid_client", 7000215, f"secret {SECRET}"))
     assert repr(err) == (f"InvalidClientError(error='invalid_client', error_codes=(7000215,), "
                          f"correlation_id='{CORRELATION}')")
+
+
+def test_each_token_error_lands_in_the_tree_where_its_queue_action_is_decided():
+    refused = _classify(entra_error("invalid_client", 7000215, "x"))
+    revoked = _classify(entra_error("invalid_grant", 50173, "x"))
+    away = _classify(entra_error("invalid_grant", 70008, "x"), status=503, retry_after=12.0)
+    assert [disposition(e).action for e in (refused, revoked, away)] == ["failed", "parked", "retry"]
+    assert disposition(away).retry_after == 12

@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import requests
 from azure.core.credentials import AccessToken
+
+from shared.bc import ConnectorGates
 
 API_URL = "https://bc.test"
 TENANT = "7d3a1c52-6b1e-4c1f-9d2a-0b5f3e8c4a11"
@@ -37,6 +40,11 @@ class Sleeps:
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+
+
+def transport() -> dict:
+    """The session and gate a BcClient is built with in these tests: a fresh one of each."""
+    return {"session": requests.Session(), "gate": ConnectorGates().gate("acme")}
 
 
 def bc_error(code: str, message: str, correlation_id: str = "e5c26ced-1111-4222-8333-944455556666") -> dict:

@@ -6,10 +6,11 @@ The transport is swapped, not the code: `responses` answers at the requests adap
 from __future__ import annotations
 
 import pytest
+import requests
 import responses
 from tests.unit.bc._fakes import API_URL, ENVIRONMENT, TENANT, FakeCredential, Sleeps
 
-from shared.bc import BcClient, RetryPolicy
+from shared.bc import BcClient, ConnectorGates, RetryPolicy
 
 
 @pytest.fixture
@@ -30,8 +31,14 @@ def credential() -> FakeCredential:
 
 
 @pytest.fixture
-def client(credential: FakeCredential, policy: RetryPolicy) -> BcClient:
-    return BcClient(api_url=API_URL, tenant=TENANT, environment=ENVIRONMENT, credential=credential, retry=policy)
+def gates() -> ConnectorGates:
+    return ConnectorGates()
+
+
+@pytest.fixture
+def client(credential: FakeCredential, policy: RetryPolicy, gates: ConnectorGates) -> BcClient:
+    return BcClient(api_url=API_URL, tenant=TENANT, environment=ENVIRONMENT, credential=credential, retry=policy,
+                    session=requests.Session(), gate=gates.gate("acme"))
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from shared.bc import (
     BcValidationError,
     decode_error,
 )
+from shared.errors import PermanentError, TransientError, disposition
 from tests.unit.bc._fakes import COMPANY, COMPANY_ID, bc_error
 
 CORRELATION = "e5c26ced-1111-4222-8333-944455556666"
@@ -73,7 +74,7 @@ def test_decode_error_groups_answers_by_what_the_caller_should_do(status, code, 
     err = decode_error(_response(status, bc_error(code, "Something."), method="GET"))
     assert type(err) is cls
     assert isinstance(err, group)
-    assert err.retryable is issubclass(group, BcTransientError)
+    assert isinstance(err, TransientError) is issubclass(group, BcTransientError)
 
 
 @pytest.mark.parametrize("method,cls", [("GET", BcUnavailableError), ("DELETE", BcUnavailableError),
@@ -101,7 +102,7 @@ def test_an_answer_without_bcs_envelope_still_decodes_to_a_readable_error():
     err = decode_error(_response(502, text="<html><body>Bad Gateway</body></html>", method="GET",
                                  headers={"Content-Type": "text/html"}))
     assert isinstance(err, BcUnavailableError)
-    assert err.message == "Bad Gateway." and err.code is None
+    assert err.message == "Bad Gateway." and err.bc_code is None and err.code == "BcUnavailableError"
     assert "<html>" not in str(err)
 
 
@@ -117,11 +118,21 @@ def test_repr_names_the_type_status_and_ids():
                          f"correlation_id='{CORRELATION}', request_id='req-42')")
 
 
-def test_from_parts_builds_the_error_decode_error_would_pick():
-    err = BcPermanentError.from_parts(404, "BadRequest_ResourceNotFound", "Resource not found for the segment 'x'.")
+def test_an_inner_batch_answer_decodes_to_the_error_a_plain_answer_would_give():
+    err = decode_error({"id": "1", "status": 404, "body": bc_error("BadRequest_ResourceNotFound",
+                                                                   "Resource not found for the segment 'x'.")})
     assert type(err) is BcNotFoundError and err.status == 404
-    assert isinstance(BcError.from_parts(409, "Request_EntityChanged", "Another user has already changed the "
-                                                                       "record."), BcConflictError)
+    assert isinstance(decode_error({"id": "2", "status": 409, "body": bc_error(
+        "Request_EntityChanged", "Another user has already changed the record.")}), BcConflictError)
+
+
+@pytest.mark.parametrize("status,action,http", [(400, "failed", 502), (404, "failed", 502), (409, "failed", 502),
+                                                (401, "failed", 502), (429, "retry", 503), (503, "retry", 503)])
+def test_bc_errors_are_errors_of_the_tree_with_the_same_answers_as_before(status, action, http):
+    err = decode_error({"status": status, "body": bc_error("Some_Code", "Text."), "headers": {"Retry-After": "7"}})
+    assert isinstance(err, BcError) and isinstance(err, (PermanentError, TransientError))
+    assert (disposition(err).action, disposition(err).http_status) == (action, http)
+    assert err.code == "Some_Code" and err.details["status"] == status
 
 
 def test_a_bc_error_from_the_client_carries_the_request_ids(client, fake_bc):

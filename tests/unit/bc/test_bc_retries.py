@@ -9,10 +9,11 @@ import logging
 import pytest
 import requests
 import urllib3.exceptions
-from tests.unit.bc._fakes import COMPANY, COMPANY_ID, TOKEN, bc_error
+from tests.unit.bc._fakes import API_URL, COMPANY, COMPANY_ID, ENVIRONMENT, TENANT, TOKEN, bc_error, transport
 
 from shared.bc import (
     DEFAULT_RETRY,
+    BcClient,
     BcAuthorizationError,
     BcOutcomeUnknownError,
     BcThrottledError,
@@ -23,6 +24,7 @@ from shared.bc import (
     RetryState,
     parse_retry_after,
 )
+from shared.errors import TransientError
 
 NOW = 1_700_000_000.0  # the policy fixture's clock
 THROTTLED = bc_error("Application_TooManyRequests", "Too many requests reached. Actual (101). Maximum (100).")
@@ -73,7 +75,7 @@ def test_when_the_attempts_are_spent_a_throttled_error_carries_retry_after(clien
         list(client.list_entities(COMPANY_ID, "customers"))
 
     err = caught.value
-    assert err.retryable and isinstance(err, BcTransientError)
+    assert isinstance(err, BcTransientError) and isinstance(err, TransientError)
     assert err.retry_after == 2.0
     assert err.code == "Application_TooManyRequests"
     assert "Try again in 2 seconds" in str(err)
@@ -110,7 +112,7 @@ def test_401_and_403_are_never_retried_and_say_what_to_fix_in_bc(client, fake_bc
         list(client.list_entities(COMPANY_ID, "customers"))
 
     assert len(fake_bc.calls) == 1 and sleeps.waits == []
-    assert not caught.value.retryable
+    assert not isinstance(caught.value, TransientError)
     assert hint in str(caught.value)
     assert "rejected the client credentials" in str(caught.value)
 
@@ -132,7 +134,7 @@ def test_a_post_whose_answer_timed_out_is_not_sent_again(client, fake_bc, sleeps
 
     assert len(fake_bc.calls) == 1 and sleeps.waits == []
     err = caught.value
-    assert err.retryable and err.method == "POST"
+    assert isinstance(err, TransientError) and err.method == "POST"
     assert "look the record up by its key" in str(err).lower()
 
 
@@ -152,10 +154,11 @@ def test_a_posting_action_whose_connection_dropped_is_outcome_unknown(client, fa
     assert len(fake_bc.calls) == 1
 
 
-def test_a_post_may_be_resent_after_a_timeout_when_the_policy_allows_it(client, fake_bc, policy):
+def test_a_post_may_be_resent_after_a_timeout_when_the_policy_allows_it(credential, fake_bc, policy):
     fake_bc.post(f"{COMPANY}/customers", body=requests.exceptions.ReadTimeout("read timed out"))
     fake_bc.post(f"{COMPANY}/customers", status=201, json={"id": "x"})
-    lenient = client.with_options(retry=policy.with_(retry_non_idempotent=True))
+    lenient = BcClient(api_url=API_URL, tenant=TENANT, environment=ENVIRONMENT, credential=credential,
+                       retry=dataclasses.replace(policy, retry_non_idempotent=True), **transport())
     assert lenient.create_entity(COMPANY_ID, "customers", {"displayName": "A"}) == {"id": "x"}
     assert len(fake_bc.calls) == 2
 
@@ -222,7 +225,7 @@ def test_retries_are_logged_below_warning_with_the_request_id_and_never_the_toke
 def test_the_retry_policy_is_an_immutable_value():
     with pytest.raises(dataclasses.FrozenInstanceError):
         DEFAULT_RETRY.total = 10  # type: ignore[misc]
-    changed = DEFAULT_RETRY.with_(total=1)
+    changed = dataclasses.replace(DEFAULT_RETRY, total=1)
     assert changed.total == 1 and DEFAULT_RETRY.total == 4
     assert RetryState().after(2.0) == RetryState(attempt=2, waited=2.0)
 

@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from tests.unit.bc._fakes import API, API_URL, COMPANY, COMPANY_ID, ENVIRONMENT, ODATA, TENANT
+from tests.unit.bc._fakes import API, API_URL, COMPANY, COMPANY_ID, ENVIRONMENT, ODATA, TENANT, transport
 from responses import matchers
 
 from shared.bc import (
@@ -31,7 +31,7 @@ def test_api_urls_are_built_from_api_url_tenant_environment_and_company_id(clien
 
 def test_a_trailing_slash_on_the_api_url_does_not_double_the_slash(credential):
     client = BcClient(api_url=API_URL + "/", tenant="contoso.onmicrosoft.com", environment="Sandbox-2",
-                      credential=credential)
+                      credential=credential, **transport())
     assert client.api_base == f"{API_URL}/v2.0/contoso.onmicrosoft.com/Sandbox-2/api/v2.0"
 
 
@@ -70,7 +70,7 @@ def test_a_company_id_that_is_not_a_guid_is_rejected_before_any_request(client, 
     ("api_url", "https://bc.test/?x=1", "BC API URL"),
 ])
 def test_url_parameters_that_would_change_the_url_are_rejected(credential, field, value, message):
-    kwargs = dict(api_url=API_URL, tenant=TENANT, environment=ENVIRONMENT, credential=credential)
+    kwargs = dict(api_url=API_URL, tenant=TENANT, environment=ENVIRONMENT, credential=credential, **transport())
     kwargs[field] = value
     with pytest.raises(ValueError, match=message):
         BcClient(**kwargs)
@@ -106,11 +106,12 @@ def test_select_expand_and_orderby_lists_are_joined_with_commas(client, fake_bc)
     assert len(fake_bc.calls) == 1
 
 
-def test_get_odata_puts_a_composite_key_in_the_url(client, fake_bc):
-    fake_bc.get(f"{ODATA}/Company('CRONUS%20USA%2C%20Inc.')/DimensionValues(Dimension_Code='PROJECT',Code='P%26%2F1')",
-           json={"Code": "P&/1"})
-    assert client.get_odata("CRONUS USA, Inc.", "DimensionValues",
-                            {"Dimension_Code": "PROJECT", "Code": "P&/1"}) == {"Code": "P&/1"}
+def test_update_odata_puts_a_composite_key_in_the_url(client, fake_bc):
+    fake_bc.patch(f"{ODATA}/Company('CRONUS%20USA%2C%20Inc.')/DimensionValues(Dimension_Code='PROJECT',Code='P%26%2F1')",
+                  json={"Code": "P&/1"})
+    assert client.update_odata("CRONUS USA, Inc.", "DimensionValues", {"Dimension_Code": "PROJECT", "Code": "P&/1"},
+                               {"Name": "x"}, etag="*") == {"Code": "P&/1"}
+    assert fake_bc.calls[0].request.headers["If-Match"] == "*"
 
 
 def test_quote_doubles_single_quotes_in_strings():

@@ -42,6 +42,9 @@ class Clock:
     def __call__(self) -> _dt.datetime:
         return self.moment
 
+    def now(self) -> _dt.datetime:  # shared.clock.Clock, as the lease store takes it
+        return self.moment
+
     def advance(self, **delta: float) -> None:
         self.moment += _dt.timedelta(**delta)
 

@@ -243,7 +243,7 @@ class World:
                                           company_id=COMPANY_ID, company_name="CRONUS", tax_mode="salesTax",
                                           refresh_token_expires_at=None))
         self.cursors = InMemoryCursorStore()
-        self.leases = InMemoryLeaseStore(name=IMPORT_LEASE, clock=self.clock.now)
+        self.leases = InMemoryLeaseStore(name=IMPORT_LEASE, clock=self.clock)
         self.projects = FakeProjectMap()
         for n in (1, 2, 3):
             self.projects.set(NAME, f"host-{n}", f"P-{n}")

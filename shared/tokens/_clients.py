@@ -1,0 +1,151 @@
+"""A BC client for a connector, in its auth mode: the one place that knows how a connector reaches BC.
+
+- client credentials: the connector's own client secret (Key Vault `connector-{name}-client-secret`) or
+  the app-wide one (`bc-client-secret`), with the connector's client id or the app-wide `BC_CLIENT_ID`;
+- delegated: the worker's `RefreshTokenCredential` of the connector, redeeming its stored refresh token
+  through the rotation guard (`ConnectorRefreshTokens`). While the connector is `consent_required` or
+  `reconnect_required` no token is asked for: `ReconnectRequiredError` at once, so its work is parked.
+
+Every client shares the worker's HTTP session, credential cache and gates, and takes its gate slots
+under the connector's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+import requests
+
+from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, client_secret_name
+from shared.auth import BC_SCOPE, CredentialCache, RefreshTokenCredential, ReconnectRequiredError, TokenCredential
+from shared.bc import BcClient, ConnectorGates
+from shared.config import AppSettings
+from shared.connectors import ConnectorRecord, ConnectorSettings, FieldError, SettingsInvalid
+
+from ._credentials import DELEGATED_BC_SCOPE, StaticTokenCredential
+from ._store import ConnectorRefreshTokens
+from ._versions import TokenVersionStore
+
+__all__ = ["BcClients", "Secrets", "AppConnection"]
+
+#: Statuses in which a delegated connector has a grant to use.
+_HAS_GRANT = ("connected", "disabled")
+
+
+class Secrets(Protocol):
+    """What BcClients needs of the secret store: read client secrets, and keep rotated refresh tokens."""
+
+    def get_secret(self, name: str) -> str | None: ...
+
+    def set_secret(self, name: str, value: str) -> None: ...
+
+
+class AppConnection(Protocol):
+    """An app registration in a BC environment (`shared.connectors.BcConnection`)."""
+
+    tenant: str
+    environment: str
+    client_id: str
+    client_secret: str
+
+
+class BcClients:
+    """BC clients for stored connectors, unsaved settings and consent callbacks (see the module docstring)."""
+
+    def __init__(self, *, app: AppSettings, secrets: Secrets, token_versions: TokenVersionStore,
+                 credentials: CredentialCache, session: requests.Session, gates: ConnectorGates) -> None:
+        self._app = app
+        self._secrets = secrets
+        self._versions = token_versions
+        self._credentials = credentials
+        self._session = session
+        self._gates = gates
+
+    def for_record(self, record: ConnectorRecord) -> BcClient:
+        """A client for a stored connector in its auth mode.
+
+        Raises ReconnectRequiredError at once while a delegated connector is `consent_required` or
+        `reconnect_required`, and SettingsInvalid when its credentials are incomplete.
+        """
+        settings = _settings_of(record)
+        if settings.auth_mode == "clientCredentials":
+            client_id, secret = self._app_credentials(record.name, settings)
+            return self._app_client(settings.tenant_id, settings.environment, client_id, secret, key=record.name)
+        return self._client(settings, self.delegated_credential(record), key=record.name,
+                            scope=DELEGATED_BC_SCOPE)
+
+    def delegated_credential(self, record: ConnectorRecord) -> RefreshTokenCredential:
+        """The worker's refresh-token credential of a delegated connector (the keep-alive redeems it)."""
+        if record.status not in _HAS_GRANT:
+            waiting = "has no consent yet" if record.status == "consent_required" else "must be reconnected"
+            raise ReconnectRequiredError(
+                f"Connector '{record.name}' uses delegated access and {waiting}: start the consent with "
+                f"POST /api/connectors/{record.name}/consent. Waiting work is kept and replayed afterwards.",
+                error=record.status or "consent_required")
+        settings = _settings_of(record)
+        client_id, secret = self._app_credentials(record.name, settings)
+        return self._credentials.delegated(
+            record.name, authority_host=self._app.bc_authority_host, tenant=settings.tenant_id,
+            client_id=client_id, client_secret=secret, http_session=self._session,
+            store=lambda: ConnectorRefreshTokens(record.name, self._secrets, self._versions))
+
+    def for_settings(self, settings: ConnectorSettings, client_secret: str | None = None, *,
+                     name: str) -> BcClient:
+        """An app-only client for settings not stored yet (a save's verification).
+
+        The secret is `client_secret`, else the connector's stored one, else the app-wide one.
+        """
+        client_id, secret = self._app_credentials(name, settings, client_secret)
+        return self._app_client(settings.tenant_id, settings.environment, client_id, secret, key=name)
+
+    def for_connection(self, connection: AppConnection, *, key: str) -> BcClient:
+        """An app-only client for credentials already resolved (`shared.connectors.connection_for`)."""
+        return self._app_client(connection.tenant, connection.environment, connection.client_id,
+                                connection.client_secret, key=key)
+
+    def with_token(self, settings: ConnectorSettings, access_token: str, expires_in: int, *,
+                   name: str) -> BcClient:
+        """A delegated client over an access token in hand (the consent callback checks BC with it)."""
+        return self._client(settings, StaticTokenCredential(access_token, expires_in), key=name,
+                            scope=DELEGATED_BC_SCOPE)
+
+    def forget(self, name: str) -> None:
+        """Drop the connector's delegated credential (after a new consent its tokens are the old grant's)."""
+        self._credentials.forget(name)
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _app_credentials(self, name: str, settings: ConnectorSettings,
+                         client_secret: str | None = None) -> tuple[str, str]:
+        client_id = settings.client_id or self._app.bc_client_id
+        secret = (client_secret or self._secrets.get_secret(client_secret_name(name))
+                  or self._secrets.get_secret(APP_CLIENT_SECRET_NAME))
+        if not client_id or not secret:
+            raise SettingsInvalid([FieldError(
+                "auth.clientSecret" if client_id else "auth.clientId",
+                "The connector's credentials are incomplete; save the connector again with auth.clientSecret.")])
+        return client_id, secret
+
+    def _app_client(self, tenant: str, environment: str, client_id: str, secret: str, *, key: str) -> BcClient:
+        credential = self._credentials.client_credentials(
+            authority_host=self._app.bc_authority_host, tenant=tenant, client_id=client_id,
+            client_secret=secret, http_session=self._session)
+        return BcClient(api_url=self._app.bc_api_url, tenant=tenant, environment=environment,
+                        credential=credential, session=self._session, gate=self._gates.gate(key), scope=BC_SCOPE)
+
+    def _client(self, settings: ConnectorSettings, credential: TokenCredential, *, key: str,
+                scope: str) -> BcClient:
+        return BcClient(api_url=self._app.bc_api_url, tenant=settings.tenant_id, environment=settings.environment,
+                        credential=credential, session=self._session, gate=self._gates.gate(key), scope=scope)
+
+
+def _settings_of(record: ConnectorRecord) -> ConnectorSettings:
+    """The record's typed settings (transitional: until the store parses them once, records hold the
+    document)."""
+    settings = record.settings
+    if isinstance(settings, ConnectorSettings):
+        return settings
+    if isinstance(settings, Mapping):
+        return ConnectorSettings.from_document(settings)
+    raise TypeError(f"Connector '{record.name}' has no settings.")

@@ -1,0 +1,104 @@
+"""BcClients: the one place a stored connector gets its BC client, in its auth mode, and the one place
+that refuses a delegated connector without a grant before any token is asked for."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, InMemorySecretStore, client_secret_name
+from shared.auth import ClientCredentialsCredential, CredentialCache, ReconnectRequiredError, RefreshTokenCredential
+from shared.bc import ConnectorGates
+from shared.config import AppSettings
+from shared.connectors import ConnectorRecord, ConnectorSettings, SettingsInvalid
+from shared.errors import ReconnectRequired, disposition
+from shared.tokens import BcClients, InMemoryTokenVersionStore
+
+APP = AppSettings(bc_client_id="app-wide-client", bc_api_url="https://bc.test",
+                  bc_authority_host="https://login.test", public_base_url=None, key_vault_url=None,
+                  functions_environment=None)
+TENANT = "7d3a1c52-6b1e-4c1f-9d2a-0b5f3e8c4a11"
+OWN_CLIENT = "3f9b6c1e-2a4d-4e8f-9b7a-5c6d7e8f9a01"
+
+
+def _document(mode: str, client_id: str | None = OWN_CLIENT) -> dict:
+    auth = {"mode": mode, **({"clientId": client_id} if client_id else {})}
+    return {"tenantId": TENANT, "environment": "Production", "company": "CRONUS", "auth": auth}
+
+
+def _record(mode: str = "clientCredentials", status: str = "connected", **kwargs) -> ConnectorRecord:
+    return ConnectorRecord(name="acme", settings=_document(mode, **kwargs), status=status, company_id=None,
+                           company_name=None, tax_mode=None, refresh_token_expires_at=None)
+
+
+@pytest.fixture
+def secrets() -> InMemorySecretStore:
+    return InMemorySecretStore({APP_CLIENT_SECRET_NAME: "app-wide-secret"})
+
+
+@pytest.fixture
+def gates() -> ConnectorGates:
+    return ConnectorGates()
+
+
+@pytest.fixture
+def clients(secrets, gates) -> BcClients:
+    return BcClients(app=APP, secrets=secrets, token_versions=InMemoryTokenVersionStore(),
+                     credentials=CredentialCache(), session=requests.Session(), gates=gates)
+
+
+def test_a_client_credentials_connector_uses_its_own_secret_and_its_gate(clients, secrets, gates):
+    secrets.set_secret(client_secret_name("acme"), "own-secret")
+    client = clients.for_record(_record())
+    assert client.api_base == f"https://bc.test/v2.0/{TENANT}/Production/api/v2.0"
+    credential = client._credential
+    assert isinstance(credential, ClientCredentialsCredential) and credential.client_id == OWN_CLIENT
+    assert credential._client_secret == "own-secret"
+    assert client._gate.key == "acme" and client._gate.gates is gates
+
+
+def test_without_its_own_secret_the_app_wide_secret_and_client_id_are_used(clients):
+    credential = clients.for_record(_record(client_id=None))._credential
+    assert (credential.client_id, credential._client_secret) == ("app-wide-client", "app-wide-secret")
+
+
+def test_the_worker_keeps_one_credential_per_app_registration(clients):
+    assert clients.for_record(_record())._credential is clients.for_record(_record())._credential
+
+
+@pytest.mark.parametrize("status", ["consent_required", "reconnect_required"])
+def test_a_delegated_connector_without_a_grant_is_refused_before_any_token_request(clients, status):
+    with pytest.raises(ReconnectRequiredError, match="POST /api/connectors/acme/consent") as caught:
+        clients.for_record(_record("delegated", status))
+    assert isinstance(caught.value, ReconnectRequired) and disposition(caught.value).action == "parked"
+
+
+def test_a_connected_delegated_connector_gets_the_workers_refresh_token_credential_until_forgotten(clients):
+    first = clients.for_record(_record("delegated"))._credential
+    assert isinstance(first, RefreshTokenCredential)
+    assert clients.for_record(_record("delegated", "disabled"))._credential is first
+    clients.forget("acme")
+    assert clients.for_record(_record("delegated"))._credential is not first
+
+
+def test_incomplete_credentials_name_the_field_to_fix(secrets, gates):
+    clients = BcClients(app=APP, secrets=InMemorySecretStore(), token_versions=InMemoryTokenVersionStore(),
+                        credentials=CredentialCache(), session=requests.Session(), gates=gates)
+    with pytest.raises(SettingsInvalid) as caught:
+        clients.for_record(_record())
+    assert caught.value.errors[0].field == "auth.clientSecret"
+
+
+def test_a_save_verifies_with_the_secret_it_was_given(clients, secrets):
+    secrets.set_secret(client_secret_name("acme"), "old-secret")
+    settings = ConnectorSettings.from_document(_document("clientCredentials"))
+    client = clients.for_settings(settings, "new-secret", name="acme")
+    assert client._credential._client_secret == "new-secret"
+    assert clients.for_settings(settings, name="acme")._credential._client_secret == "old-secret"
+
+
+def test_a_consent_callback_checks_bc_with_the_token_in_hand(clients):
+    settings = ConnectorSettings.from_document(_document("delegated"))
+    client = clients.with_token(settings, "at-123", 3600, name="acme")
+    assert client._credential.get_token("x").token == "at-123"
+    assert client._scope.endswith("/user_impersonation")
