@@ -1,7 +1,7 @@
 """HTTP routes of the connector settings API and the health probe (ARCHITECTURE §3).
 
-Each function parses the trigger, calls the connectors' use cases (`ConnectorService`, from the root), and writes the answer;
-errors become statuses in `_http.mapped_errors`.
+Each function parses the trigger, calls the connectors' use cases (`App.connectors`, from the composition
+root), and writes the answer; errors become statuses in `_http.mapped_errors`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import azure.functions as func
 from ._http import json_body, json_response, mapped_errors
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from shared.connectors import ConnectorService
+    from shared.bootstrap import App
 
 bp = func.Blueprint()
 
@@ -29,7 +29,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="connectors", methods=["GET"])
 @mapped_errors
 def list_connectors(req: func.HttpRequest) -> func.HttpResponse:
-    connectors = _connectors()
+    connectors = _app().connectors
     return json_response({"connectors": [connectors.view(r) for r in connectors.list()]})
 
 
@@ -37,7 +37,7 @@ def list_connectors(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="connectors/{name}", methods=["PUT"])
 @mapped_errors
 def put_connector(req: func.HttpRequest) -> func.HttpResponse:
-    connectors = _connectors()
+    connectors = _app().connectors
     outcome = connectors.save(req.route_params.get("name", ""), json_body(req))
     body = {
         "status": "Created" if outcome.created else "Updated",
@@ -53,7 +53,7 @@ def put_connector(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="connectors/{name}", methods=["GET"])
 @mapped_errors
 def get_connector(req: func.HttpRequest) -> func.HttpResponse:
-    connectors = _connectors()
+    connectors = _app().connectors
     return json_response(connectors.view(connectors.get(req.route_params.get("name", ""))))
 
 
@@ -61,7 +61,7 @@ def get_connector(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="connectors/{name}", methods=["DELETE"])
 @mapped_errors
 def delete_connector(req: func.HttpRequest) -> func.HttpResponse:
-    _connectors().delete(req.route_params.get("name", ""))
+    _app().connectors.delete(req.route_params.get("name", ""))
     return func.HttpResponse(status_code=204)
 
 
@@ -70,12 +70,12 @@ def delete_connector(req: func.HttpRequest) -> func.HttpResponse:
 @mapped_errors
 def connector_lookup(req: func.HttpRequest) -> func.HttpResponse:
     kind = req.route_params.get("kind", "")
-    values = _connectors().lookup(req.route_params.get("name", ""), kind, dict(req.params))
+    values = _app().connectors.lookup(req.route_params.get("name", ""), kind, dict(req.params))
     return json_response({"kind": kind, "values": values})
 
 
-def _connectors() -> "ConnectorService":
+def _app() -> "App":
     # Imported on first call, not at module level: the worker imports every blueprint at cold start.
-    from shared.bootstrap import get_services
+    from shared.bootstrap import worker_app
 
-    return get_services().connectors()
+    return worker_app()

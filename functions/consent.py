@@ -21,18 +21,18 @@ bp = func.Blueprint()
 @bp.route(route="connectors/{name}/consent", methods=["POST"])
 @mapped_errors
 def start_consent(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.bootstrap import get_services
+    from shared.bootstrap import worker_app
 
-    started = get_services().consent().start(req.route_params.get("name", ""))
+    started = worker_app().consent.start(req.route_params.get("name", ""))
     return json_response(started.to_dict(), headers={"Cache-Control": "no-store"})
 
 
 @bp.function_name("consent_callback")
 @bp.route(route="consent/callback", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def consent_callback(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.bootstrap import get_services
+    from shared.bootstrap import consent_callback_page
 
-    page = get_services().consent_callback(dict(req.params))
+    page = consent_callback_page(dict(req.params))
     return func.HttpResponse(page.html, status_code=page.status, mimetype="text/html", charset="utf-8",
                              headers=dict(page.headers))
 
@@ -41,7 +41,7 @@ def consent_callback(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="connectors/{name}/replay", methods=["POST"])
 @mapped_errors
 def replay_connector(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.bootstrap import get_services
+    from shared.bootstrap import worker_app
 
-    summary = get_services().consent().replay(req.route_params.get("name", ""))
+    summary = worker_app().consent.replay(req.route_params.get("name", ""))
     return json_response(summary.to_dict())

@@ -22,12 +22,12 @@ bp = func.Blueprint()
 @bp.timer_trigger(arg_name="timer", schedule="%EXPENSE_IMPORT_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def import_expenses(timer: func.TimerRequest) -> None:
     """Every connector with expenses.enabled, least recently imported first, within the time budget."""
-    from shared.bootstrap import get_services  # the app's modules load on first call, not at cold start
+    from shared.bootstrap import worker_app  # the app's modules load on first call, not at cold start
 
     if timer.past_due:
         # The host was down or busy when the run was due; this run reads everything since the last one.
         log.warning("Expense import timer is past due; running now")
-    summaries = get_services().expenses().import_all()
+    summaries = worker_app().expenses.import_all()
     by_status: dict[str, int] = {}
     for summary in summaries:
         by_status[summary.status] = by_status.get(summary.status, 0) + 1
@@ -40,8 +40,8 @@ def import_expenses(timer: func.TimerRequest) -> None:
 @mapped_errors
 def run_expense_import(req: func.HttpRequest) -> func.HttpResponse:
     """Run the import of one connector now and answer its summary (statuses: `ImportSummary.http_status`)."""
-    from shared.bootstrap import get_services  # the app's modules load on first call, not at cold start
+    from shared.bootstrap import worker_app  # the app's modules load on first call, not at cold start
 
-    summary = get_services().expenses().import_one(req.route_params.get("name", ""))
+    summary = worker_app().expenses.import_one(req.route_params.get("name", ""))
     status, headers = summary.http_status()
     return json_response(summary.to_dict(), status, headers)

@@ -15,24 +15,24 @@ bp = func.Blueprint()
 @bp.queue_trigger(arg_name="msg", queue_name="bc-customers", connection="AzureWebJobsStorage")
 def export_customer(msg: func.QueueMessage) -> None:
     from functions._queue import delivery_of
-    from shared.bootstrap import get_services
+    from shared.bootstrap import worker_app
 
-    get_services().exports().process(delivery_of("bc-customers", msg))
+    worker_app().exports.process(delivery_of("bc-customers", msg))
 
 
 @bp.function_name("export_project")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-projects", connection="AzureWebJobsStorage")
 def export_project(msg: func.QueueMessage) -> None:
     from functions._queue import delivery_of
-    from shared.bootstrap import get_services
+    from shared.bootstrap import worker_app
 
-    get_services().exports().process(delivery_of("bc-projects", msg))
+    worker_app().exports.process(delivery_of("bc-projects", msg))
 
 
 @bp.function_name("export_invoice")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-invoices", connection="AzureWebJobsStorage")
 def export_invoice(msg: func.QueueMessage) -> None:
     from functions._queue import delivery_of
-    from shared.bootstrap import get_services
+    from shared.bootstrap import worker_app
 
-    get_services().exports().process(delivery_of("bc-invoices", msg))
+    worker_app().exports.process(delivery_of("bc-invoices", msg))

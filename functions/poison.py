@@ -12,24 +12,24 @@ bp = func.Blueprint()
 @bp.queue_trigger(arg_name="msg", queue_name="bc-customers-poison", connection="AzureWebJobsStorage")
 def customers_poison(msg: func.QueueMessage) -> None:
     from functions._queue import delivery_of
-    from shared.bootstrap import get_services
+    from shared.bootstrap import worker_app
 
-    get_services().exports().process_poison(delivery_of("bc-customers-poison", msg))
+    worker_app().exports.process_poison(delivery_of("bc-customers-poison", msg))
 
 
 @bp.function_name("projects_poison")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-projects-poison", connection="AzureWebJobsStorage")
 def projects_poison(msg: func.QueueMessage) -> None:
     from functions._queue import delivery_of
-    from shared.bootstrap import get_services
+    from shared.bootstrap import worker_app
 
-    get_services().exports().process_poison(delivery_of("bc-projects-poison", msg))
+    worker_app().exports.process_poison(delivery_of("bc-projects-poison", msg))
 
 
 @bp.function_name("invoices_poison")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-invoices-poison", connection="AzureWebJobsStorage")
 def invoices_poison(msg: func.QueueMessage) -> None:
     from functions._queue import delivery_of
-    from shared.bootstrap import get_services
+    from shared.bootstrap import worker_app
 
-    get_services().exports().process_poison(delivery_of("bc-invoices-poison", msg))
+    worker_app().exports.process_poison(delivery_of("bc-invoices-poison", msg))

@@ -20,9 +20,9 @@ bp = func.Blueprint()
 @bp.function_name("keep_tokens_fresh")
 @bp.timer_trigger(schedule="%TOKEN_KEEPALIVE_SCHEDULE%", arg_name="timer", run_on_startup=False)
 def keep_tokens_fresh(timer: func.TimerRequest) -> None:
-    from shared.bootstrap import get_services
+    from shared.bootstrap import worker_app
 
     if timer.past_due:
         log.info("Token keep-alive is running late (past due); catching up now")
-    summary = get_services().upkeep().run()
+    summary = worker_app().upkeep.run()
     log.info("Token keep-alive done: %s", summary.to_dict())

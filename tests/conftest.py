@@ -83,10 +83,12 @@ def bc(sandbox):
 
 @pytest.fixture
 def services(azurite, sandbox, bc):
-    """The worker's services wired to Azurite and the sandbox; secrets in memory; notifications kept."""
+    """A worker of the app on Azurite and the sandbox (`tests._worker.Worker`): secrets in memory,
+    notifications kept; installed as the worker's app for HTTP function calls."""
     from sandbox import constants
     from shared import bootstrap
     from shared.adapters.secrets import InMemorySecretStore
+    from tests._worker import Worker
 
     environ = {
         "AzureWebJobsStorage": azurite,
@@ -96,14 +98,10 @@ def services(azurite, sandbox, bc):
         "PUBLIC_BASE_URL": "http://127.0.0.1:7071",
         "REQUESTS_CA_BUNDLE": sandbox.ca_bundle,
     }
-    notifications: list[dict] = []
-    services = bootstrap.Services(environ=environ, secret_store=InMemorySecretStore(),
-                                  notifier=notifications.append,
-                                  credential_factory=_no_azure_credential)
-    services.notifications = notifications  # type: ignore[attr-defined]
-    bootstrap.set_services(services)
-    yield services
-    bootstrap.set_services(None)
+    worker = Worker.on(environ, secrets=InMemorySecretStore(), credential_factory=_no_azure_credential)
+    bootstrap.set_worker_app(worker.app)
+    yield worker
+    bootstrap.set_worker_app(None)
 
 
 def _no_azure_credential(**_: object):

@@ -16,18 +16,12 @@ from shared.jsontypes import JsonValue
 
 from ._errors import storage_errors
 from ._queues import ensure_queue
+from .names import CONTRACT_QUEUES
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.storage.queue import QueueServiceClient
 
 __all__ = ["CONTRACT_QUEUES", "QueueSender", "InMemoryQueueSender", "to_json_text"]
-
-#: Every queue of the contract: the three export queues, outcomes, expenses, notifications, and the
-#: poison queues of the exports (replayed from).
-CONTRACT_QUEUES = frozenset({
-    "bc-customers", "bc-projects", "bc-invoices", "bc-outcomes", "bc-expenses", "bc-notifications",
-    "bc-customers-poison", "bc-projects-poison", "bc-invoices-poison",
-})
 
 
 def to_json_text(payload: Mapping[str, JsonValue]) -> str:

@@ -10,7 +10,7 @@ client-credentials credential of an app registration (`client_credentials`) and 
 """
 
 from ._cache import CredentialCache
-from ._consent import AuthCodeRedeemer, RedeemedGrant, authorize_nonce
+from ._consent import AuthCodeRedeemer, AuthCodeRedeemers, RedeemedGrant, authorize_nonce
 from ._credential import BC_SCOPE, ClientCredentialsCredential, MsalCredentialBase, TokenCredential
 from ._errors import (
     RECONNECT_CODES,
@@ -35,6 +35,7 @@ __all__ = [
     "GuardedRefreshTokenStore",
     "StoredRefreshToken",
     "AuthCodeRedeemer",
+    "AuthCodeRedeemers",
     "RedeemedGrant",
     "authorize_nonce",
     "CredentialCache",

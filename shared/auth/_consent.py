@@ -110,3 +110,14 @@ class AuthCodeRedeemer(MsalCredentialBase):
                 "The sign-in answer from Entra ID did not belong to this consent (the ID token's nonce "
                 "did not match). Nothing was stored; start the consent again.", error="nonce_mismatch",
             ) from exc
+
+
+class AuthCodeRedeemers:
+    """One `AuthCodeRedeemer` per consent callback, for the app registration and tenant of its connector."""
+
+    def __init__(self, *, authority_host: str) -> None:
+        self._authority_host = authority_host
+
+    def redeemer(self, tenant: str, client_id: str, client_secret: str) -> AuthCodeRedeemer:
+        return AuthCodeRedeemer(authority_host=self._authority_host, tenant=tenant, client_id=client_id,
+                                client_secret=client_secret)

@@ -8,7 +8,6 @@ from shared.connectors._record import CONNECTED_STATUSES, ConnectorRecord, Conne
 from shared.connectors._service import (
     ActivityReader,
     BcClientSource,
-    BcConnection,
     ConnectorDataPurger,
     ConnectorNotFound,
     ConnectorOptions,
@@ -28,13 +27,12 @@ from shared.connectors._settings import (
     parse_connector_settings,
     parse_put_body,
 )
-from shared.connectors._status import ConnectorStatuses, Notify, mark_connected, mark_reconnect_required
+from shared.connectors._status import ConnectorStatuses
 from shared.connectors._verify import Verification, VerifiedCompany, tax_mode_of, verify_settings
 
 __all__ = [
     "ActivityReader",
     "BcClientSource",
-    "BcConnection",
     "CONNECTED_STATUSES",
     "ConnectorDataPurger",
     "ConnectorNotFound",
@@ -49,7 +47,6 @@ __all__ = [
     "EXPENSE_CATEGORIES",
     "FieldError",
     "LOOKUP_KINDS",
-    "Notify",
     "PostingGroups",
     "SaveOutcome",
     "Secrets",
@@ -59,8 +56,6 @@ __all__ = [
     "VerifiedCompany",
     "WebServices",
     "category_key",
-    "mark_connected",
-    "mark_reconnect_required",
     "parse_connector_name",
     "parse_connector_settings",
     "parse_put_body",

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from typing import Mapping, Protocol
 
 from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, client_secret_name, refresh_token_name
-from shared.auth import ReconnectRequiredError
 from shared.bc import BcClient
 from shared.clock import Clock, iso
 from shared.errors import ConflictError, NotFound, ReconnectRequired
@@ -22,15 +21,14 @@ from shared.messages import notification
 from ._lookups import LOOKUP_KINDS, UnknownLookup, run_lookup
 from ._record import ConnectorRecord, ConnectorStore
 from ._settings import ConnectorSettings, FieldError, SettingsInvalid, parse_connector_name, parse_put_body
-from ._status import Notify
 from ._verify import verify_settings
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "ActivityReader",
+    "Notifier",
     "BcClientSource",
-    "BcConnection",
     "ConnectorDataPurger",
     "ConnectorNotFound",
     "ConnectorOptions",
@@ -45,7 +43,6 @@ __all__ = [
 Rows = list[JsonObject]
 
 # Until shared.auth raises the tree's ReconnectRequired itself, a revoked grant arrives as either.
-_RECONNECT = (ReconnectRequired, ReconnectRequiredError)
 
 
 class ConnectorNotFound(NotFound):
@@ -54,16 +51,6 @@ class ConnectorNotFound(NotFound):
     def __init__(self, name: str) -> None:
         super().__init__(f"There is no connector named '{name}'.", field="name")
         self.name = name
-
-
-@dataclass(frozen=True)
-class BcConnection:
-    """What it takes to reach one BC environment with client credentials. The secret stays out of repr."""
-
-    tenant: str
-    environment: str
-    client_id: str
-    client_secret: str = field(repr=False)
 
 
 # -- ports ------------------------------------------------------------------------------------------
@@ -87,7 +74,8 @@ class BcClientSource(Protocol):
         connector has no usable grant."""
         ...
 
-    def for_settings(self, settings: ConnectorSettings, client_secret: str | None = None) -> BcClient:
+    def for_settings(self, settings: ConnectorSettings, client_secret: str | None = None, *,
+                     name: str) -> BcClient:
         """A client-credentials client for settings not stored yet (a save's verification)."""
         ...
 
@@ -107,6 +95,12 @@ class ConnectorDataPurger(Protocol):
     """Deletes a connector's rows in every table that holds per-connector data (not its settings row)."""
 
     def purge(self, name: str) -> None: ...
+
+
+class Notifier(Protocol):
+    """Sends one `bc-notifications` message (built by `shared.messages.notification`)."""
+
+    def notify(self, message: JsonObject) -> None: ...
 
 
 class ActivityReader(Protocol):
@@ -138,10 +132,10 @@ class ConnectorService:
 
     def __init__(self, *, store: ConnectorStore, secrets: Secrets, bc_clients: BcClientSource,
                  consent: ConsentStarter, purger: ConnectorDataPurger, activity: ActivityReader,
-                 notify: Notify, clock: Clock, options: ConnectorOptions = ConnectorOptions()) -> None:
+                 notifier: Notifier, clock: Clock, options: ConnectorOptions = ConnectorOptions()) -> None:
         self._store, self._secrets, self._bc_clients = store, secrets, bc_clients
         self._consent, self._purger, self._activity = consent, purger, activity
-        self._notify, self._clock, self._options = notify, clock, options
+        self._notifier, self._clock, self._options = notifier, clock, options
 
     def save(self, name: str, body: JsonValue) -> SaveOutcome:
         """Create or replace a connector after verifying every setting against BC.
@@ -166,7 +160,7 @@ class ConnectorService:
                                      f"secret '{APP_CLIENT_SECRET_NAME}' is not in Key Vault.")])
 
         if settings.auth_mode == "clientCredentials":
-            client = self._bc_clients.for_settings(settings, client_secret=secret)
+            client = self._bc_clients.for_settings(settings, client_secret=secret, name=name)
             verification = verify_settings(settings, client, client_id=client_id)
             company, checks = verification.company, verification.checks
             resolved = _Resolved("connected", company.id, company.name, company.tax_mode, company.country)
@@ -263,7 +257,7 @@ class ConnectorService:
         record = self.get(name)
         try:
             client = self._bc_clients.for_record(record)
-        except _RECONNECT as err:
+        except ReconnectRequired as err:
             raise SettingsInvalid([FieldError(
                 "auth.mode", f"Connector '{record.name}' uses delegated access and has no consent yet; complete "
                              f"the consent (POST /api/connectors/{record.name}/consent) before using look-ups.")]) \
@@ -271,30 +265,15 @@ class ConnectorService:
         try:
             return run_lookup(kind, params, client=client, settings=record.settings, company_id=record.company_id,
                               company_name=record.company_name)
-        except _RECONNECT as err:
+        except ReconnectRequired as err:
             raise SettingsInvalid([FieldError("auth", f"{err} (POST /api/connectors/{record.name}/consent)")]) \
                 from err
-
-    def connection_for(self, record: ConnectorRecord) -> BcConnection:
-        """The client id and secret of a stored connector (its own secret, else the app-wide one).
-
-        Kept for the composition root's BC clients and the consent flow until `shared.tokens.BcClients`
-        resolves credentials itself.
-        """
-        client_id = record.settings.client_id or self._options.app_client_id
-        secret = (self._secrets.get_secret(client_secret_name(record.name))
-                  or self._secrets.get_secret(APP_CLIENT_SECRET_NAME))
-        if not client_id or not secret:
-            raise SettingsInvalid([FieldError(
-                "auth.clientSecret" if client_id else "auth.clientId",
-                "The connector's credentials are incomplete; save the connector again with auth.clientSecret.")])
-        return BcConnection(record.settings.tenant_id, record.settings.environment, client_id, secret)
 
     def _notify_saved(self, record: ConnectorRecord, created: bool, checks: list[str]) -> None:
         verb = "created" if created else "updated"
         message = (f"Connector '{record.name}' was {verb}: company '{record.company_name}', status {record.status}."
                    if record.company_name else f"Connector '{record.name}' was {verb}; status {record.status}.")
-        self._notify(notification(
+        self._notifier.notify(notification(
             connector=record.name, event="connector_saved", severity="info", message=message,
             recipients=record.settings.notification_recipients,
             details={"status": record.status, "checks": list(checks)}, at=self._clock.now()))

@@ -3,46 +3,37 @@
 A revoked grant surfaces in every message of a stream at once; the connector must become
 `reconnect_required` once, and the people must be told once, not once per message. The transition is
 ETag-guarded (`guarded_update`): of all the workers that see the same error, exactly one wins the update
-and sends the notification; the others see the new status and stay quiet.
+(`mark_reconnect_required` returns True to that one only); the consent flow, which reports lost grants,
+sends the one notification (with a consent link) when it wins.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 from dataclasses import replace
-from typing import Callable, Protocol
 
-from shared.clock import SYSTEM_CLOCK, Clock, iso
+from shared.clock import Clock, iso
 from shared.errors import ConflictError
 from shared.guarded import guarded_update
-from shared.jsontypes import JsonObject, JsonValue
-from shared.messages import notification
+from shared.jsontypes import JsonValue
 
 from ._record import ConnectorRecord, ConnectorStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ConnectorStatuses", "Notify", "mark_reconnect_required", "mark_connected"]
-
-
-class Notify(Protocol):
-    """Sends one `bc-notifications` message (built by `shared.messages.notification`)."""
-
-    def __call__(self, message: JsonObject, /) -> None: ...
+__all__ = ["ConnectorStatuses"]
 
 
 class ConnectorStatuses:
-    """The connector's status transitions: `reconnect_required` once (with one notification), `connected`."""
+    """The connector's status transitions: `reconnect_required` once, `connected`."""
 
-    def __init__(self, *, store: ConnectorStore, notify: Notify, clock: Clock) -> None:
-        self._store, self._notify, self._clock = store, notify, clock
+    def __init__(self, *, store: ConnectorStore, clock: Clock) -> None:
+        self._store, self._clock = store, clock
 
-    def mark_reconnect_required(self, name: str, *, reason: str, consent_hint: str) -> bool:
-        """Move connector `name` to `reconnect_required`; notify only if this call made the change.
+    def mark_reconnect_required(self, name: str, *, reason: str) -> bool:
+        """Move connector `name` to `reconnect_required`. True only for the call that made the change.
 
-        `reason` is the operator-facing cause (no tokens), `consent_hint` tells people how to reconnect
-        (a consent link or the route to start it). Returns True when this call made the transition.
+        `reason` is the operator-facing cause (no tokens); it is kept on the connector's stats.
         """
         now = self._clock.now
 
@@ -63,14 +54,7 @@ class ConnectorStatuses:
             return False
         if done is None:
             return False
-        record, previous = done
-        log.warning("Connector %s needs reconnecting (was %s): %s", name, previous, reason)
-        self._notify(notification(
-            connector=record.name, event="reconnect_required", severity="error",
-            message=(f"Connector '{record.name}' lost its access to Business Central and must be reconnected: "
-                     f"{reason} {consent_hint} Work is parked meanwhile and replayed after reconnecting."),
-            recipients=record.settings.notification_recipients,
-            details={"reason": reason, "consent": consent_hint}, at=now()))
+        log.warning("Connector %s needs reconnecting (was %s): %s", name, done[1], reason)
         return True
 
     def mark_connected(self, name: str, **fields: JsonValue) -> ConnectorRecord | None:
@@ -86,39 +70,3 @@ class ConnectorStatuses:
 
         return guarded_update(lambda: self._store.get(name), decide, self._store.update,
                               what=f"connector '{name}'")
-
-
-class _NowClock:
-    """A Clock over a `now` callable, for callers not yet given a Clock."""
-
-    def __init__(self, now: Callable[[], _dt.datetime]) -> None:
-        self._now = now
-
-    def now(self) -> _dt.datetime:
-        return self._now()
-
-    def monotonic(self) -> float:
-        return SYSTEM_CLOCK.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        SYSTEM_CLOCK.sleep(seconds)
-
-
-# Until consent, exports and expenses take a ConnectorStatuses port (the composition root builds one),
-# their call sites use these two functions with today's arguments.
-
-def mark_reconnect_required(store: ConnectorStore, name: str, *, reason: str, notify: Notify, consent_hint: str,
-                            now: Callable[[], _dt.datetime] = SYSTEM_CLOCK.now) -> bool:
-    """`ConnectorStatuses.mark_reconnect_required` with the arguments of the callers before the port."""
-    return ConnectorStatuses(store=store, notify=notify, clock=_NowClock(now)).mark_reconnect_required(
-        name, reason=reason, consent_hint=consent_hint)
-
-
-def mark_connected(store: ConnectorStore, name: str, *, now: Callable[[], _dt.datetime] = SYSTEM_CLOCK.now,
-                   **fields: JsonValue) -> ConnectorRecord | None:
-    """`ConnectorStatuses.mark_connected` with the arguments of the callers before the port."""
-    return ConnectorStatuses(store=store, notify=_no_notify, clock=_NowClock(now)).mark_connected(name, **fields)
-
-
-def _no_notify(message: JsonObject, /) -> None:
-    """mark_connected sends nothing."""

@@ -17,7 +17,7 @@ __all__ = ["ConnectorStatuses", "BcClientSource", "CodeRedeemer", "CodeRedeemers
 class ConnectorStatuses(Protocol):
     """Status transitions of a connector (`shared.connectors`), decided once however many workers try."""
 
-    def mark_reconnect_required(self, name: str, *, reason: str, consent_hint: str) -> bool:
+    def mark_reconnect_required(self, name: str, *, reason: str) -> bool:
         """True when this call moved the connector to `reconnect_required`."""
         ...
 
@@ -27,7 +27,8 @@ class ConnectorStatuses(Protocol):
 class BcClientSource(Protocol):
     """The platform's `BcClients` (only what the consent uses)."""
 
-    def with_token(self, settings: ConnectorSettings, access_token: str, expires_in: int) -> BcClient: ...
+    def with_token(self, settings: ConnectorSettings, access_token: str, expires_in: int, *,
+                   name: str) -> BcClient: ...
 
     def forget(self, name: str) -> None:
         """Drop the worker's cached credential of `name` (after a new consent)."""

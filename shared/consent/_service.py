@@ -40,7 +40,6 @@ from shared.tokens import (
     Secrets,
     TokenVersionStore,
     client_secret_of,
-    settings_of,
     update_connector,
 )
 
@@ -161,7 +160,7 @@ class ConsentService:
         record = record if record is not None else self._connectors.get(name)
         if record is None:
             raise ConnectorNotFound(name)
-        settings = settings_of(record)
+        settings = record.settings
         client_id = self._delegated_client_id(name, settings)
         redirect_uri = self.redirect_uri()
         now = self._clock.now()
@@ -249,7 +248,7 @@ class ConsentService:
                 redirect_uri=state.redirect_uri))
         if not params.get("code"):
             raise _Stop(pages.missing_answer(name))
-        settings = settings_of(record)
+        settings = record.settings
         if settings.auth_mode != "delegated":
             raise _Stop(pages.not_delegated(name))
         if settings.tenant_id != state.tenant or (settings.client_id or self._app.bc_client_id) != state.client_id:
@@ -277,7 +276,7 @@ class ConsentService:
         return grant
 
     def _verify(self, state: ConsentState, settings: ConnectorSettings, grant: RedeemedGrant) -> Verification:
-        client = self._bc_clients.with_token(settings, grant.access_token, grant.expires_in)
+        client = self._bc_clients.with_token(settings, grant.access_token, grant.expires_in, name=state.connector)
         return verify_settings(settings, client, client_id=state.client_id)
 
     def _page_for(self, err: Exception, progress: _Progress) -> Page:
@@ -353,7 +352,7 @@ class ConsentService:
         transition (and sent the notification): of many workers seeing the same error, one wins.
         """
         hint = consent_hint(name)
-        if not self._statuses.mark_reconnect_required(name, reason=reason, consent_hint=hint):
+        if not self._statuses.mark_reconnect_required(name, reason=reason):
             return False
         self._notifier.notify(self._reconnect_notice(name, reason, hint))
         return True
@@ -412,7 +411,7 @@ def _recipients(record: ConnectorRecord | None) -> tuple[str, ...]:
     """Who is told; nobody when the connector is gone or its settings no longer parse (the status changed
     anyway, and the notification still goes to the host)."""
     try:
-        return settings_of(record).notification_recipients if record else ()
+        return record.settings.notification_recipients if record else ()
     except SettingsInvalid:
         return ()
 

@@ -20,7 +20,7 @@ from ._parking import ParkedMessage, ParkingLot, replay_parked
 from ._poison import POISON_QUEUES
 from ._ports import BcClientSource, ConnectorStore, ExportOptions, Notifier, Outbox, ReconnectReporter
 from ._projects import PROJECT, ProjectPlan, export_project, plan_project
-from ._service import ExportService, unkeyed_id
+from ._service import ExportService, FailedMessages, unkeyed_id
 
 __all__ = [
     "CUSTOMER",
@@ -49,6 +49,7 @@ __all__ = [
     "ExportOptions",
     "ExportResult",
     "ExportService",
+    "FailedMessages",
     "InvoicePlan",
     "Ledger",
     "LedgerRow",

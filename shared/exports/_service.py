@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from shared.clock import Clock
-from shared.connectors import ConnectorRecord, ConnectorSettings
+from shared.connectors import ConnectorRecord, ConnectorSettings, SettingsInvalid
 from shared.errors import ConnectorError, PermanentError, ReconnectRequired, disposition
 from shared.jsontypes import JsonValue
 from shared.messages import (
@@ -111,12 +111,18 @@ class ExportService:
             envelope = parse_envelope(delivery.text, queue_type=kind)
         except MessageInvalid as err:
             connector, host_id, version_raw = peek_identity(delivery.text)
-            record = self._connectors.get(connector) if connector else None
-            return self._conclude(_Subject(delivery, kind, connector, host_id, version_raw, record=record), err)
+            return self._conclude(_Subject(delivery, kind, connector, host_id, version_raw,
+                                           record=self._readable(connector)), err)
         _, peeked_id, _ = peek_identity(delivery.text)
-        record = self._connectors.get(envelope.connector)
         subject = _Subject(delivery, kind, envelope.connector, peeked_id, envelope.version.raw, envelope.version,
-                           record)
+                           None)
+        try:
+            record = self._connectors.get(envelope.connector)
+        except SettingsInvalid as err:  # a stored document that no longer parses: nothing a retry can fix
+            return self._conclude(subject, ExportFailed(
+                "SettingsInvalid", f"The stored settings of connector '{envelope.connector}' cannot be read "
+                f"({err}); save the connector again.", "connector"))
+        subject = replace(subject, record=record)
         if record is None:
             return self._conclude(subject, ExportFailed(
                 "ConnectorUnknown", f"There is no connector named '{envelope.connector}'. Create it with PUT "
@@ -128,12 +134,7 @@ class ExportService:
             return self._conclude(subject, ExportFailed(
                 "ConnectorDisabled", f"Connector '{record.name}' is disabled; enable it and replay the message.",
                 "connector", replayable=True))
-        try:
-            settings = _settings_of(record)
-        except Exception as exc:  # noqa: BLE001 - a stored document that no longer parses is a permanent problem
-            return self._conclude(subject, ExportFailed(
-                "SettingsInvalid", f"The stored settings of connector '{record.name}' cannot be read ({exc}); save "
-                "the connector again.", "connector"))
+        settings = record.settings
         subject = replace(subject, settings=settings)
         attr, setting = _ENABLED[kind]
         if not getattr(settings, attr):
@@ -145,6 +146,13 @@ class ExportService:
         except MessageInvalid as err:
             return self._conclude(subject, err)
         return self._export(replace(subject, host_id=data.id), record, settings, data)
+
+    def _readable(self, name: str | None) -> ConnectorRecord | None:
+        """The connector a bad message names, for its notification's recipients, if it can be read."""
+        try:
+            return self._connectors.get(name) if name else None
+        except SettingsInvalid:
+            return None
 
     def _export(self, subject: _Subject, record: ConnectorRecord, settings: ConnectorSettings,
                 data: CustomerData | ProjectData | InvoiceData) -> Outcome:
@@ -227,7 +235,7 @@ class ExportService:
         kind = QUEUE_TYPES[queue]
         now = self._clock.now()
         connector, host_id, version_raw = peek_identity(delivery.text)
-        record = self._connectors.get(connector) if connector else None
+        record = self._readable(connector)
         row = self._ledger.get(connector, kind, host_id) if record is not None and connector and host_id else None
         version = _version(version_raw)
         bc_id, bc_number = (row.bc_id, row.bc_number) if row is not None else (None, None)
@@ -254,6 +262,17 @@ class ExportService:
     # -- replay -----------------------------------------------------------------------------------
 
     def list_failed(self, connector: str) -> list[tuple[str, str]]:
+        """See `FailedMessages.list_failed`."""
+        return FailedMessages(self._ledger).list_failed(connector)
+
+
+class FailedMessages:
+    """The permanently failed messages of a connector that a replay may send again (the ledger keeps them)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    def list_failed(self, connector: str) -> list[tuple[str, str]]:
         """(queue name, original message text) of every permanently failed message of `connector`, oldest
         failure first, for `POST /connectors/{name}/replay` to put back on its queue. Messages refused for
         their own content (`InvalidMessage`: bad JSON, a missing or too long field) are left out: the same
@@ -272,23 +291,9 @@ class ExportService:
         return out
 
 
-def _settings_of(record: ConnectorRecord) -> ConnectorSettings:
-    """The record's typed settings (parsed here while the store still keeps the document)."""
-    stored: object = record.settings
-    if isinstance(stored, ConnectorSettings):
-        return stored
-    return ConnectorSettings.from_document(record.settings)
-
-
 def _recipients(record: ConnectorRecord | None) -> list[str]:
-    """Who hears of a failure: the connector's recipients, read even when its settings no longer parse."""
-    if record is None:
-        return []
-    stored: object = record.settings
-    if isinstance(stored, ConnectorSettings):
-        return list(stored.notification_recipients)
-    document = stored if isinstance(stored, Mapping) else {}
-    return list((document.get("notifications") or {}).get("recipients") or [])
+    """Who hears of a failure: the connector's recipients (nobody when the connector is unknown)."""
+    return list(record.settings.notification_recipients) if record is not None else []
 
 
 def _export_failed(subject: _Subject, recipients: list[str], error: Mapping[str, Any], at: _dt.datetime,

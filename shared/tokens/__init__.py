@@ -21,7 +21,6 @@ from ._upkeep import (
     ParkedReplay,
     ReconnectReporter,
     TokenUpkeep,
-    settings_of,
     update_connector,
 )
 from ._versions import REFRESH_TOKEN_INACTIVITY, REFRESH_TOKEN_ROW, TokenVersion, TokenVersionStore
@@ -45,6 +44,5 @@ __all__ = [
     "Notifier",
     "ParkedReplay",
     "ReconnectReporter",
-    "settings_of",
     "update_connector",
 ]

@@ -12,7 +12,6 @@ under the connector's name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Protocol
 
 import requests
@@ -21,13 +20,14 @@ from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, client_secret_name
 from shared.auth import BC_SCOPE, CredentialCache, RefreshTokenCredential, ReconnectRequiredError, TokenCredential
 from shared.bc import BcClient, ConnectorGates
 from shared.config import AppSettings
+from shared.clock import Clock
 from shared.connectors import ConnectorRecord, ConnectorSettings, FieldError, SettingsInvalid
 
 from ._credentials import DELEGATED_BC_SCOPE, StaticTokenCredential
 from ._store import ConnectorRefreshTokens
 from ._versions import TokenVersionStore
 
-__all__ = ["BcClients", "Secrets", "AppConnection"]
+__all__ = ["BcClients", "Secrets"]
 
 #: Statuses in which a delegated connector has a grant to use.
 _HAS_GRANT = ("connected", "disabled")
@@ -41,26 +41,19 @@ class Secrets(Protocol):
     def set_secret(self, name: str, value: str) -> None: ...
 
 
-class AppConnection(Protocol):
-    """An app registration in a BC environment (`shared.connectors.BcConnection`)."""
-
-    tenant: str
-    environment: str
-    client_id: str
-    client_secret: str
-
-
 class BcClients:
     """BC clients for stored connectors, unsaved settings and consent callbacks (see the module docstring)."""
 
     def __init__(self, *, app: AppSettings, secrets: Secrets, token_versions: TokenVersionStore,
-                 credentials: CredentialCache, session: requests.Session, gates: ConnectorGates) -> None:
+                 credentials: CredentialCache, session: requests.Session, gates: ConnectorGates,
+                 clock: Clock) -> None:
         self._app = app
         self._secrets = secrets
         self._versions = token_versions
         self._credentials = credentials
         self._session = session
         self._gates = gates
+        self._clock = clock
 
     def for_record(self, record: ConnectorRecord) -> BcClient:
         """A client for a stored connector in its auth mode.
@@ -68,7 +61,7 @@ class BcClients:
         Raises ReconnectRequiredError at once while a delegated connector is `consent_required` or
         `reconnect_required`, and SettingsInvalid when its credentials are incomplete.
         """
-        settings = _settings_of(record)
+        settings = record.settings
         if settings.auth_mode == "clientCredentials":
             client_id, secret = self._app_credentials(record.name, settings)
             return self._app_client(settings.tenant_id, settings.environment, client_id, secret, key=record.name)
@@ -83,12 +76,12 @@ class BcClients:
                 f"Connector '{record.name}' uses delegated access and {waiting}: start the consent with "
                 f"POST /api/connectors/{record.name}/consent. Waiting work is kept and replayed afterwards.",
                 error=record.status or "consent_required")
-        settings = _settings_of(record)
+        settings = record.settings
         client_id, secret = self._app_credentials(record.name, settings)
         return self._credentials.delegated(
             record.name, authority_host=self._app.bc_authority_host, tenant=settings.tenant_id,
             client_id=client_id, client_secret=secret, http_session=self._session,
-            store=lambda: ConnectorRefreshTokens(record.name, self._secrets, self._versions))
+            store=lambda: ConnectorRefreshTokens(record.name, self._secrets, self._versions, clock=self._clock))
 
     def for_settings(self, settings: ConnectorSettings, client_secret: str | None = None, *,
                      name: str) -> BcClient:
@@ -98,11 +91,6 @@ class BcClients:
         """
         client_id, secret = self._app_credentials(name, settings, client_secret)
         return self._app_client(settings.tenant_id, settings.environment, client_id, secret, key=name)
-
-    def for_connection(self, connection: AppConnection, *, key: str) -> BcClient:
-        """An app-only client for credentials already resolved (`shared.connectors.connection_for`)."""
-        return self._app_client(connection.tenant, connection.environment, connection.client_id,
-                                connection.client_secret, key=key)
 
     def with_token(self, settings: ConnectorSettings, access_token: str, expires_in: int, *,
                    name: str) -> BcClient:
@@ -138,14 +126,3 @@ class BcClients:
                 scope: str) -> BcClient:
         return BcClient(api_url=self._app.bc_api_url, tenant=settings.tenant_id, environment=settings.environment,
                         credential=credential, session=self._session, gate=self._gates.gate(key), scope=scope)
-
-
-def _settings_of(record: ConnectorRecord) -> ConnectorSettings:
-    """The record's typed settings (transitional: until the store parses them once, records hold the
-    document)."""
-    settings = record.settings
-    if isinstance(settings, ConnectorSettings):
-        return settings
-    if isinstance(settings, Mapping):
-        return ConnectorSettings.from_document(settings)
-    raise TypeError(f"Connector '{record.name}' has no settings.")

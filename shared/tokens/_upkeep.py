@@ -32,7 +32,7 @@ from ._store import ConnectorRefreshTokens, Secrets
 from ._versions import TokenVersionStore
 
 __all__ = ["TokenUpkeep", "KeepAliveSummary", "EXPIRING_THRESHOLDS_DAYS", "ConnectorRecords", "Notifier",
-           "ReconnectReporter", "update_connector", "settings_of"]
+           "ReconnectReporter", "update_connector"]
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class RefreshingCredential(Protocol):
 class DelegatedCredentialSource(Protocol):
     """The worker's refresh-token credential of a delegated connector (platform's per-worker cache)."""
 
-    def for_record(self, record: ConnectorRecord) -> RefreshingCredential: ...
+    def delegated_credential(self, record: ConnectorRecord) -> RefreshingCredential: ...
 
 
 class ReconnectReporter(Protocol):
@@ -91,11 +91,6 @@ class Notifier(Protocol):
 
 
 # -- shared with the consent ----------------------------------------------------------------------------
-
-
-def settings_of(record: ConnectorRecord) -> ConnectorSettings:
-    """The typed settings of a stored connector (the one place that parses them for consent and tokens)."""
-    return ConnectorSettings.from_document(record.settings)
 
 
 def update_connector(connectors: ConnectorRecords, clock: Clock, name: str,
@@ -150,12 +145,7 @@ class TokenUpkeep:
     def run(self) -> KeepAliveSummary:
         summary = KeepAliveSummary()
         for record in self._connectors.list():
-            try:
-                settings = settings_of(record)
-            except Exception:  # noqa: BLE001 - a broken row must not stop the others
-                log.warning("Keep-alive: connector %s has unreadable settings; skipped", record.name)
-                summary.skipped.append(record.name)
-                continue
+            settings = record.settings  # rows whose settings no longer parse are left out by the store
             if settings.auth_mode != "delegated":
                 continue
             if record.status not in _REFRESHABLE:
@@ -190,7 +180,7 @@ class TokenUpkeep:
             self._catch_up(name, summary)
 
     def _refresh(self, record: ConnectorRecord) -> None:
-        self._credentials.for_record(record).refresh_now(DELEGATED_BC_SCOPE)
+        self._credentials.delegated_credential(record).refresh_now(DELEGATED_BC_SCOPE)
         version = self._versions.get(record.name)
         if version is not None:
             update_connector(self._connectors, self._clock, record.name,

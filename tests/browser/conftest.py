@@ -69,20 +69,18 @@ def app_host(azurite, sandbox, bc):
     from shared import bootstrap
     from shared.adapters.secrets import InMemorySecretStore
     from tests._app import FUNCTIONS
+    from tests._worker import Worker
 
     host = DevHost(list(FUNCTIONS.values()), {}, port=0, queues=False, timers=False).start()
-    notifications: list[dict] = []
-    services = bootstrap.Services(
-        environ={"AzureWebJobsStorage": azurite, "BC_API_URL": sandbox.url, "BC_AUTHORITY_HOST": sandbox.url,
-                 "BC_CLIENT_ID": constants.DEMO_CLIENT_ID, "PUBLIC_BASE_URL": host.base_url,
-                 "REQUESTS_CA_BUNDLE": sandbox.ca_bundle},
-        secret_store=InMemorySecretStore(), notifier=notifications.append,
-        credential_factory=_no_azure_credential)
-    bootstrap.set_services(services)
+    worker = Worker.on({"AzureWebJobsStorage": azurite, "BC_API_URL": sandbox.url, "BC_AUTHORITY_HOST": sandbox.url,
+                        "BC_CLIENT_ID": constants.DEMO_CLIENT_ID, "PUBLIC_BASE_URL": host.base_url,
+                        "REQUESTS_CA_BUNDLE": sandbox.ca_bundle},
+                       secrets=InMemorySecretStore(), credential_factory=_no_azure_credential)
+    bootstrap.set_worker_app(worker.app)
     try:
-        yield host, services
+        yield host, worker
     finally:
-        bootstrap.set_services(None)
+        bootstrap.set_worker_app(None)
         host.stop()
 
 

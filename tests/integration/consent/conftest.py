@@ -12,7 +12,7 @@ def own_connectors_table(services, azurite_table_service, table_prefix):
     from shared.adapters.connector_store import TableConnectorStore
 
     name = f"{table_prefix}Connectors"
-    services.connector_store = TableConnectorStore(azurite_table_service.get_table_client(name))
+    services.replace_adapters(connector_store=TableConnectorStore(azurite_table_service.get_table_client(name)))
     yield services
     azurite_table_service.delete_table(name)
 
@@ -29,4 +29,4 @@ def new_worker(services):
 
     Needed after moving the sandbox clock: access tokens cached in memory follow the local clock.
     """
-    return services.delegated_credentials.clear
+    return services.forget_credentials

@@ -66,7 +66,7 @@ def test_post_consent_answers_a_url_its_expiry_and_the_redirect_uri(services, co
     assert response.status_code == 200
     body = json_of(response)
     assert body["redirectUri"] == "http://127.0.0.1:7071/api/consent/callback"
-    assert body["consentUrl"].startswith(services.app.bc_authority_host)
+    assert body["consentUrl"].startswith(services.app_settings.bc_authority_host)
     expires = dt.datetime.fromisoformat(body["expiresAt"].replace("Z", "+00:00"))
     assert dt.timedelta(minutes=9) < expires - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(minutes=10)
     assert response.headers["Cache-Control"] == "no-store"

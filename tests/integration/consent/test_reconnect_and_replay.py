@@ -117,7 +117,7 @@ def test_two_replays_at_once_send_every_parked_message_exactly_once(services, co
         with lock:
             sent.append(text)
 
-    monkeypatch.setattr(services, "send_text", send)  # the consent's queue sender
+    monkeypatch.setattr(services.adapters.queues, "send_text", send)  # the consent's queue sender
     service = services.consent()
     busy: list[bool] = []
 

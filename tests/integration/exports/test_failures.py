@@ -101,7 +101,7 @@ def test_revoked_consent_parks_the_message_marks_the_connector_and_tells_people_
         raise ReconnectRequiredError("Business Central must be reconnected: the grant was revoked (AADSTS50173).",
                                      error="invalid_grant", error_codes=[50173])
 
-    monkeypatch.setattr(exp.services, "bc_client_for_record", revoked)
+    monkeypatch.setattr(exp.services.adapters.bc_clients, "for_record", revoked)
     first_text = exp.text("invoice", invoice_data("PSA-1"))
     deliver("bc-invoices", first_text)
     outcome = exp.outcomes.last(exp.name)
@@ -124,7 +124,7 @@ def test_revoked_consent_parks_the_message_marks_the_connector_and_tells_people_
 
 def test_revoked_consent_surfacing_from_a_bc_call_parks_too(exp, monkeypatch):
     exp.save()
-    real = exp.services.bc_client_for_record
+    real = exp.services.adapters.bc_clients.for_record
 
     class RevokedCredential:
         def get_token(self, *scopes):
@@ -136,7 +136,7 @@ def test_revoked_consent_surfacing_from_a_bc_call_parks_too(exp, monkeypatch):
         client._credential = RevokedCredential()
         return client
 
-    monkeypatch.setattr(exp.services, "bc_client_for_record", client_with_revoked_token)
+    monkeypatch.setattr(exp.services.adapters.bc_clients, "for_record", client_with_revoked_token)
     mark = exp.mark()
     deliver("bc-invoices", exp.text("invoice", invoice_data("PSA-2")))
     assert exp.outcomes.last(exp.name)["status"] == "parked"

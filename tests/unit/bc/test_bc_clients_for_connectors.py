@@ -6,13 +6,15 @@ from __future__ import annotations
 import pytest
 import requests
 
+from shared.clock import SYSTEM_CLOCK
 from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, InMemorySecretStore, client_secret_name
 from shared.auth import ClientCredentialsCredential, CredentialCache, ReconnectRequiredError, RefreshTokenCredential
 from shared.bc import ConnectorGates
 from shared.config import AppSettings
 from shared.connectors import ConnectorRecord, ConnectorSettings, SettingsInvalid
 from shared.errors import ReconnectRequired, disposition
-from shared.tokens import BcClients, InMemoryTokenVersionStore
+from shared.adapters.token_versions import InMemoryTokenVersionStore
+from shared.tokens import BcClients
 
 APP = AppSettings(bc_client_id="app-wide-client", bc_api_url="https://bc.test",
                   bc_authority_host="https://login.test", public_base_url=None, key_vault_url=None,
@@ -27,7 +29,7 @@ def _document(mode: str, client_id: str | None = OWN_CLIENT) -> dict:
 
 
 def _record(mode: str = "clientCredentials", status: str = "connected", **kwargs) -> ConnectorRecord:
-    return ConnectorRecord(name="acme", settings=_document(mode, **kwargs), status=status, company_id=None,
+    return ConnectorRecord(name="acme", settings=ConnectorSettings.from_document(_document(mode, **kwargs)), status=status, company_id=None,
                            company_name=None, tax_mode=None, refresh_token_expires_at=None)
 
 
@@ -44,7 +46,7 @@ def gates() -> ConnectorGates:
 @pytest.fixture
 def clients(secrets, gates) -> BcClients:
     return BcClients(app=APP, secrets=secrets, token_versions=InMemoryTokenVersionStore(),
-                     credentials=CredentialCache(), session=requests.Session(), gates=gates)
+                     credentials=CredentialCache(), session=requests.Session(), gates=gates, clock=SYSTEM_CLOCK)
 
 
 def test_a_client_credentials_connector_uses_its_own_secret_and_its_gate(clients, secrets, gates):
@@ -83,7 +85,7 @@ def test_a_connected_delegated_connector_gets_the_workers_refresh_token_credenti
 
 def test_incomplete_credentials_name_the_field_to_fix(secrets, gates):
     clients = BcClients(app=APP, secrets=InMemorySecretStore(), token_versions=InMemoryTokenVersionStore(),
-                        credentials=CredentialCache(), session=requests.Session(), gates=gates)
+                        credentials=CredentialCache(), session=requests.Session(), gates=gates, clock=SYSTEM_CLOCK)
     with pytest.raises(SettingsInvalid) as caught:
         clients.for_record(_record())
     assert caught.value.errors[0].field == "auth.clientSecret"

@@ -47,6 +47,9 @@ class Recorded:
     def purge(self, name: str) -> None:
         self.purged.append(name)
 
+    def notify(self, message: JsonObject) -> None:
+        self.notifications.append(message)
+
     def read(self, connector: str) -> JsonObject:
         return {}
 
@@ -56,5 +59,5 @@ def connector_service(*, link: Callable[[ConnectorRecord], str] = lambda record:
     recorded = recorded or Recorded()
     return ConnectorService(store=InMemoryConnectorStore(), secrets=InMemorySecretStore(), bc_clients=NoBc(),
                             consent=FakeConsent(link), purger=recorded, activity=recorded,
-                            notify=recorded.notifications.append, clock=SYSTEM_CLOCK,
+                            notifier=recorded, clock=SYSTEM_CLOCK,
                             options=ConnectorOptions(app_client_id=app_client_id))

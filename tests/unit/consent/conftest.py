@@ -16,7 +16,7 @@ from shared.adapters.token_versions import InMemoryTokenVersionStore
 from shared.auth import RedeemedGrant, TokenError
 from shared.config import AppSettings
 from shared.adapters.connector_store import InMemoryConnectorStore
-from shared.connectors import ConnectorRecord, mark_connected, mark_reconnect_required, parse_connector_settings
+from shared.connectors import ConnectorRecord, ConnectorStatuses, parse_connector_settings
 from shared.consent import REPLAY_LEASE, ConsentService
 from shared.parking import InMemoryParkingLot
 
@@ -66,20 +66,6 @@ class FakeRedeemer:
 
     def redeemer(self, tenant: str, client_id: str, client_secret: str) -> "FakeRedeemer":
         return self
-
-
-class Statuses:
-    """The connectors' status transitions over the in-memory store (the notification is the consent's)."""
-
-    def __init__(self, store: InMemoryConnectorStore, clock: Clock) -> None:
-        self._store, self._clock = store, clock
-
-    def mark_reconnect_required(self, name: str, *, reason: str, consent_hint: str) -> bool:
-        return mark_reconnect_required(self._store, name, reason=reason, consent_hint=consent_hint,
-                                       notify=lambda n: None, now=self._clock)
-
-    def mark_connected(self, name: str, **fields: Any) -> ConnectorRecord | None:
-        return mark_connected(self._store, name, now=self._clock, **fields)
 
 
 class NoBc:
@@ -135,7 +121,7 @@ class Ports:
 
     def service(self) -> ConsentService:
         return ConsentService(
-            connectors=self.store, statuses=Statuses(self.store, self.clock), secrets=self.secrets,
+            connectors=self.store, statuses=ConnectorStatuses(store=self.store, clock=self.clock), secrets=self.secrets,
             states=self.states, versions=self.versions, notifier=self, parking=self.parking, queues=self,
             bc_clients=NoBc(), redeemers=self.redeemer, failed=self, leases=self.leases, app=self.app,
             clock=self.clock)

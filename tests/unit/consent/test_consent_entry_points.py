@@ -7,12 +7,9 @@ import pytest
 
 from sandbox import constants
 from shared import bootstrap
-from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.errors import ConfigurationError
-from shared.parking import InMemoryParkingLot
-from shared.adapters.secrets import InMemorySecretStore
-from shared.adapters.token_versions import InMemoryTokenVersionStore
 from tests._app import call_http
+from tests._worker import memory_adapters
 from tests.unit.connectors._fakes import connector_service
 
 DELEGATED = {
@@ -47,14 +44,11 @@ class _BrokenStates:
 
 @pytest.fixture
 def broken_services():
-    services = bootstrap.Services(
-        environ={"PUBLIC_BASE_URL": "https://app.test", "BC_CLIENT_ID": constants.DEMO_CLIENT_ID},
-        connector_store=InMemoryConnectorStore(), secret_store=InMemorySecretStore(),
-        parking_lot=InMemoryParkingLot(), consent_state_store=_BrokenStates(),
-        token_version_store=InMemoryTokenVersionStore())
-    bootstrap.set_services(services)
-    yield services
-    bootstrap.set_services(None)
+    adapters = memory_adapters({"PUBLIC_BASE_URL": "https://app.test", "BC_CLIENT_ID": constants.DEMO_CLIENT_ID},
+                               consent_states=_BrokenStates())
+    bootstrap.set_worker_app(bootstrap.bootstrap(adapters=adapters))
+    yield adapters
+    bootstrap.set_worker_app(None)
 
 
 def test_an_unexpected_failure_in_the_callback_still_ends_on_a_page_with_a_reference(broken_services, caplog):

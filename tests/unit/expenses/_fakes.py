@@ -18,7 +18,8 @@ from shared.adapters import InMemoryLeaseStore
 from shared.adapters.cursors import InMemoryCursorStore
 from shared.adapters.expense_outbox import InMemoryOutbox
 from shared.adapters.connector_store import InMemoryConnectorStore
-from shared.connectors import ConnectorRecord, ConnectorStore, mark_reconnect_required
+from shared.connectors import ConnectorRecord, ConnectorStatuses, ConnectorStore, parse_connector_settings
+from shared.messages import notification
 from shared.expenses import IMPORT_LEASE, ExpenseImport, HostProject, ImportOptions
 
 COMPANY_ID = "5a1c6898-0000-4e8f-9b7a-5c6d7e8f9a01"
@@ -108,9 +109,17 @@ class StatusReconnects:
         self.store, self.notifications, self.clock = store, notifications, clock
 
     def report(self, name: str, reason: str) -> bool:
-        return mark_reconnect_required(self.store, name, reason=reason, notify=self.notifications.notify,
-                                       now=self.clock.now,
-                                       consent_hint=f"Reconnect it with POST /api/connectors/{name}/consent.")
+        if not ConnectorStatuses(store=self.store, clock=self.clock).mark_reconnect_required(name, reason=reason):
+            return False
+        hint = f"Reconnect it with POST /api/connectors/{name}/consent."
+        record = self.store.get(name)
+        self.notifications.notify(notification(
+            connector=name, event="reconnect_required", severity="error",
+            message=(f"Connector '{name}' lost its access to Business Central and must be reconnected: {reason} "
+                     f"{hint} Work is parked meanwhile and replayed after reconnecting."),
+            recipients=record.settings.notification_recipients if record else (),
+            details={"reason": reason, "consent": hint}, at=self.clock.now()))
+        return True
 
 
 class FakeBc:
@@ -239,7 +248,7 @@ class World:
         self.clock = FakeClock(tick=tick)
         self.bc = FakeBc(self.clock)
         self.store = InMemoryConnectorStore()
-        self.store.create(ConnectorRecord(name=NAME, settings=settings_document(**expenses), status="connected",
+        self.store.create(ConnectorRecord(name=NAME, settings=parse_connector_settings(settings_document(**expenses)), status="connected",
                                           company_id=COMPANY_ID, company_name="CRONUS", tax_mode="salesTax",
                                           refresh_token_expires_at=None))
         self.cursors = InMemoryCursorStore()
@@ -266,7 +275,8 @@ class World:
 
     def set_expenses(self, **expenses: Any) -> None:
         record = self.store.get(NAME)
-        record.settings = {**record.settings, "expenses": {**record.settings["expenses"], **expenses}}
+        document = record.settings.to_document()
+        record.settings = parse_connector_settings({**document, "expenses": {**document["expenses"], **expenses}})
         self.store.update(record)
 
     @property

@@ -3,6 +3,8 @@ and `error` are read off the error that stopped the run (`shared.errors.disposit
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from tests.unit.expenses._fakes import NAME, World
 
@@ -36,7 +38,7 @@ def test_a_completed_run_answers_200_and_a_busy_one_409():
 def test_a_missing_setting_answers_422_naming_the_field():
     world = World()
     record = world.store.get(NAME)
-    record.settings = {**record.settings, "projects": {"enabled": False}}
+    record.settings = replace(record.settings, projects_enabled=False, project_dimension=None)
     world.store.update(record)
     summary = world.run()
     assert summary.http_status() == (422, None)

@@ -1,0 +1,36 @@
+"""The names of the app's tables and queues in its storage account (the contract: docs/contract.md §4, §6).
+
+One place, so the adapters, the composition root, the deployment checks and the docs agree.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TABLES", "QUEUES", "CONTRACT_QUEUES"]
+
+#: Table names by the key the composition root uses.
+TABLES = {
+    "connectors": "Connectors",
+    "ledger": "SyncLedger",
+    "consent": "ConsentStates",
+    "cursors": "ImportCursors",
+    "parked": "Parked",
+    "locks": "Locks",
+    "activity": "ConnectorActivity",
+    "tokens": "TokenVersions",
+}
+
+#: Queue names by key: the three export queues, the three output queues, and the exports' poison queues.
+QUEUES = {
+    "customers": "bc-customers",
+    "projects": "bc-projects",
+    "invoices": "bc-invoices",
+    "outcomes": "bc-outcomes",
+    "expenses": "bc-expenses",
+    "notifications": "bc-notifications",
+    "customers-poison": "bc-customers-poison",
+    "projects-poison": "bc-projects-poison",
+    "invoices-poison": "bc-invoices-poison",
+}
+
+#: Every queue the app may send to.
+CONTRACT_QUEUES = frozenset(QUEUES.values())
