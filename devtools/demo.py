@@ -26,7 +26,7 @@ DEMO_CONNECTOR = "demo"
 
 
 def demo_settings() -> dict[str, Any]:
-    """The settings document of the demo connector (ARCHITECTURE §2)."""
+    """The settings document of the demo connector (docs/contract.md §2)."""
     return {
         "tenantId": constants.TENANT_ID,
         "environment": constants.ENVIRONMENT,

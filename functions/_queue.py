@@ -13,7 +13,7 @@ __all__ = ["delivery_of"]
 
 
 def delivery_of(queue: str, msg: func.QueueMessage) -> Delivery:
-    """The message text (plain UTF-8 JSON, or base64 JSON: ARCHITECTURE §4), id and dequeue count."""
+    """The message text (plain UTF-8 JSON, or base64 JSON: docs/contract.md §4), id and dequeue count."""
     body = msg.get_body()
     text = decode_queue_text(body if body is not None else b"")
     # The host always gives an id; without one, each delivery must count as a different message, or two

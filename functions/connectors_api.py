@@ -1,4 +1,4 @@
-"""HTTP routes of the connector settings API and the health probe (ARCHITECTURE §3).
+"""HTTP routes of the connector settings API and the health probe (docs/contract.md §3).
 
 Each function parses the trigger, calls the connectors' use cases (`App.connectors`, from the composition
 root), and writes the answer; errors become statuses in `_http.mapped_errors`.

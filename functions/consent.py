@@ -1,4 +1,4 @@
-"""HTTP routes of the delegated consent (ARCHITECTURE §3): start it, Entra's redirect target, and replay.
+"""HTTP routes of the delegated consent (docs/contract.md §3): start it, Entra's redirect target, and replay.
 
     POST /api/connectors/{name}/consent   -> {"consentUrl", "expiresAt", "redirectUri", "connector"}
     GET  /api/consent/callback (anonymous) -> an HTML page that says what happened and what to do

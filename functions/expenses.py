@@ -1,4 +1,4 @@
-"""Expense import (ARCHITECTURE §1, §3): the timer `import_expenses` and `POST /connectors/{name}/expenses/import`.
+"""Expense import (docs/contract.md §1, §3): the timer `import_expenses` and `POST /connectors/{name}/expenses/import`.
 
 Both call the expense import use case (`shared.expenses.ExpenseImport`); this module only reads the
 trigger and writes the answer. The timer's schedule is the app setting EXPENSE_IMPORT_SCHEDULE (an NCRONTAB

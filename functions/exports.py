@@ -1,4 +1,4 @@
-"""Queue-triggered exports (ARCHITECTURE §1, §4, §5): customers, projects and invoices to Business Central.
+"""Queue-triggered exports (docs/contract.md §1, §4, §5): customers, projects and invoices to Business Central.
 
 Each function hands its message to the worker's `ExportService`, which sends exactly one outcome to `bc-outcomes`
 (through the worker's services, like notifications) or raises so the queue redelivers the message.

@@ -1,4 +1,4 @@
-"""Timers that keep connectors healthy without anyone asking (ARCHITECTURE §1, "tokens kept alive").
+"""Timers that keep connectors healthy without anyone asking (docs/contract.md §1, "tokens kept alive").
 
 `keep_tokens_fresh` (`TOKEN_KEEPALIVE_SCHEDULE`, default daily at 03:00 UTC) redeems every delegated
 connector's refresh token so none reaches Entra's 90 days of inactivity, warns before one lapses for any

@@ -3,7 +3,7 @@
 It holds state and the lifetime rules of grants; `sandbox/entra.py` speaks the OAuth protocol over it.
 Loaded from `sandbox/fixtures/directory.json` (or a replacement), reset to it by `POST /_sandbox/reset`.
 
-Rules reproduced (bc_api.md §3, Entra docs):
+Rules reproduced (docs/business-central.md §3, Entra docs):
 - authorization codes are single-use, live 10 minutes, and are bound to client_id and redirect_uri;
 - refresh tokens rotate (each use returns a new one) but the old one keeps working until it is revoked
   or has been inactive for 90 days (learn.microsoft.com entra/identity-platform/refresh-tokens);

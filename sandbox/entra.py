@@ -8,7 +8,7 @@ Routes, under `/{tenant}/` where tenant is a GUID or a domain (`common`/`organiz
     POST /{tenant}/oauth2/v2.0/token                        client_credentials, authorization_code, refresh_token
     GET  /{tenant}/oauth2/v2.0/logout                       signs out (nothing to do) and redirects back
 
-Errors use Entra's shape and numbers ([ENTRA] reference-error-codes.md, quoted in bc_api.md §3):
+Errors use Entra's shape and numbers (https://learn.microsoft.com/entra/identity-platform/reference-error-codes, quoted in docs/business-central.md §3):
 {"error", "error_description": "AADSTSnnn: text\\r\\nTrace ID: ..\\r\\nCorrelation ID: ..\\r\\nTimestamp: ..",
  "error_codes": [nnn], "timestamp", "trace_id", "correlation_id", "error_uri"} (+ "suberror" for consent).
 Errors before the redirect URI is validated are shown on the page, never redirected, as Entra does.
@@ -34,7 +34,7 @@ from sandbox.tokens import TokenService
 __all__ = ["EntraEndpoints"]
 
 _OIDC_SCOPES = {"openid", "profile", "email", "offline_access"}
-#: Delegated permissions the BC resource exposes (bc_api.md §3): the sandbox accepts exactly these.
+#: Delegated permissions the BC resource exposes (docs/business-central.md §3): the sandbox accepts exactly these.
 _BC_DELEGATED = {"user_impersonation": "user_impersonation", "financials.readwrite.all": "Financials.ReadWrite.All"}
 _PERMISSION_TEXT = {
     "user_impersonation": "Access Dynamics 365 Business Central as you",
@@ -675,8 +675,8 @@ def _pkce_matches(challenge: str, method: str, verifier: str | None) -> bool:
 
 
 def _redirect_uri_matches(registered: str, presented: str) -> bool:
-    """Exact match, except that the port of http(s) loopback URIs is ignored ([ENTRA] reply-url.md,
-    "Localhost exceptions"). Paths are case-sensitive."""
+    """Exact match, except that the port of http(s) loopback URIs is ignored ("Localhost exceptions" of
+    https://learn.microsoft.com/entra/identity-platform/reply-url). Paths are case-sensitive."""
     if registered == presented:
         return True
     r, p = urlsplit(registered), urlsplit(presented)

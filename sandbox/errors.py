@@ -1,7 +1,7 @@
 """BC's error envelope, shared by every part of the sandbox.
 
 BC answers errors as {"error": {"code": ..., "message": "...  CorrelationId:  <guid>."}}
-(bc_api.md §5, from use-odata-batch.md and Simple.OData.Client#667).
+(docs/business-central.md §5, from use-odata-batch.md and Simple.OData.Client#667).
 """
 
 from __future__ import annotations

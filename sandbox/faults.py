@@ -1,7 +1,7 @@
 """Injected failures and added latency (`POST/DELETE /_sandbox/faults`, `PUT /_sandbox/latency`).
 
 A fault rule answers the next N requests that match an optional method and path regex with one of the
-failures a BC client must survive (bc_api.md §4):
+failures a BC client must survive (docs/business-central.md §4):
     "429"   Application_TooManyRequests, with or without Retry-After
     "502"   Bad gateway, with Retry-After ("data-plane services temporarily unavailable")
     "503"   Service unavailable, with Retry-After

@@ -1,6 +1,6 @@
 """The BC front door: everything under `/v2.0/{tenant}/{environment}/...` passes through here.
 
-Order, as BC Online's service tier applies it as far as documented (bc_api.md §3, §4):
+Order, as BC Online's service tier applies it as far as documented (docs/business-central.md §3, §4):
     bearer token (signature, audience, lifetime)      -> 401 Authentication_InvalidCredentials
     tenant in the URL (GUID or domain) known?          -> 404
     token tenant == URL tenant                          -> 401

@@ -1,4 +1,4 @@
-"""BC Online's per-user operational limits for OData/API requests (bc_api.md §4).
+"""BC Online's per-user operational limits for OData/API requests (docs/business-central.md §4).
 
 Per `Principal.limit_key` (a user, or a service principal, which "counts as one user"):
 - rate: 6,000 requests per 5-minute sliding window; beyond it 429 `Application_TooManyRequests`;
@@ -8,7 +8,7 @@ Per `Principal.limit_key` (a user, or a service principal, which "counts as one 
 
 Every number can be changed at runtime (`PUT /_sandbox/limits`), so tests can use tiny windows.
 
-Inferred (not documented by Microsoft, bc_api.md §4 "Unconfirmed"):
+Inferred (not documented by Microsoft, docs/business-central.md §4 "Unconfirmed"):
 - the 429 body text "Too many requests reached. Actual (n). Maximum (m)." comes from a book example for the
   connection limit; the sandbox uses the same wording for the rate limit;
 - 429 carries a Retry-After (seconds until the oldest request leaves the window, or `retryAfterSeconds`);

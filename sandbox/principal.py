@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class Principal:
     """An authenticated caller: an app alone (client credentials) or an app acting for a user (delegated).
 
-    BC Online applies its limits "per user"; a service principal counts as one user (bc_api.md §4).
+    BC Online applies its limits "per user"; a service principal counts as one user (docs/business-central.md §4).
     """
 
     tenant_id: str

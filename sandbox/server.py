@@ -308,7 +308,7 @@ class SandboxServer:
         return str((self.state_dir / "ca.pem").resolve())
 
     def settings(self) -> dict[str, str]:
-        """The app settings that point a connector at this sandbox (see ARCHITECTURE.md §7)."""
+        """The app settings that point a connector at this sandbox (see docs/contract.md §7)."""
         from sandbox.constants import DEMO_CLIENT_ID
 
         return {

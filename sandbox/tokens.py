@@ -25,7 +25,7 @@ from sandbox.constants import BC_RESOURCE
 
 __all__ = ["TokenService", "InvalidToken", "ACCESS_TOKEN_LIFETIME", "ID_TOKEN_LIFETIME"]
 
-#: "one hour by default" (bc_api.md §3, authenticate-web-services-using-oauth.md). Entra answers 3599.
+#: "one hour by default" (docs/business-central.md §3, authenticate-web-services-using-oauth.md). Entra answers 3599.
 ACCESS_TOKEN_LIFETIME = 3599
 ID_TOKEN_LIFETIME = 3600
 #: Microsoft.IdentityModel's default clock skew: an API accepts a token up to 5 minutes past exp.

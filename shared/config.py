@@ -1,4 +1,4 @@
-"""App settings (ARCHITECTURE §7), read from the environment when first needed, never at import time.
+"""App settings (docs/contract.md §7), read from the environment when first needed, never at import time.
 
 Reading settings lazily keeps cold start cheap and lets the Functions host index the app even when a
 setting is missing; the error then names the setting at the moment it is needed.

@@ -5,7 +5,7 @@ conftest. The `azurite` fixture yields a storage connection string:
 
 - `AzureWebJobsStorage` from the environment when set (`make test` starts one Azurite for everything);
 - otherwise it starts `node_modules/.bin/azurite` in memory on free loopback ports, and stops it at the
-  end of the session. Flags per azure-functions-notes.md §3: `--skipApiVersionCheck` (the queue SDK's
+  end of the session. Flags: `--skipApiVersionCheck` (the queue SDK's
   API version is newer than Azurite 3.35 knows) and `--disableTelemetry` (Azurite would otherwise call
   Application Insights).
 """

@@ -1,4 +1,4 @@
-"""The app's registrations against the Contract (ARCHITECTURE §3): routes, methods, auth levels, names.
+"""The app's registrations against the Contract (docs/contract.md §3): routes, methods, auth levels, names.
 
 `app.get_functions()` is what the Functions worker indexes; it may be called only once per process
 (azure-functions 1.26 quirk), so the index is built once here.

@@ -1,7 +1,7 @@
 """API v2.0 routing: `api/v2.0/companies({id})/{entitySet}(...)/{navigation}/...`, GET/POST/PATCH/DELETE.
 
 Paths arrive still percent-encoded, so splitting on '/' never cuts a key; each segment is decoded once.
-Statuses per [DOCS] api-reference/v2.0/api/dynamics_customer_*.md: POST 201 with the entity, PATCH 200,
+Statuses per Microsoft's API v2.0 reference (https://learn.microsoft.com/dynamics365/business-central/dev-itpro/api-reference/v2.0/, e.g. the customer pages): POST 201 with the entity, PATCH 200,
 DELETE 204, bound action 204, collections `{"@odata.context", "value"}`.
 """
 

@@ -1,6 +1,6 @@
 """BC's error texts, built in one place so every entity words them the same way.
 
-Codes and formats from dynamics-error-codes.md (bc_api.md §5); AL label texts are quoted where the AL
+Codes and formats from dynamics-error-codes.md (docs/business-central.md §5); AL label texts are quoted where the AL
 source was read (APIV2 pages in microsoft/ALAppExtensions); the rest is marked *inferred* at the call site.
 """
 
@@ -32,7 +32,7 @@ def _ident(fields: list[tuple[str, str]]) -> str:
 
 
 def record_not_found(caption: str, fields: list[tuple[str, str]]) -> BcApiError:
-    """'The … does not exist. Identification fields and values: …' (404 is inferred, bc_api.md open item 2)."""
+    """'The … does not exist. Identification fields and values: …' (404 is inferred, docs/business-central.md open question 2)."""
     return BcApiError(404, "Internal_RecordNotFound",
                       "The %s does not exist. Identification fields and values: %s" % (caption, _ident(fields)))
 

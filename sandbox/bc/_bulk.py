@@ -6,7 +6,7 @@
   G/L entries, so the two sources can be sized independently.
 - `insert_ledger_entry`: one G/L entry with a chosen entry number and `lastModifiedDateTime`, e.g. a
   number lower than entries already visible: BC draws entry numbers from a NumberSequence, so concurrent
-  postings commit out of order and leave gaps (bc_api.md §8).
+  postings commit out of order and leave gaps (docs/business-central.md §8).
 - `insert_posted_document`: one posted purchase invoice or credit memo, with G/L entries, optionally
   stamped with an older `lastModifiedDateTime` (a document that commits late).
 - `set_document_status`: what paying a posted invoice does to the API entity: a new status and a new

@@ -89,7 +89,7 @@ class Company:
         self.setup: dict[str, str] = {}
         #: posting accounts by purpose (receivables, payables, salesTax, vat, ...), fixture-defined
         self.posting_accounts: dict[str, str] = {}
-        #: "API Setup" config templates per entity set (bc_api.md §2a): internal values applied on POST
+        #: "API Setup" config templates per entity set (docs/business-central.md §2a): internal values applied on POST
         self.setup_templates: dict[str, dict[str, Any]] = {}
         #: last G/L entry number (BC draws them from a NumberSequence: never rolled back, gaps are normal)
         self.gl_entry_no = 0
@@ -111,7 +111,7 @@ class Company:
     # -- helpers -------------------------------------------------------------------------------------------
     @property
     def uses_vat(self) -> bool:
-        """GeneralLedgerSetup.UseVat(): true outside NA localizations (bc_api.md §7)."""
+        """GeneralLedgerSetup.UseVat(): true outside NA localizations (docs/business-central.md §7)."""
         return self.tax_mode == "vat"
 
     def t(self, name: str) -> Table:
@@ -156,7 +156,7 @@ class Company:
             return sales.get(purpose, "")
         return self.setup.get(purpose, "")
 
-    # -- number series (bc_api.md §6) ----------------------------------------------------------------------
+    # -- number series (docs/business-central.md §6) ----------------------------------------------------------------------
     def _series(self, code: str) -> dict:
         series = self.tables["noSeries"].find("code", code)
         if series is None:
@@ -201,7 +201,7 @@ class Company:
     def dimension_value_by_code(self, dim_id: str, code: str) -> dict | None:
         return self.tables["dimensionValues"].find("code", dim_id, code)
 
-    # -- taxes (bc_api.md §7) ------------------------------------------------------------------------------
+    # -- taxes (docs/business-central.md §7) ------------------------------------------------------------------------------
     def vat_bus_groups(self) -> Table:
         """VAT Bus. Posting Groups: in a VAT company the API's taxAreas *are* those groups."""
         return self.tables["taxAreas"] if self.uses_vat else self.tables["vatBusPostingGroups"]

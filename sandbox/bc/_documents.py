@@ -1,7 +1,7 @@
 """Documents: salesInvoices, purchaseInvoices, purchaseCreditMemos, their lines, deep insert and posting.
 
 One entity covers draft and posted documents, and `id` survives posting while `number` moves to the
-posted series (bc_api.md §1, SalesInvoiceAggregator). Error texts are the AL labels of the APIV2 pages
+posted series (docs/business-central.md §1, SalesInvoiceAggregator). Error texts are the AL labels of the APIV2 pages
 (APIV2SalesInvoices/SalesInvoiceLines/PurchaseCreditMemos in microsoft/ALAppExtensions) where read;
 texts marked *inferred* were not found in source.
 """
@@ -134,7 +134,7 @@ def post_gl_entry(company: Company, *, posting_date: str, doc_type: str, doc_no:
 class DocumentBehavior(Behavior):
     """Document headers. Deep insert takes the lines and the header's dimension set lines."""
 
-    extra_writable = ("number",)  # Editable=false, yet validated against Manual Nos. (bc_api.md §6)
+    extra_writable = ("number",)  # Editable=false, yet validated against Manual Nos. (docs/business-central.md §6)
 
     def __init__(self, etype: Any, kind: DocKind) -> None:
         super().__init__(etype)
@@ -780,7 +780,7 @@ class LineBehavior(Behavior):
         out["unitOfMeasureCode"], out["unitOfMeasureId"] = uom["code"], uom["id"]
 
     def _tax_code(self, company: Company, out: dict) -> None:
-        """taxCode validates a VAT Prod. Posting Group (UseVat) or a Tax Group Code (bc_api.md §7)."""
+        """taxCode validates a VAT Prod. Posting Group (UseVat) or a Tax Group Code (docs/business-central.md §7)."""
         code = out.get("taxCode")
         if not code:
             return

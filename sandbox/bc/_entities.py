@@ -1,7 +1,7 @@
 """Master data entity sets: customers, vendors, items, projects and the code-keyed lookups.
 
 Write rules follow the APIV2 pages: a `number` a client supplies passes the number series' Manual Nos.
-check (Customer.TestNoSeries, Job "No." OnValidate; bc_api.md §6), an id/code pair such as
+check (Customer.TestNoSeries, Job "No." OnValidate; docs/business-central.md §6), an id/code pair such as
 currencyId/currencyCode must name the same row ('The "currencyCode" does not match to a Currency.', the
 label pattern of every APIV2 page), and Code values arrive already upper-cased by the body validator.
 """
@@ -153,7 +153,7 @@ class CustomersBehavior(MasterBehavior):
         company = ctx.company
         assert company is not None
         base: dict[str, Any] = {"currencyCode": company.lcy}
-        # "API Setup" config template for customers (bc_api.md §2a), if the fixtures define one.
+        # "API Setup" config template for customers (docs/business-central.md §2a), if the fixtures define one.
         base.update(company.setup_templates.get("customers", {}))
         return base
 
@@ -172,7 +172,7 @@ class CustomersBehavior(MasterBehavior):
 
 
 def derive_customer_tax(ctx: Ctx, values: dict[str, Any], found: dict[str, dict | None]) -> None:
-    """taxAreaId holds a Tax Area (sales tax) or a VAT Bus. Posting Group (VAT) (bc_api.md §7)."""
+    """taxAreaId holds a Tax Area (sales tax) or a VAT Bus. Posting Group (VAT) (docs/business-central.md §7)."""
     company = ctx.company
     assert company is not None
     if "taxAreaId" in found:

@@ -1,6 +1,6 @@
 """Entity types of the BC sandbox, derived at load time from BC's own field lists.
 
-`api_v2_fields.json` (a copy of ../shared/reference/bc_api_v2_fields.json, extracted from the AL source of
+`api_v2_fields.json` (extracted from the AL source of
 the APIV2 app) gives every API v2.0 field with its AL type and whether a client may write it. This module
 turns it into `EntityType`s the query engine, the body validator and the serializer all share, the way
 stripe-mock derives its routes and checks from Stripe's OpenAPI spec instead of hand-writing them.
@@ -37,7 +37,7 @@ BLANK_DATE = "0001-01-01"
 BLANK_DATETIME = "0001-01-01T00:00:00Z"
 
 #: Captions of the AL enums the sandbox validates, in ordinal order (first = default value).
-#: Sources: the enum objects named in bc_api_v2_fields.json ([BCApps] src/Layers/W1/BaseApp/**.Enum.al).
+#: Sources: the enum objects named in bc_api_v2_fields.json (the BaseApp enum objects of github.com/microsoft/BCApps, src/Layers/W1/BaseApp/**.Enum.al).
 ENUMS: dict[str, list[str]] = {
     "Contact Type": ["Company", "Person"],
     "Customer Blocked": [" ", "Ship", "Invoice", "All"],
@@ -341,7 +341,7 @@ def load_api_types() -> tuple[dict[str, EntityType], set[str]]:
     types: dict[str, EntityType] = {}
     for set_name in IMPLEMENTED:
         types[set_name] = _entity_from_spec(set_name, specs[set_name])
-    # Platform entity: never writable ("POST on companies is not allowed", bc_api.md §5 error table).
+    # Platform entity: never writable ("POST on companies is not allowed", docs/business-central.md §5 error table).
     companies = types["companies"]
     companies.insert_allowed = companies.modify_allowed = companies.delete_allowed = False
     # companyInformation: InsertAllowed/DeleteAllowed = false, ModifyAllowed stays (page flags).

@@ -1,6 +1,6 @@
 """Queue helpers: the message text contract and creating queues on first use.
 
-ARCHITECTURE §4: messages are UTF-8 JSON text because host.json sets `messageEncoding: none`, but
+docs/contract.md §4: messages are UTF-8 JSON text because host.json sets `messageEncoding: none`, but
 base64-encoded JSON is also accepted, since that is what the Functions default (`base64`) and many
 producers (Azure Storage Explorer, older SDKs with TextBase64EncodePolicy) send.
 """

@@ -1,4 +1,4 @@
-"""Storage clients built from the `AzureWebJobsStorage` app setting (ARCHITECTURE §6, §7).
+"""Storage clients built from the `AzureWebJobsStorage` app setting (docs/contract.md §6, §7).
 
 Two forms are accepted, the same ones the Functions host accepts for its own storage:
 
@@ -8,7 +8,7 @@ Two forms are accepted, the same ones the Functions host accepts for its own sto
   managed identity (`__credential=managedidentity` is the only credential kind the host knows).
 
 The credential comes from an injected factory so tests never build `DefaultAzureCredential`, which
-outside Azure would probe the instance metadata endpoint (azure-functions-notes.md §5).
+outside Azure would probe the instance metadata endpoint.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def queue_service_from_settings(
     """Build the Queue service client.
 
     Messages are produced as plain UTF-8 text: host.json sets `messageEncoding: none`
-    (ARCHITECTURE §4), so no base64 encode policy is installed. Read with `decode_queue_text`.
+    (docs/contract.md §4), so no base64 encode policy is installed. Read with `decode_queue_text`.
     """
     from azure.storage.queue import QueueServiceClient
 

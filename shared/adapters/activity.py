@@ -1,4 +1,4 @@
-"""The last export of each kind and how many ended how, shown on `GET /connectors/{name}` (ARCHITECTURE §2).
+"""The last export of each kind and how many ended how, shown on `GET /connectors/{name}` (docs/contract.md §2).
 
 Kept apart from the connector's settings row on purpose: every export would otherwise update that row,
 and its ETag guards settings saves and status transitions, which would then lose races to busy queues.
@@ -39,7 +39,7 @@ class TableActivityLog:
         self._table = table
 
     def record_export_outcome(self, outcome: Mapping[str, JsonValue]) -> None:
-        """Count one outcome (ARCHITECTURE §4 schema) for its connector and type. Never raises."""
+        """Count one outcome (docs/contract.md §4 schema) for its connector and type. Never raises."""
         from azure.core.exceptions import AzureError
 
         connector, kind, status = outcome.get("connector"), outcome.get("type"), outcome.get("status")

@@ -1,6 +1,6 @@
 """The ConnectorStore port on Azure Table Storage, and its in-memory twin (one contract suite runs both).
 
-Rows live in table `Connectors`, PartitionKey "connector", RowKey the connector name (ARCHITECTURE §6).
+Rows live in table `Connectors`, PartitionKey "connector", RowKey the connector name (docs/contract.md §6).
 Settings and stats are stored as JSON strings; status, companyId, companyName, companyCountry, taxMode,
 refreshTokenExpiresAt, createdAt and updatedAt are plain columns so operators and the keep-alive timer
 can filter on them. Updates replace the whole row and are guarded by its ETag: a stale one raises

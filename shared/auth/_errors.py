@@ -106,7 +106,7 @@ class UnknownTenantError(TokenRefused):
 class ReconnectRequiredError(TokenError, ReconnectRequired):
     """The grant is gone (revoked, expired, MFA or consent now needed): run the consent again.
 
-    Work for the connector is parked, not failed, and replayed after reconnecting (ARCHITECTURE §5).
+    Work for the connector is parked, not failed, and replayed after reconnecting (docs/contract.md §5).
     """
 
 

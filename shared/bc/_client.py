@@ -74,7 +74,7 @@ class _BearerAuth(requests.auth.AuthBase):
 
 
 class BcClient:
-    """One BC environment of one tenant: `{api_url}/v2.0/{tenant}/{environment}/...` (ARCHITECTURE §8).
+    """One BC environment of one tenant: `{api_url}/v2.0/{tenant}/{environment}/...` (docs/contract.md §8).
 
     Thread-safe: it keeps no per-call state; the session (`shared.adapters.http.default_session`) and
     the gate (`ConnectorGates.gate(key)`) are the worker's, shared by every client of the same key.

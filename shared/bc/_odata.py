@@ -6,7 +6,7 @@
   `lastModifiedDateTime gt 2019-08-18T20:05:51.603Z`). A `str`
   is always a string literal: pass `uuid.UUID` (or `guid(...)`) for an Edm.Guid field.
 - In a URL path, a key literal is percent-encoded after the quotes are doubled, with only the outer
-  quotes left as they are: `Company('CRONUS%20USA%2C%20Inc.')` ([DOCS] OData V4 bound action example).
+  quotes left as they are: `Company('CRONUS%20USA%2C%20Inc.')` (the OData V4 bound action example in Microsoft's Business Central web services docs).
 """
 
 from __future__ import annotations

@@ -120,7 +120,7 @@ class SaveOutcome:
     created: bool
     record: ConnectorRecord
     checks: list[str]
-    #: Delegated connector without a usable consent: where to send the person (ARCHITECTURE §2).
+    #: Delegated connector without a usable consent: where to send the person (docs/contract.md §2).
     consent_url: str | None = None
 
 

@@ -1,4 +1,4 @@
-"""The settings document of a connector (ARCHITECTURE §2): parsing, normalising and field-level errors.
+"""The settings document of a connector (docs/contract.md §2): parsing, normalising and field-level errors.
 
 Parsing is pure (no BC, no storage) so that every bad input gets a specific answer before anything is
 called or stored. Checking the values against Business Central is `_verify.py`'s job.

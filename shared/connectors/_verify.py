@@ -107,7 +107,7 @@ def tax_mode_of(tax_groups: list[dict[str, Any]], country: str | None) -> str:
     """`salesTax` or `vat`, from the taxType BC reports for the company's tax groups.
 
     BC's TaxGroupBuffer lists Tax Groups (taxType "Sales Tax") in North-American localizations and VAT
-    Prod. Posting Groups (taxType "VAT") elsewhere (bc_api.md §7). A company with no tax groups at all
+    Prod. Posting Groups (taxType "VAT") elsewhere (docs/business-central.md §7). A company with no tax groups at all
     falls back to its country: only US, CA and MX run sales tax.
     """
     types = {str(g.get("taxType", "")).replace(" ", "").lower() for g in tax_groups}

@@ -1,6 +1,6 @@
 """Single-use consent states: what the callback needs to finish a consent, kept for 10 minutes.
 
-Table `ConsentStates` (ARCHITECTURE §6): PartitionKey `state`, RowKey the state value; columns
+Table `ConsentStates` (docs/contract.md §6): PartitionKey `state`, RowKey the state value; columns
 `connector`, `codeVerifier`, `expiresAt`, `usedAt`, and what the redemption must repeat exactly:
 `nonce`, `redirectUri`, `scope`, `tenant`, `clientId`; `purpose` (`consent` or `reconnect`) and
 `createdAt`. The verifier and nonce are useless without the authorization code, which never touches

@@ -1,4 +1,4 @@
-"""Business Central rows -> `bc-expenses` messages (ARCHITECTURE §4), or the reason an entry is skipped.
+"""Business Central rows -> `bc-expenses` messages (docs/contract.md §4), or the reason an entry is skipped.
 
 Message: `{connector, key, source, postingDate, documentNumber, vendor: {number, name}, description,
 quantity, amount, currencyCode, account: {number, name}, project: {id, number}, activity, billable}`.

@@ -1,4 +1,4 @@
-"""The Business Central reads of an import, as pages (API v2.0; bc_api.md §1, §5, §8).
+"""The Business Central reads of an import, as pages (API v2.0; docs/business-central.md §1, §5, §8).
 
 - `read_catalog`: G/L accounts (number, name, category) and the local currency, in one `$batch`.
 - `document_pages`: posted purchase invoices or credit memos with their lines and the dimension set lines

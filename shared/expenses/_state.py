@@ -1,7 +1,7 @@
 """Where an import stands, per connector and source, and the rules that move it (pure; stored by `_cursors`).
 
 Documents (purchase invoices, credit memos) are read by `lastModifiedDateTime`, G/L entries by
-`entryNumber` (STYLE.md "Incremental sync state"; bc_api.md §8). Neither is a clean watermark:
+`entryNumber` (docs/business-central.md §8). Neither is a clean watermark:
 timestamps tie, and entry numbers come from a number sequence that leaves gaps and commits out of order
 (a posting that drew number 1000 may commit after 1001 is visible). So each read starts an *overlap*
 before the cursor and drops what it has already done:
@@ -12,7 +12,7 @@ before the cursor and drops what it has already done:
 - G/L entries: the read starts after `low`, the highest entry number below which nothing can still
   commit: an entry whose `lastModifiedDateTime` is older than `overlap` cannot be preceded by a number
   still uncommitted, because numbers are drawn in insert order and a transaction does not outlive
-  BC's 10-minute request limit (bc_api.md §4). Entries above `low` already processed are kept in `seen`.
+  BC's 10-minute request limit (docs/business-central.md §4). Entries above `low` already processed are kept in `seen`.
 
 `fromDate` changes (see README "Expense import"): moved later, the new date applies from then on and
 nothing imported is withdrawn; moved earlier, the expenses between the new and the old date are imported

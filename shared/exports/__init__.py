@@ -1,4 +1,4 @@
-"""Exports to Business Central (ARCHITECTURE §1, §4, §5): customers, projects (as dimension values) and
+"""Exports to Business Central (docs/contract.md §1, §4, §5): customers, projects (as dimension values) and
 sales invoices, from queue messages, idempotently and with as few BC requests as possible.
 
     outcome = service.process(Delivery("bc-invoices", text, message_id, dequeue_count))

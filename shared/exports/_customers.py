@@ -1,6 +1,6 @@
 """Customers: create or update through API v2.0, posting groups through the `Customer_Card` page.
 
-Mapping (ARCHITECTURE §2/§4, bc_api.md §1, §2, §7):
+Mapping (docs/contract.md §2/§4, docs/business-central.md §1, §2, §7):
 - name → displayName, type, email, phone → phoneNumber, website, invoiceAddress → addressLine1/2, city,
   state, postalCode, country, currencyCode, taxRegistrationNumber, blocked (true → All, false → blank).
 - Posting groups: `customers.domestic` when the invoice address country is empty or the company's own
@@ -10,7 +10,7 @@ Mapping (ARCHITECTURE §2/§4, bc_api.md §1, §2, §7):
 - Tax, US sales-tax companies: `taxLiable` = taxes enabled (`defaults.taxGroupCode` not null);
   `taxAreaId` is left to BC (its API Setup template or the customer's existing value). The settings
   have no tax-area field, and a guessed area would be wrong for customers outside the company's state.
-  VAT companies: no US tax fields at all (bc_api.md §7 "Recommended behaviour").
+  VAT companies: no US tax fields at all (docs/business-central.md §7 "Recommended behaviour").
 
 BC requests: a new customer 2 (POST + card PATCH); an update 1 or 2 (only the parts that changed);
 unchanged content 0. Found through the ledger, else by number: a POST with a number BC already has

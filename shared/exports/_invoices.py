@@ -1,6 +1,6 @@
 """Sales invoices: one deep-insert POST with every line and the header's dimensions.
 
-Mapping (ARCHITECTURE §2/§4, bc_api.md §1, §6, §7):
+Mapping (docs/contract.md §2/§4, docs/business-central.md §1, §6, §7):
 - Customer: the ledger's BC id of the message's customer snapshot; the snapshot is exported first when
   the ledger does not know it. With customer export disabled, the snapshot's BC number is used.
 - `externalDocumentNumber` = the host invoice id (Code[35], upper-case): the idempotency key, kept on

@@ -1,5 +1,5 @@
 """Projects: one value of the `projects.dimension` dimension per project, through the `DimensionValues`
-page (page 537), because API v2.0 dimension values are read-only (bc_api.md §1 "dimensions,
+page (page 537), because API v2.0 dimension values are read-only (docs/business-central.md §1 "dimensions,
 dimensionValues").
 
 Code = the project number (Code[20]); Name = the project name cut to BC's 50 characters (the outcome
@@ -30,7 +30,7 @@ __all__ = ["PROJECT", "ProjectPlan", "plan_project", "export_project", "DIMENSIO
 log = logging.getLogger(__name__)
 
 PROJECT = "project"
-#: Dimension Value.Name is Text[50] (bc_api.md §1 dimensionValues.displayName).
+#: Dimension Value.Name is Text[50] (docs/business-central.md §1 dimensionValues.displayName).
 DIMENSION_VALUE_NAME_LENGTH = 50
 _ALREADY_EXISTS = "Internal_EntityWithSameKeyExists"
 

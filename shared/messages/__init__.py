@@ -1,4 +1,4 @@
-"""Input messages of the export queues (ARCHITECTURE §4): the envelope, the host's version stamp, and the
+"""Input messages of the export queues (docs/contract.md §4): the envelope, the host's version stamp, and the
 `data` of customers, projects and invoices, parsed strictly with one `MessageInvalid(field, message)`
 per problem, so a bad message becomes a clear `failed` outcome and is never retried.
 

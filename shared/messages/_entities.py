@@ -1,4 +1,4 @@
-"""The `data` of customer, project and invoice messages (ARCHITECTURE §4), parsed into frozen values.
+"""The `data` of customer, project and invoice messages (docs/contract.md §4), parsed into frozen values.
 
 Absent optional fields are `UNSET` and leave BC's value alone; `null` or `""` clears it. Every error
 names the field as the host wrote it, under `data.` (or `data.customer.` inside an invoice).
@@ -32,7 +32,7 @@ __all__ = [
     "MAX_INVOICE_LINES",
 ]
 
-#: Deep insert has no documented line limit (bc_api.md §5); one message holds at most 64 KiB anyway.
+#: Deep insert has no documented line limit (docs/business-central.md §5); one message holds at most 64 KiB anyway.
 MAX_INVOICE_LINES = 1000
 
 _CUSTOMER_TYPES = {"company": "Company", "person": "Person"}

@@ -1,4 +1,4 @@
-"""The envelope every input message shares (ARCHITECTURE §4): connector, type, version, data."""
+"""The envelope every input message shares (docs/contract.md §4): connector, type, version, data."""
 
 from __future__ import annotations
 

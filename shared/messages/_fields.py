@@ -1,6 +1,6 @@
 """Small, strict readers for one JSON value each; every failure names its field.
 
-Lengths are BC's (`Text[n]` / `Code[n]` of the API v2.0 fields, bc_api.md §1), so a value BC would
+Lengths are BC's (`Text[n]` / `Code[n]` of the API v2.0 fields, docs/business-central.md §1), so a value BC would
 refuse with `Application_StringExceededLength` is refused here first, naming the host's field instead
 of BC's.
 """

@@ -1,4 +1,4 @@
-"""Builders of the messages the app sends to the host (ARCHITECTURE §4): one builder per message type, so
+"""Builders of the messages the app sends to the host (docs/contract.md §4): one builder per message type, so
 every sender writes the same fields in the same form.
 
     notification(connector="contoso-bc", event="export_failed", severity="error", message="...",

@@ -1,4 +1,4 @@
-"""The host's modification stamp of an entity (ARCHITECTURE §4): an integer or an ISO-8601 date-time.
+"""The host's modification stamp of an entity (docs/contract.md §4): an integer or an ISO-8601 date-time.
 
 A message older than what the ledger already applied is acknowledged as `unchanged`. Stamps of two
 different kinds (an integer against a date-time) cannot be ordered; they are treated as "not older", so

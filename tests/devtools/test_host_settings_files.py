@@ -11,7 +11,7 @@ from sandbox import constants
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: ARCHITECTURE §7 plus the Functions platform settings the app needs locally.
+#: docs/contract.md §7 plus the Functions platform settings the app needs locally.
 CONTRACT_SETTINGS = {
     "AzureWebJobsStorage", "KEY_VAULT_URL", "BC_CLIENT_ID", "BC_API_URL", "BC_AUTHORITY_HOST", "PUBLIC_BASE_URL",
     "EXPENSE_IMPORT_SCHEDULE", "TOKEN_KEEPALIVE_SCHEDULE", "REQUESTS_CA_BUNDLE",

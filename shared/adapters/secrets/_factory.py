@@ -1,4 +1,4 @@
-"""Choose the secret store from the app settings (ARCHITECTURE §6).
+"""Choose the secret store from the app settings (docs/contract.md §6).
 
 - KEY_VAULT_URL set: Key Vault, with the credential from `credential_factory()` (production passes a
   factory returning DefaultAzureCredential; tests pass a fake, so no test ever probes IMDS).

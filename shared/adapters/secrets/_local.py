@@ -1,6 +1,6 @@
 """A development-only SecretStore: a JSON file readable by its owner only.
 
-ARCHITECTURE §6 allows it only when KEY_VAULT_URL is unset and AZURE_FUNCTIONS_ENVIRONMENT is
+docs/contract.md §6 allows it only when KEY_VAULT_URL is unset and AZURE_FUNCTIONS_ENVIRONMENT is
 Development (see secret_store_from_settings). The values are NOT encrypted; the file sits under
 `.local-secrets/`, which .gitignore excludes.
 """

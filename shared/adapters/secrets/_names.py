@@ -1,4 +1,4 @@
-"""Secret names (ARCHITECTURE §6) and Key Vault's naming rule.
+"""Secret names (docs/contract.md §6) and Key Vault's naming rule.
 
 Key Vault object names are 1-127 characters of `0-9 a-z A-Z -` (Learn, "About keys, secrets and
 certificates": object identifiers). Names are compared case-insensitively by the vault.

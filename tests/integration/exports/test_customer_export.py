@@ -1,6 +1,6 @@
 """Customers end to end: the queue function, Azurite (ledger, outcomes) and the sandbox over HTTPS.
 
-Mapping per ARCHITECTURE §4; posting groups by domestic/abroad through Customer_Card; US tax fields only
+Mapping per docs/contract.md §4; posting groups by domestic/abroad through Customer_Card; US tax fields only
 in the sales-tax company.
 """
 

@@ -61,7 +61,7 @@ def test_consent_required_as_a_suberror_means_reconnect():
     assert isinstance(_classify({"error": "invalid_request", "suberror": "consent_required"}), ReconnectRequiredError)
 
 
-def test_every_reconnect_code_named_in_bc_api_md_is_covered():
+def test_every_reconnect_code_named_in_the_business_central_notes_is_covered():
     assert {70000, 70008, 700082, 50173, 65001, 50076, 50079, 70043} <= RECONNECT_CODES
 
 

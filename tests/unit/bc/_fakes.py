@@ -48,5 +48,5 @@ def transport() -> dict:
 
 
 def bc_error(code: str, message: str, correlation_id: str = "e5c26ced-1111-4222-8333-944455556666") -> dict:
-    """BC's error envelope (bc_api.md §5)."""
+    """BC's error envelope (docs/business-central.md §5)."""
     return {"error": {"code": code, "message": f"{message}  CorrelationId:  {correlation_id}."}}

@@ -1,6 +1,6 @@
 """KeyVaultSecretStore against the real SecretClient, with Key Vault's REST API played by `responses`.
 
-There is no Key Vault emulator (azure-functions-notes.md §5): the HTTP exchanges below follow the
+There is no Key Vault emulator: the HTTP exchanges below follow the
 vault's documented behaviour, including the bearer challenge and soft-delete's 409s.
 """
 
