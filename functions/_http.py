@@ -6,12 +6,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import azure.functions as func
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from shared.errors import ConnectorError
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +83,9 @@ def _error_response(req: func.HttpRequest, err: Exception) -> func.HttpResponse:
 
     if isinstance(err, BadRequest):
         return errors_response(err.status, [{"field": err.field, "message": str(err)}])
-    tree = err if isinstance(err, ConnectorError) else _legacy_tree_error(err)
-    if tree is None:
-        raise err
+    if not isinstance(err, ConnectorError):
+        raise err  # a bug, not a decision: the host logs it and answers 500
+    tree = err
     answer = disposition(tree)
     if isinstance(tree, InvalidInput):
         field_errors = getattr(tree, "errors", None)  # SettingsInvalid: one entry per bad field
@@ -114,19 +111,3 @@ def _error_response(req: func.HttpRequest, err: Exception) -> func.HttpResponse:
         return errors_response(answer.http_status, [{"field": "(businessCentral)",
                                                      "message": f"Business Central answered with an error: {err}"}])
     raise err
-
-
-def _legacy_tree_error(err: Exception) -> "ConnectorError | None":
-    """BC's and Entra's errors as tree errors, until shared.bc and shared.auth raise tree errors themselves.
-
-    Read by class and flags, without importing those packages: a transient BC or Entra failure is a
-    TransientError (with its Retry-After), any other BC failure a PermanentError; the rest is no answer.
-    """
-    from shared.errors import PermanentError, TransientError
-
-    kinds = {cls.__name__ for cls in type(err).__mro__}
-    if kinds & {"BcTransientError", "TokenEndpointUnavailableError"}:
-        return TransientError(str(err), retry_after=getattr(err, "retry_after", None))
-    if "BcError" in kinds:
-        return PermanentError(str(err))
-    return None

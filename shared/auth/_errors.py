@@ -68,11 +68,6 @@ class TokenError(ConnectorError):
         self.retry_after = retry_after
 
     @property
-    def retryable(self) -> bool:
-        """Transitional alias of `isinstance(err, TransientError)` for callers not yet on the tree."""
-        return isinstance(self, TransientError)
-
-    @property
     def aadsts(self) -> str | None:
         """The first code as Entra prints it, e.g. "AADSTS7000215"."""
         return f"AADSTS{self.error_codes[0]}" if self.error_codes else None

@@ -25,7 +25,7 @@ import urllib3.exceptions
 from requests.utils import requote_uri
 
 from shared.auth import BC_SCOPE, TokenCredential
-from shared.jsontypes import JsonObject, JsonValue
+from shared.jsontypes import JsonValue
 
 from ._errors import (
     NON_IDEMPOTENT_METHODS,

@@ -103,10 +103,6 @@ class BcError(ConnectorError):
         #: What an operator can do about it, when we know.
         self.hint = hint
 
-    @property
-    def retryable(self) -> bool:
-        """Transitional alias of `isinstance(err, TransientError)` for callers not yet on the tree."""
-        return isinstance(self, TransientError)
 
     def _with(self, **changes: str | float | None) -> "BcError":
         """A new error of the same class with some attributes changed (errors are not mutated)."""

@@ -8,7 +8,7 @@ against the ports below, so it runs against fakes, Azurite and the sandbox alike
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Mapping, Protocol
 
 from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, client_secret_name, refresh_token_name

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import quote, urlencode
 
-from shared.auth import RedeemedGrant, TokenEndpointUnavailableError, TokenError, authorize_nonce
-from shared.bc import BcError, BcTransientError, is_guid
+from shared.auth import RedeemedGrant, TokenError, authorize_nonce
+from shared.bc import BcError, is_guid
 from shared.clock import Clock, iso
 from shared.config import AppSettings
 from shared.connectors import (
@@ -417,6 +417,4 @@ def _recipients(record: ConnectorRecord | None) -> tuple[str, ...]:
 
 
 def _is_transient(err: Exception) -> bool:
-    # BcTransientError and TokenEndpointUnavailableError are the platform's transient errors until they
-    # join the tree as TransientError.
-    return isinstance(err, (TransientError, BcTransientError, TokenEndpointUnavailableError))
+    return isinstance(err, TransientError)

@@ -6,9 +6,7 @@ notification are all read off one `ConnectorError` (`disposition`).
 from __future__ import annotations
 
 from shared.adapters import LeaseLost
-from shared.auth import ReconnectRequiredError, TokenError
-from shared.bc import BcError
-from shared.errors import ConnectorError, PermanentError, ReconnectRequired, TransientError
+from shared.errors import ConnectorError, PermanentError, TransientError
 
 __all__ = ["OutOfTime", "OutOfOrder", "StorageUnavailable", "as_connector_error"]
 
@@ -33,21 +31,13 @@ class StorageUnavailable(TransientError):
 
 
 def as_connector_error(err: Exception) -> ConnectorError:
-    """`err` in the error tree. Errors already in it are kept; the ones of packages that do not raise
-    tree errors yet are translated here, by what the caller can do about them."""
-    if isinstance(err, ConnectorError):
-        return err
-    # Until Business Central's, Entra's and the lease's errors join the tree at their adapters
-    # (shared.bc, shared.auth, shared.adapters), they are translated here; these branches go then.
-    if isinstance(err, ReconnectRequiredError):
-        return ReconnectRequired(str(err), code=err.error or None)
-    if isinstance(err, (BcError, TokenError)):
-        code = (err.code if isinstance(err, BcError) else err.error) or type(err).__name__
-        if err.retryable:
-            return TransientError(str(err), code=code, retry_after=err.retry_after)
-        return PermanentError(str(err), code=code)
+    """`err` in the error tree, as the run's summary reports it: a lost lease means another run took over
+    (try again later); storage failures outside the tree mean the page was not recorded; anything else
+    unforeseen stops the run without its text reaching the answer."""
     if isinstance(err, LeaseLost):
         return TransientError(str(err), code="LeaseLost")
+    if isinstance(err, ConnectorError):
+        return err
     if _is_storage(err):
         return StorageUnavailable(
             f"Azure Storage could not be reached or refused a write ({type(err).__name__}); the page was not "

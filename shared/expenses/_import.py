@@ -30,7 +30,6 @@ from shared.clock import Clock
 from shared.connectors import (
     ConnectorNotFound,
     ConnectorRecord,
-    ConnectorSettings,
     ConnectorStore,
     FieldError,
     SettingsInvalid,
@@ -123,7 +122,7 @@ class ExpenseImport:
         record = self.connectors.get(parse_connector_name(name))
         if record is None:
             raise ConnectorNotFound(name)
-        if not _settings(record).expenses_enabled:
+        if not record.settings.expenses_enabled:
             raise SettingsInvalid([FieldError("expenses.enabled", _DISABLED)])
         budget = self.options.run_now_budget_seconds if budget_seconds is None else budget_seconds
         return _ConnectorRun(record, self, self.clock.monotonic() + budget).execute()
@@ -151,13 +150,9 @@ class ExpenseImport:
         return summaries
 
 
-def _settings(record: ConnectorRecord) -> ConnectorSettings:
-    return record.settings
-
-
 def _enabled(record: ConnectorRecord) -> bool:
     try:
-        return _settings(record).expenses_enabled
+        return record.settings.expenses_enabled
     except Exception:  # noqa: BLE001 - a stored document gone bad must not stop the timer for the others
         log.exception("Expense import of connector %s could not run", record.name)
         return False
@@ -169,7 +164,7 @@ class _ConnectorRun:
     def __init__(self, record: ConnectorRecord, use: ExpenseImport, deadline: float) -> None:
         self.record, self.use, self.deadline = record, use, deadline
         self.name = record.name
-        self.settings = _settings(record)
+        self.settings = record.settings
         self.options = use.options
         self.summary = ImportSummary(connector=self.name, source=self.settings.expenses_source)
         self.lease: HeldLease | None = None

@@ -210,7 +210,6 @@ def export_invoice(ctx: ExportContext, data: InvoiceData, *, version: Version | 
         export_project(ctx, ProjectData(id=data.project.id, number=data.project.number, name=name),
                        version=None, snapshot=True, prefix="data.project")
     plan = plan_invoice(ctx, data, customer)
-    digest = plan.digest
     post = bool(settings.post_invoices)
 
     return EntityRun(ctx, _InvoiceJob(ctx, plan, post), version).run()

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from shared.auth import ReconnectRequiredError, TokenError
+from shared.auth import TokenError
 from shared.clock import Clock, iso, parse_iso
 from shared.connectors import ConnectorRecord, ConnectorSettings
 from shared.errors import ReconnectRequired
@@ -164,7 +164,7 @@ class TokenUpkeep:
         name = record.name
         try:
             self._refresh(record)
-        except (ReconnectRequired, ReconnectRequiredError) as err:
+        except ReconnectRequired as err:
             self._reconnects.report(name, str(err))
             summary.reconnect_required.append(name)
             return

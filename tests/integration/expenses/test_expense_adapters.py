@@ -12,7 +12,7 @@ import pytest
 from shared.adapters import ensure_queue, ensure_table, table_key, table_service_from_settings
 from shared.adapters.cursors import InMemoryCursorStore, TableCursorStore
 from shared.adapters.expense_outbox import InMemoryOutbox, QueueOutbox
-from shared.adapters.project_map import TableProjectMap
+from shared.adapters.ledger import TableLedger
 from shared.expenses import DocumentMarker
 
 pytestmark = pytest.mark.integration
@@ -98,6 +98,6 @@ def test_the_ledger_port_maps_dimension_values_to_host_project_ids(table):
     ledger.create_entity({"PartitionKey": "acme|project", "RowKey": table_key("prj/42#a"), "bcNumber": "p-1001"})
     ledger.create_entity({"PartitionKey": "acme|project", "RowKey": "prj-43", "status": "failed"})
     ledger.create_entity({"PartitionKey": "acme|customer", "RowKey": "c-1", "bcNumber": "C10000"})
-    projects = TableProjectMap(ledger).projects("acme")
+    projects = TableLedger(ledger).projects("acme")
     assert {code: (p.id, p.number) for code, p in projects.items()} == {"P-1001": ("prj/42#a", "P-1001")}
-    assert TableProjectMap(ledger).projects("nobody") == {}
+    assert TableLedger(ledger).projects("nobody") == {}

@@ -18,7 +18,7 @@ from shared.config import AppSettings
 from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.connectors import ConnectorRecord, ConnectorStatuses, parse_connector_settings
 from shared.consent import REPLAY_LEASE, ConsentService
-from shared.parking import InMemoryParkingLot
+from shared.adapters.parking import InMemoryParkingLot
 
 AUTHORITY = "https://login.test"
 PUBLIC = "https://func-bc.example.net"
@@ -40,9 +40,6 @@ class Clock:
         self.advance(seconds=seconds)
 
     def __call__(self) -> _dt.datetime:
-        return self.moment
-
-    def now(self) -> _dt.datetime:  # shared.clock.Clock, as the lease store takes it
         return self.moment
 
     def advance(self, **delta: float) -> None:
