@@ -20,6 +20,7 @@ import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING, Iterable
 
+from shared.adapters._tables import ensure_table
 from shared.clock import SYSTEM_CLOCK, Clock, iso
 from shared.connectors import ConnectorRecord, FieldError, SettingsInvalid, parse_connector_settings
 from shared.errors import ConflictError, InvalidInput
@@ -210,8 +211,6 @@ class TableConnectorStore:
 
     def _client(self) -> "TableClient":
         if not self._ready:
-            from shared.adapters import ensure_table
-
             ensure_table(self._table)
             self._ready = True
         return self._table

@@ -31,6 +31,7 @@ from shared.bc import (
     eq,
 )
 
+from ._accounts import EXPENSE_CATEGORIES, category_key
 from ._settings import ConnectorSettings, FieldError, SettingsInvalid
 from ._webservices import not_published_message
 
@@ -204,8 +205,6 @@ def _check_expenses(settings: ConnectorSettings, lookups: dict[str, list[dict]],
     """The expense import finds a posting's host project through the project dimension, whichever the source,
     so it needs `projects.dimension` (checked above when set) even with the projects export off. Reading G/L
     entries also needs accounts in the expense categories (README "Expense import")."""
-    from shared.connectors._accounts import EXPENSE_CATEGORIES, category_key
-
     if not settings.project_dimension:
         errors.append(FieldError(
             "projects.dimension",

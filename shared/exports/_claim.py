@@ -38,15 +38,15 @@ from ._errors import ClaimBusy
 from ._ledger import PENDING, RETRY, Ledger, LedgerRow
 from ._ports import ExportOptions
 
-__all__ = ["Claim", "Claims", "EntityKey", "iso", "record_failure"]
+__all__ = ["Claim", "Claims", "EntityKey", "ledger_stamp", "record_failure"]
 
 log = logging.getLogger(__name__)
 
 Decision = TypeVar("Decision")
 
 
-def iso(moment: _dt.datetime) -> str:
-    """The ledger's stamps: UTC, milliseconds, `Z`."""
+def ledger_stamp(moment: _dt.datetime) -> str:
+    """The ledger's stamps: UTC, milliseconds, `Z` (`shared.clock.iso` at millisecond precision)."""
     return _clock.iso(moment, timespec="milliseconds")
 
 
@@ -140,7 +140,7 @@ class Claims:
         return started is None or (self._clock.now() - started).total_seconds() > self._options.stale_claim_seconds
 
     def _claimed(self, key: EntityKey, row: LedgerRow | None, message_id: str) -> Claim:
-        moment = iso(self._clock.now())
+        moment = ledger_stamp(self._clock.now())
         base = row if row is not None else LedgerRow(connector=key.connector, type=key.kind, host_id=key.host_id)
         claimed = base.copy(status=PENDING, attempt_id=uuid.uuid4().hex, attempt_message_id=message_id,
                             attempt_started_at=moment, attempts=(row.attempts if row else 0) + 1, updated_at=moment)
@@ -171,7 +171,7 @@ class Claims:
         """End an attempt that did not finish (transient error, parked). Never raises: a row left `pending`
         is safe too (the next attempt looks BC up first)."""
         row = claim.row.copy(status=status, may_exist=bool(claim.row.may_exist or may_exist),
-                             last_error=last_error, updated_at=iso(self._clock.now()))
+                             last_error=last_error, updated_at=ledger_stamp(self._clock.now()))
         if bc_id:
             row.bc_id, row.bc_number = bc_id, bc_number or row.bc_number
         try:

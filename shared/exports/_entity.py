@@ -18,7 +18,7 @@ from shared.errors import ConflictError, disposition
 from shared.jsontypes import JsonObject, JsonValue
 from shared.messages import Version
 
-from ._claim import Claim, Claims, EntityKey, iso, record_failure
+from ._claim import Claim, Claims, EntityKey, ledger_stamp, record_failure
 from ._context import ExportContext, ExportResult
 from ._errors import BcHas, ExportFailed, translate
 from ._ledger import FAILED, PARKED, RETRY, SYNCED, LedgerRow
@@ -180,7 +180,7 @@ class EntityRun:
             status=SYNCED, bc_id=done.bc_id, bc_number=done.bc_number, version=version,
             content_hash=self.job.digest if done.content_known else None, last_error=None, may_exist=False,
             details=done.details, queue=None, message=None, failed_at=None, failed_version=None,
-            updated_at=iso(self.ctx.now()))
+            updated_at=ledger_stamp(self.ctx.now()))
         self.claims.finish(attempt.claim, final)
         return ExportResult(done.status, done.bc_id, done.bc_number)
 
@@ -205,7 +205,7 @@ class EntityRun:
 
     def _bump_version(self, row: LedgerRow, version: Version) -> None:
         try:
-            self.ctx.ledger.update(row.copy(version=version.text, updated_at=iso(self.ctx.now())))
+            self.ctx.ledger.update(row.copy(version=version.text, updated_at=ledger_stamp(self.ctx.now())))
         except ConflictError:
             pass  # someone else moved it on; their version is at least as new
 
@@ -213,7 +213,7 @@ class EntityRun:
 def failure_fields(ctx: ExportContext, err: ExportFailed, version: Version | None, *, keep_message: bool = True
                    ) -> dict[str, object]:
     """The ledger columns of a permanent failure; the message text is kept for replay."""
-    moment = iso(ctx.now())
+    moment = ledger_stamp(ctx.now())
     error = {**err.to_error(), **({"details": dict(err.details)} if err.details else {})}
     return dict(status=FAILED, last_error=error, queue=ctx.delivery.queue if keep_message else None,
                 message=ctx.delivery.text if keep_message else None, failed_at=moment,

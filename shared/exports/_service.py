@@ -43,7 +43,7 @@ from shared.messages import (
     peek_identity,
 )
 
-from ._claim import EntityKey, iso, record_failure
+from ._claim import EntityKey, ledger_stamp, record_failure
 from ._context import Delivery, ExportContext, ExportResult, LookupCache
 from ._customers import export_customer
 from ._errors import ExportFailed, translate
@@ -205,7 +205,7 @@ class ExportService:
         return sent
 
     def _record_failure(self, subject: _Subject, record: ConnectorRecord, err: ConnectorError) -> None:
-        moment = iso(self._clock.now())
+        moment = ledger_stamp(self._clock.now())
         error = {**err.to_error(), **({"details": dict(err.details)} if err.details else {})}
         fields: dict[str, object] = dict(
             status=FAILED, last_error=error, queue=subject.delivery.queue, message=subject.delivery.text,
