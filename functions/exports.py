@@ -1,4 +1,5 @@
-"""Queue-triggered exports (docs/contract.md §1, §4, §5): customers, projects and invoices to Business Central.
+"""Queue-triggered exports (docs/contract.md §1, §4, §5): customers, projects, products and invoices to Business
+Central.
 
 Each function hands its message to the worker's `ExportService`, which sends exactly one outcome to `bc-outcomes`
 (through the worker's services, like notifications) or raises so the queue redelivers the message.
@@ -27,6 +28,15 @@ def export_project(msg: func.QueueMessage) -> None:
     from shared.bootstrap import worker_app
 
     worker_app().exports.process(delivery_of("bc-projects", msg))
+
+
+@bp.function_name("export_product")
+@bp.queue_trigger(arg_name="msg", queue_name="bc-products", connection="AzureWebJobsStorage")
+def export_product(msg: func.QueueMessage) -> None:
+    from functions._queue import delivery_of
+    from shared.bootstrap import worker_app
+
+    worker_app().exports.process(delivery_of("bc-products", msg))
 
 
 @bp.function_name("export_invoice")

@@ -26,6 +26,15 @@ def projects_poison(msg: func.QueueMessage) -> None:
     worker_app().exports.process_poison(delivery_of("bc-projects-poison", msg))
 
 
+@bp.function_name("products_poison")
+@bp.queue_trigger(arg_name="msg", queue_name="bc-products-poison", connection="AzureWebJobsStorage")
+def products_poison(msg: func.QueueMessage) -> None:
+    from functions._queue import delivery_of
+    from shared.bootstrap import worker_app
+
+    worker_app().exports.process_poison(delivery_of("bc-products-poison", msg))
+
+
 @bp.function_name("invoices_poison")
 @bp.queue_trigger(arg_name="msg", queue_name="bc-invoices-poison", connection="AzureWebJobsStorage")
 def invoices_poison(msg: func.QueueMessage) -> None:

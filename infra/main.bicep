@@ -102,6 +102,7 @@ var hostIdentityName = 'id-bc-host-${resourceToken}'
 var inputQueues = [
   'bc-customers'
   'bc-projects'
+  'bc-products'
   'bc-invoices'
 ]
 // Queues the app sends to and the host application reads.
@@ -115,6 +116,7 @@ var outputQueues = [
 var poisonQueues = [
   'bc-customers-poison'
   'bc-projects-poison'
+  'bc-products-poison'
   'bc-invoices-poison'
 ]
 var tableNames = [

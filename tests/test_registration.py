@@ -34,9 +34,11 @@ QUEUE_CONTRACT: dict[str, tuple[str, set[str]]] = {
     # notifications), so they bind no output queue.
     "export_customer": ("bc-customers", set()),
     "export_project": ("bc-projects", set()),
+    "export_product": ("bc-products", set()),
     "export_invoice": ("bc-invoices", set()),
     "customers_poison": ("bc-customers-poison", set()),
     "projects_poison": ("bc-projects-poison", set()),
+    "products_poison": ("bc-products-poison", set()),
     "invoices_poison": ("bc-invoices-poison", set()),
 }
 

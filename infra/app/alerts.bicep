@@ -45,7 +45,7 @@ resource retriesExhausted 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = 
   tags: tags
   properties: {
     displayName: 'bc-connector: export messages exhausted their retries'
-    description: 'A bc-customers/bc-projects/bc-invoices message failed maxDequeueCount times and ended on its -poison queue; the connector got an export_failed notification and a failed outcome. See docs/operations.md.'
+    description: 'A bc-customers/bc-projects/bc-products/bc-invoices message failed maxDequeueCount times and ended on its -poison queue; the connector got an export_failed notification and a failed outcome. See docs/operations.md.'
     severity: 2
     enabled: true
     scopes: [

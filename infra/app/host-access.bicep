@@ -8,7 +8,7 @@ param principalId string
 
 param storageAccountName string
 
-@description('bc-customers, bc-projects, bc-invoices.')
+@description('bc-customers, bc-projects, bc-products, bc-invoices.')
 param inputQueueNames array
 
 @description('bc-outcomes, bc-expenses, bc-notifications.')

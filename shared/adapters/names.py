@@ -19,16 +19,18 @@ TABLES = {
     "tokens": "TokenVersions",
 }
 
-#: Queue names by key: the three export queues, the three output queues, and the exports' poison queues.
+#: Queue names by key: the four export queues, the three output queues, and the exports' poison queues.
 QUEUES = {
     "customers": "bc-customers",
     "projects": "bc-projects",
+    "products": "bc-products",
     "invoices": "bc-invoices",
     "outcomes": "bc-outcomes",
     "expenses": "bc-expenses",
     "notifications": "bc-notifications",
     "customers-poison": "bc-customers-poison",
     "projects-poison": "bc-projects-poison",
+    "products-poison": "bc-products-poison",
     "invoices-poison": "bc-invoices-poison",
 }
 

@@ -18,6 +18,7 @@ from shared.connectors._service import (
     Secrets,
 )
 from shared.connectors._settings import (
+    ITEM_TYPES,
     ConnectorSettings,
     FieldError,
     PostingGroups,
@@ -46,6 +47,7 @@ __all__ = [
     "ConsentStarter",
     "EXPENSE_CATEGORIES",
     "FieldError",
+    "ITEM_TYPES",
     "LOOKUP_KINDS",
     "PostingGroups",
     "SaveOutcome",

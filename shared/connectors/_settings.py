@@ -22,6 +22,7 @@ from shared.jsontypes import JsonObject, JsonValue, json_type
 
 __all__ = [
     "AUTH_MODES",
+    "ITEM_TYPES",
     "ConnectorSettings",
     "FieldError",
     "PostingGroups",
@@ -36,6 +37,8 @@ __all__ = [
 AUTH_MODES = ("delegated", "clientCredentials")
 DEPARTMENT_SOURCES = ("department", "projectTagGroup")
 EXPENSE_SOURCES = ("purchaseInvoices", "generalLedger")
+#: `products.itemType`: BC's captions of enum "Item Type" -> their EDM members in API v2.0.
+ITEM_TYPES = {"Service": "Service", "Non-Inventory": "Non_x002D_Inventory", "Inventory": "Inventory"}
 
 # Name rules: used in Key Vault secret names (`connector-{name}-refresh-token`, [0-9a-zA-Z-]{1,127})
 # and as a table RowKey, so only lower-case letters, digits and inner hyphens.
@@ -100,6 +103,7 @@ class WebServices:
     customer_posting_groups: str = "CustomerPostingGroups"
     no_series: str = "NoSeries"
     sales_setup: str = "SalesReceivablesSetup"
+    item_card: str = "Item_Card"
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,12 @@ class ConnectorSettings:
     department_source: str = "department"
     department_tag_group: str | None = None
     post_invoices: bool = False
+    products_enabled: bool = False
+    product_item_type: str = "Service"
+    product_gen_prod_posting_group: str | None = None
+    product_tax_group_code: str | None = None
+    product_vat_prod_posting_group: str | None = None
+    product_base_unit: str | None = None
     expenses_enabled: bool = False
     expenses_from_date: str | None = None
     expenses_source: str = "purchaseInvoices"
@@ -143,6 +153,19 @@ class ConnectorSettings:
                 continue
             _set_path(doc, spec.path, _json(value))
         return doc
+
+    @property
+    def product_tax_group(self) -> str | None:
+        """The Tax Group of new items in a US sales-tax company: `products.taxGroupCode`, else
+        `defaults.taxGroupCode`; none when taxes are disabled (`defaults.taxGroupCode` null)."""
+        if self.tax_group_code is None:
+            return None
+        return self.product_tax_group_code or self.tax_group_code
+
+    @property
+    def product_unit(self) -> str | None:
+        """The base unit of new items: `products.baseUnit`, else `defaults.unitOfMeasure`."""
+        return self.product_base_unit or self.unit_of_measure
 
     @classmethod
     def from_document(cls, document: Mapping[str, JsonValue]) -> "ConnectorSettings":
@@ -382,6 +405,14 @@ _WS = WebServices()
 _CUSTOMERS = _when("customers.enabled")
 _INVOICES_UNIT = " when invoices.enabled is true (invoice lines without a unit use it)"
 _INVOICES_ITEM = " when invoices.enabled is true (invoice lines without a product use it)"
+
+
+def _product_unit(values: Mapping[str, Value]) -> str | None:
+    if values["products.enabled"] and values["defaults.unitOfMeasure"] is None:
+        return " when products.enabled is true and defaults.unitOfMeasure is not set (the base unit of new items)"
+    return None
+
+
 _TAG_GROUP = _when("invoices.departmentSource", " when invoices.departmentSource is projectTagGroup",
                    equals="projectTagGroup", also="invoices.enabled")
 _TAG_DIMENSION = _when("invoices.departmentSource", " when the department comes from a project tag group",
@@ -419,6 +450,14 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("invoices.departmentTagGroup", "department_tag_group", _string(100), omit_if_none=True,
           required=_TAG_GROUP),
     _Spec("invoices.post", "post_invoices", _boolean, default=False),
+    _Spec("products.enabled", "products_enabled", _boolean, default=False),
+    _Spec("products.itemType", "product_item_type", _choice(tuple(ITEM_TYPES)), default="Service"),
+    _Spec("products.genProductPostingGroup", "product_gen_prod_posting_group", _code(20), omit_if_none=True,
+          required=_when("products.enabled", " when products.enabled is true (BC refuses an item without one on a "
+                                             "sales line)")),
+    _Spec("products.taxGroupCode", "product_tax_group_code", _code(20), omit_if_none=True),
+    _Spec("products.vatProductPostingGroup", "product_vat_prod_posting_group", _code(20), omit_if_none=True),
+    _Spec("products.baseUnit", "product_base_unit", _code(10), omit_if_none=True, required=_product_unit),
     _Spec("expenses.enabled", "expenses_enabled", _boolean, default=False),
     _Spec("expenses.fromDate", "expenses_from_date", _date, omit_if_none=True, required=_when("expenses.enabled")),
     _Spec("expenses.source", "expenses_source", _choice(EXPENSE_SOURCES), default="purchaseInvoices"),
@@ -433,6 +472,7 @@ _SPECS: tuple[_Spec, ...] = (
           default=_WS.customer_posting_groups),
     _Spec("webServices.noSeries", "web_services.no_series", _SERVICE, default=_WS.no_series),
     _Spec("webServices.salesSetup", "web_services.sales_setup", _SERVICE, default=_WS.sales_setup),
+    _Spec("webServices.itemCard", "web_services.item_card", _SERVICE, default=_WS.item_card),
     _Spec("notifications.recipients", "notification_recipients", _recipients, default=()),
     _Spec("notes", "notes", _notes, default=""),
 )

@@ -6,8 +6,9 @@ URL-encoded or not, or by id), every referenced code exists in that company, the
 pages that API v2.0 lacks are published (only when the export that needs them is enabled), and Manual
 Nos. is on when the host invoice number is used.
 
-Cost in BC requests (see benchmarks/): 1 for the companies, 1 `$batch` for every API v2.0 look-up, then
-one per OData V4 page that the enabled exports need (0 to 6).
+Cost in BC requests (see benchmarks/): 1 for the companies, 1 `$batch` for every API v2.0 look-up (the
+products export adds its look-ups to that batch), then one per OData V4 page that the enabled exports need
+(0 to 7: `Item_Card` only for products in a VAT company with `products.vatProductPostingGroup`).
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ def verify_settings(settings: ConnectorSettings, client: BcClient, *, client_id:
         _check_code_in(path, code, lookups["dimensions"], "code", "dimension", errors, verification.checks)
     if settings.expenses_enabled:
         _check_expenses(settings, lookups, errors, verification.checks)
+    item_card_needed = settings.products_enabled and _check_products(settings, tax_mode, lookups, errors,
+                                                                     verification.checks)
 
     odata = _ODataChecks(settings, client, company.name, errors, verification.checks)
     if settings.customers_enabled:
@@ -99,6 +102,8 @@ def verify_settings(settings: ConnectorSettings, client: BcClient, *, client_id:
                         filter=eq("Dimension_Code", settings.project_dimension))
     if settings.invoices_enabled and settings.use_host_invoice_number:
         odata.manual_nos()
+    if item_card_needed:
+        odata.published("itemCard", settings.web_services.item_card)
     if errors:
         raise SettingsInvalid(errors)
     return verification
@@ -172,8 +177,11 @@ def _api_lookups(settings: ConnectorSettings, client: BcClient, company_id: str)
         "companyInformation": f"{base}/companyInformation?$select=country",
         "taxGroups": f"{base}/taxGroups?$select=code,displayName,taxType",
     }
-    if settings.unit_of_measure:
+    if settings.unit_of_measure or (settings.products_enabled and settings.product_base_unit):
         operations["unitsOfMeasure"] = f"{base}/unitsOfMeasure?$select=code,displayName"
+    if settings.products_enabled:
+        operations["genProductPostingGroups"] = (f"{base}/generalProductPostingGroups?$select=code,description,"
+                                                 "defaultVATProductPostingGroup,autoInsertDefault")
     if settings.write_in_item:
         operations["writeInItem"] = (f"{base}/items?$filter={eq('number', settings.write_in_item)}"
                                      "&$select=number,displayName,type,blocked")
@@ -228,6 +236,81 @@ def _check_expenses(settings: ConnectorSettings, lookups: dict[str, list[dict]],
     checks.append(f"Expenses: G/L entries on {len(accounts)} expense accounts (categories Expense and Cost of Goods "
                   f"Sold) carrying dimension {settings.project_dimension} are imported from "
                   f"{settings.expenses_from_date}.")
+
+
+def _check_products(settings: ConnectorSettings, tax_mode: str, lookups: dict[str, list[dict]],
+                    errors: list[FieldError], checks: list[str]) -> bool:
+    """The settings new items are made with (docs/contract.md §2 "products"). True when the VAT Prod. Posting
+    Group is written through the Item Card page, whose web service must then be published.
+
+    API v2.0 `items` has no VAT Prod. Posting Group field, and its `taxGroupCode` is the US sales-tax Tax Group
+    in every localization (docs/business-central.md §9). A VAT company's new items therefore get their VAT
+    group from the Gen. Prod. Posting Group's default ("Auto Insert Default", which API v2.0
+    `generalProductPostingGroups` shows) or, when `products.vatProductPostingGroup` is set, from page 30."""
+    groups = lookups.get("genProductPostingGroups") or []
+    code = settings.product_gen_prod_posting_group or ""
+    group = next((g for g in groups if str(g.get("code", "")) == code), None)
+    _check_code_in("products.genProductPostingGroup", code, groups, "code", "gen. product posting group", errors,
+                   checks)
+    if settings.product_base_unit:
+        _check_code_in("products.baseUnit", settings.product_base_unit, lookups.get("unitsOfMeasure") or [], "code",
+                       "unit of measure", errors, checks)
+    tax_codes = tuple(str(g.get("code", "")) for g in lookups.get("taxGroups") or [])
+    vat_group = settings.product_vat_prod_posting_group
+    if settings.product_item_type == "Inventory":
+        checks.append("New items are of type Inventory: posting their invoices needs an Inventory Posting Group, "
+                      "which API v2.0 cannot set on a new item; give the items an API Setup template that has one.")
+    if tax_mode == "salesTax":
+        if vat_group:
+            errors.append(FieldError(
+                "products.vatProductPostingGroup",
+                "This company uses US sales tax, which has no VAT Prod. Posting Groups; remove the setting (items "
+                "get the Tax Group of products.taxGroupCode or defaults.taxGroupCode).", ()))
+        if settings.product_tax_group_code and settings.tax_group_code is None:
+            errors.append(FieldError(
+                "products.taxGroupCode",
+                "Taxes are disabled (defaults.taxGroupCode is null), so new items get no Tax Group; set "
+                "defaults.taxGroupCode first, or remove products.taxGroupCode.", tax_codes))
+        elif settings.product_tax_group_code:
+            _check_code_in("products.taxGroupCode", settings.product_tax_group_code, lookups.get("taxGroups") or [],
+                           "code", "tax group", errors, checks)
+        elif settings.product_tax_group:
+            checks.append(f"New items get Tax Group {settings.product_tax_group} (defaults.taxGroupCode).")
+        else:
+            checks.append("New items get no Tax Group (taxes are disabled).")
+        return False
+    if settings.product_tax_group_code:
+        errors.append(FieldError(
+            "products.taxGroupCode",
+            "This company uses VAT: an item's Tax Group is a US sales-tax field. Remove products.taxGroupCode; "
+            "new items get their VAT Prod. Posting Group from the gen. product posting group's default or from "
+            "products.vatProductPostingGroup.", ()))
+    if vat_group:
+        if vat_group not in tax_codes:
+            errors.append(FieldError("products.vatProductPostingGroup",
+                                     f"The company has no VAT product posting group '{vat_group}'.", tax_codes))
+            return False
+        default = str(group.get("defaultVATProductPostingGroup") or "") if group else ""
+        same = " (the same as the gen. product posting group's default: leave the setting empty to save that "                "request)" if group and group.get("autoInsertDefault") and default == vat_group else ""
+        checks.append(f"New items get VAT Prod. Posting Group {vat_group} through web service "
+                      f"{settings.web_services.item_card} (one request per new item){same}.")
+        return True
+    if group is None:
+        return False  # reported on products.genProductPostingGroup
+    default = str(group.get("defaultVATProductPostingGroup") or "")
+    if group.get("autoInsertDefault") and default:
+        checks.append(f"New items get VAT Prod. Posting Group {default}: the default of gen. product posting group "
+                      f"{code} (Auto Insert Default).")
+        return False
+    why = "has no Def. VAT Prod. Posting Group" if not default else "does not have Auto Insert Default on"
+    errors.append(FieldError(
+        "products.vatProductPostingGroup",
+        f"New items would get no VAT Prod. Posting Group: gen. product posting group {code} {why}, and API v2.0 "
+        "items have no field for it. Either set products.vatProductPostingGroup (one of the choices; it is written "
+        "through the Item Card page, web service webServices.itemCard, one request per new item), or in BC open "
+        f"'Gen. Product Posting Groups', give {code} a Def. VAT Prod. Posting Group, tick Auto Insert Default and "
+        "save the connector again.", tax_codes))
+    return False
 
 
 def _check_code_in(path: str, code: str, rows: list[dict], key: str, what: str,

@@ -15,6 +15,7 @@ WEB_SERVICE_PAGES = {
     "customerPostingGroups": (110, "Customer Posting Groups"),
     "noSeries": (456, "No. Series"),
     "salesSetup": (459, "Sales & Receivables Setup"),
+    "itemCard": (30, "Item Card"),
 }
 
 

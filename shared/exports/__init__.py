@@ -1,5 +1,5 @@
-"""Exports to Business Central (docs/contract.md §1, §4, §5): customers, projects (as dimension values) and
-sales invoices, from queue messages, idempotently and with as few BC requests as possible.
+"""Exports to Business Central (docs/contract.md §1, §4, §5): customers, projects (as dimension values),
+products (as items) and sales invoices, from queue messages, idempotently and with as few BC requests as possible.
 
     outcome = service.process(Delivery("bc-invoices", text, message_id, dequeue_count))
 
@@ -19,6 +19,7 @@ from ._ledger import FAILED, PARKED, PENDING, RETRY, SYNCED, Ledger, LedgerRow
 from ._parking import ParkedMessage, ParkingLot, replay_parked
 from ._poison import POISON_QUEUES
 from ._ports import BcClientSource, ConnectorStore, ExportOptions, Notifier, Outbox, ReconnectReporter
+from ._products import PRODUCT, ProductPlan, export_product, plan_product
 from ._projects import PROJECT, ProjectPlan, export_project, plan_project
 from ._service import ExportService, FailedMessages, unkeyed_id
 
@@ -29,6 +30,7 @@ __all__ = [
     "PARKED",
     "PENDING",
     "POISON_QUEUES",
+    "PRODUCT",
     "PROJECT",
     "RETRY",
     "SYNCED",
@@ -58,6 +60,7 @@ __all__ = [
     "Outbox",
     "ParkedMessage",
     "ParkingLot",
+    "ProductPlan",
     "ProjectPlan",
     "ReconnectReporter",
     "Work",
@@ -65,10 +68,12 @@ __all__ = [
     "content_hash",
     "export_customer",
     "export_invoice",
+    "export_product",
     "export_project",
     "failed_from_bc",
     "plan_customer",
     "plan_invoice",
+    "plan_product",
     "plan_project",
     "record_failure",
     "replay_parked",

@@ -3,6 +3,8 @@
 Mapping (docs/contract.md §2/§4, docs/business-central.md §1, §6, §7):
 - Customer: the ledger's BC id of the message's customer snapshot; the snapshot is exported first when
   the ledger does not know it. With customer export disabled, the snapshot's BC number is used.
+- Products: with `products.enabled`, a line's product snapshot (one with an `id`) the ledger does not know
+  is exported first as an item (`_products.py`, one POST); a known one costs nothing.
 - `externalDocumentNumber` = the host invoice id (Code[35], upper-case): the idempotency key, kept on
   posting. With `defaults.useHostInvoiceNumber`, `number` = the host invoice id too (Manual Nos.).
 - invoiceDate → invoiceDate and postingDate; dueDate; currencyCode; yourReference →
@@ -25,7 +27,7 @@ Mapping (docs/contract.md §2/§4, docs/business-central.md §1, §6, §7):
   by the value BC names or, for "Item does not exist." and an unknown dimension value, one diagnostic
   read.
 
-BC requests: a new invoice 1 (2 for the first one of a worker: the G/L setup); with `invoices.post`
+BC requests: a new invoice 1 (2 for the first one of a worker: the G/L setup), +1 per new product; with `invoices.post`
 +2 (the action answers 204, so the posted number is read back); an update of a draft 2 (GET with lines,
 then one `$batch` with `Isolation: snapshot` that PATCHes the header and changed lines, deletes extra
 lines and inserts new ones); unchanged content 0. A posted invoice is never changed: the outcome is
@@ -56,6 +58,7 @@ from ._customers import export_customer
 from ._entity import Attempt, EntityJob, EntityRun, Work, content_hash
 from ._errors import BcHas, Candidate, ExportFailed, attribute_field, failed_from_bc
 from ._ledger import LedgerRow
+from ._products import export_product
 from ._projects import export_project
 
 __all__ = ["INVOICE", "InvoicePlan", "plan_invoice", "export_invoice"]
@@ -209,6 +212,7 @@ def export_invoice(ctx: ExportContext, data: InvoiceData, *, version: Version | 
         name = data.project.name if data.project.name else data.project.number
         export_project(ctx, ProjectData(id=data.project.id, number=data.project.number, name=name),
                        version=None, snapshot=True, prefix="data.project")
+    _export_products(ctx, data)
     plan = plan_invoice(ctx, data, customer)
     post = bool(settings.post_invoices)
 
@@ -240,6 +244,20 @@ def _posted_error(bc_id: str | None, bc_number: str | None) -> ExportFailed:
         f"Invoice {bc_number or bc_id} is posted in Business Central; a posted invoice is never changed. "
         "Correct it in BC with a sales credit memo.", "data", bc=BcHas(bc_id, bc_number),
         ledger_details={"posted": True})
+
+
+def _export_products(ctx: ExportContext, data: InvoiceData) -> None:
+    """Line products the ledger does not know yet become items first (one POST each); with products.enabled
+    off, a line's product is only named by its number, as BC must already have it."""
+    if not ctx.settings.products_enabled:
+        return
+    seen: set[str] = set()
+    for line in data.lines:
+        product = line.product
+        if product is UNSET or product.id in seen:
+            continue
+        seen.add(product.id)
+        export_product(ctx, product, version=None, snapshot=True, prefix=f"data.lines[{line.index}].product")
 
 
 def _customer_ref(ctx: ExportContext, data: InvoiceData) -> dict[str, str]:

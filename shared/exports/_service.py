@@ -34,6 +34,7 @@ from shared.messages import (
     CustomerData,
     InvoiceData,
     MessageInvalid,
+    ProductData,
     ProjectData,
     Version,
     notification,
@@ -52,6 +53,7 @@ from ._ledger import FAILED, SYNCED, Ledger
 from ._parking import ParkingLot
 from ._poison import POISON_QUEUES, exhausted_error
 from ._ports import BcClientSource, ConnectorStore, ExportOptions, Notifier, Outbox, ReconnectReporter
+from ._products import export_product
 from ._projects import export_project
 
 __all__ = ["ExportService", "unkeyed_id"]
@@ -62,9 +64,10 @@ Outcome = dict[str, Any]
 Exporter = Callable[..., ExportResult]
 
 _EXPORTERS: dict[str, Exporter] = {"customer": export_customer, "project": export_project,
-                                   "invoice": export_invoice}
+                                   "product": export_product, "invoice": export_invoice}
 _ENABLED = {"customer": ("customers_enabled", "customers.enabled"),
             "project": ("projects_enabled", "projects.enabled"),
+            "product": ("products_enabled", "products.enabled"),
             "invoice": ("invoices_enabled", "invoices.enabled")}
 _PARKING_STATUSES = {"reconnect_required", "consent_required"}
 
@@ -93,7 +96,7 @@ class _Subject:
 
 
 class ExportService:
-    """Exports customers, projects and invoices from the queues to Business Central."""
+    """Exports customers, projects, products and invoices from the queues to Business Central."""
 
     def __init__(self, *, connectors: ConnectorStore, ledger: Ledger, bc_clients: BcClientSource, outbox: Outbox,
                  notifier: Notifier, parking: ParkingLot, reconnects: ReconnectReporter, clock: Clock,
@@ -155,7 +158,7 @@ class ExportService:
             return None
 
     def _export(self, subject: _Subject, record: ConnectorRecord, settings: ConnectorSettings,
-                data: CustomerData | ProjectData | InvoiceData) -> Outcome:
+                data: CustomerData | ProjectData | ProductData | InvoiceData) -> Outcome:
         ctx = ExportContext(record=record, settings=settings, delivery=subject.delivery, version=subject.version,
                             ledger=self._ledger, lookups=self._lookups, clock=self._clock, options=self._options,
                             bc_clients=self._bc_clients)

@@ -1,5 +1,5 @@
 """Input messages of the export queues (docs/contract.md §4): the envelope, the host's version stamp, and the
-`data` of customers, projects and invoices, parsed strictly with one `MessageInvalid(field, message)`
+`data` of customers, projects, products and invoices, parsed strictly with one `MessageInvalid(field, message)`
 per problem, so a bad message becomes a clear `failed` outcome and is never retried.
 
     envelope = parse_envelope(text, queue_type="invoice")
@@ -15,12 +15,15 @@ from ._entities import (
     DepartmentRef,
     InvoiceData,
     InvoiceLine,
+    PRODUCT_TYPES,
+    ProductData,
     ProjectData,
     ProjectRef,
     ProjectTag,
     parse_customer,
     parse_data,
     parse_invoice,
+    parse_product,
     parse_project,
 )
 from ._envelope import (
@@ -46,6 +49,8 @@ __all__ = [
     "MAX_MESSAGE_CHARS",
     "MessageInvalid",
     "NOTIFICATION_EVENTS",
+    "PRODUCT_TYPES",
+    "ProductData",
     "ProjectData",
     "ProjectRef",
     "ProjectTag",
@@ -59,6 +64,7 @@ __all__ = [
     "parse_data",
     "parse_envelope",
     "parse_invoice",
+    "parse_product",
     "parse_project",
     "peek_identity",
     "shorten",

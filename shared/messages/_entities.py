@@ -1,4 +1,4 @@
-"""The `data` of customer, project and invoice messages (docs/contract.md §4), parsed into frozen values.
+"""The `data` of customer, project, product and invoice messages (docs/contract.md §4), parsed into frozen values.
 
 Absent optional fields are `UNSET` and leave BC's value alone; `null` or `""` clears it. Every error
 names the field as the host wrote it, under `data.` (or `data.customer.` inside an invoice).
@@ -18,6 +18,7 @@ from ._fields import UNSET, Read, Unset
 __all__ = [
     "Address",
     "CustomerData",
+    "ProductData",
     "ProjectData",
     "ProjectRef",
     "DepartmentRef",
@@ -26,10 +27,12 @@ __all__ = [
     "InvoiceData",
     "parse_customer",
     "parse_project",
+    "parse_product",
     "parse_invoice",
     "parse_data",
     "MessageData",
     "MAX_INVOICE_LINES",
+    "PRODUCT_TYPES",
 ]
 
 #: Deep insert has no documented line limit (docs/business-central.md §5); one message holds at most 64 KiB anyway.
@@ -40,6 +43,9 @@ _CUSTOMER_TYPES = {"company": "Company", "person": "Person"}
 _BLOCKED = {"": "_x0020_", " ": "_x0020_", "_x0020_": "_x0020_", "ship": "Ship", "invoice": "Invoice",
             "all": "All"}
 _PROJECT_STATUS = {"active": "active", "closed": "closed"}
+#: Item types a product may ask for (docs/contract.md §4), as BC's EDM members of enum "Item Type".
+PRODUCT_TYPES = {"service": "Service", "non-inventory": "Non_x002D_Inventory", "noninventory": "Non_x002D_Inventory",
+                 "inventory": "Inventory"}
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,19 @@ class ProjectData:
 
 
 @dataclass(frozen=True)
+class ProductData:
+    """A product the host sells, as a BC item: `number` is the item number (Code[20]); `blocked` retires it."""
+
+    id: str
+    number: str
+    name: str
+    unit_price: float | Unset = UNSET
+    unit: str | Unset = UNSET  # base unit of measure when the item is created (Code[10])
+    type: str | Unset = UNSET  # EDM member of "Item Type", see PRODUCT_TYPES
+    blocked: bool | Unset = UNSET
+
+
+@dataclass(frozen=True)
 class ProjectRef:
     id: str
     number: str
@@ -108,6 +127,8 @@ class InvoiceLine:
     description: str | Unset = UNSET
     product_number: str | Unset = UNSET  # an item number, or UNSET for a write-in line
     product_name: str | Unset = UNSET
+    #: The product snapshot when the line names one with an `id` (exported first if the ledger does not know it).
+    product: ProductData | Unset = UNSET
     discount_percent: float | Unset = UNSET
     unit_of_measure: str | Unset = UNSET
 
@@ -127,7 +148,7 @@ class InvoiceData:
 
 
 #: The parsed `data` of a message, by type.
-MessageData = Union[CustomerData, ProjectData, InvoiceData]
+MessageData = Union[CustomerData, ProjectData, ProductData, InvoiceData]
 
 
 def _address(value: Read, where: str) -> Address | Unset:
@@ -199,6 +220,28 @@ def parse_project(data: Read, prefix: str = "data") -> ProjectData:
     )
 
 
+def parse_product(data: Read, prefix: str = "data", *, snapshot: bool = False) -> ProductData:
+    """Product `data`: id, number (the item number, Code[20]) and name are required; the name is shortened to
+    BC's 100 characters later. A snapshot on an invoice line has no `blocked` (retiring is the product's own
+    message)."""
+    source = f.obj(data, prefix)
+    name = f.text(f.get(source, "name"), f"{prefix}.name", 250, required=True)
+    kind = f.get(source, "type")
+    blocked = f.get(source, "blocked")
+    if snapshot and blocked is not UNSET:
+        raise MessageInvalid(f"{prefix}.blocked", "is not part of a product snapshot; retire a product with a "
+                                                  "bc-products message")
+    return ProductData(
+        id=f.host_id(f.get(source, "id"), f"{prefix}.id"),
+        number=f.code(f.get(source, "number"), f"{prefix}.number", 20, required=True),
+        name=name,
+        unit_price=f.number(f.get(source, "unitPrice"), f"{prefix}.unitPrice", minimum=0),
+        unit=_optional_code(f.get(source, "unit"), f"{prefix}.unit", 10),
+        type=f.choice(kind, f"{prefix}.type", PRODUCT_TYPES) if kind is not None else UNSET,
+        blocked=f.boolean(blocked, f"{prefix}.blocked"),
+    )
+
+
 def _project_ref(value: Read, where: str) -> ProjectRef | Unset:
     if value is UNSET or value is None:
         return UNSET
@@ -239,10 +282,15 @@ def _line(value: JsonValue, index: int, where: str) -> InvoiceLine:
     product = f.get(source, "product")
     product_number: str | Unset = UNSET
     product_name: str | Unset = UNSET
+    snapshot: ProductData | Unset = UNSET
     if product is not UNSET and product is not None:
         p = f.obj(product, f"{where}.product")
-        product_number = f.code(f.get(p, "number"), f"{where}.product.number", 20, required=True)
-        product_name = f.text(f.get(p, "name"), f"{where}.product.name", 250)
+        if f.get(p, "id") not in (UNSET, None):
+            snapshot = parse_product(p, f"{where}.product", snapshot=True)
+            product_number, product_name = snapshot.number, snapshot.name
+        else:
+            product_number = f.code(f.get(p, "number"), f"{where}.product.number", 20, required=True)
+            product_name = f.text(f.get(p, "name"), f"{where}.product.name", 250)
     description = f.text(f.get(source, "description"), f"{where}.description", 2000)
     return InvoiceLine(
         index=index,
@@ -251,6 +299,7 @@ def _line(value: JsonValue, index: int, where: str) -> InvoiceLine:
         description=description,
         product_number=product_number,
         product_name=product_name,
+        product=snapshot,
         discount_percent=f.number(f.get(source, "discountPercent"), f"{where}.discountPercent", minimum=0,
                                   maximum=100),
         unit_of_measure=_optional_code(f.get(source, "unitOfMeasure"), f"{where}.unitOfMeasure", 10),
@@ -291,9 +340,11 @@ def parse_invoice(data: Read, prefix: str = "data") -> InvoiceData:
 
 
 def parse_data(kind: str, data: Mapping[str, JsonValue]) -> MessageData:
-    """The `data` of a message of `kind` ("customer", "project", "invoice")."""
+    """The `data` of a message of `kind` ("customer", "project", "product", "invoice")."""
     if kind == "customer":
         return parse_customer(data)
+    if kind == "product":
+        return parse_product(data)
     if kind == "project":
         return parse_project(data)
     if kind == "invoice":

@@ -16,7 +16,8 @@ from ._version import Version
 __all__ = ["Envelope", "parse_envelope", "peek_identity", "QUEUE_TYPES", "MAX_MESSAGE_CHARS"]
 
 #: Which entity type each input queue carries (Contract queue names).
-QUEUE_TYPES = {"bc-customers": "customer", "bc-projects": "project", "bc-invoices": "invoice"}
+QUEUE_TYPES = {"bc-customers": "customer", "bc-projects": "project", "bc-products": "product",
+               "bc-invoices": "invoice"}
 
 #: Azure Storage queue messages hold at most 64 KiB; anything longer is not a message we were sent.
 MAX_MESSAGE_CHARS = 64 * 1024

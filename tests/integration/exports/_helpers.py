@@ -15,8 +15,9 @@ from tests._app import FUNCTIONS, call_http, json_of
 from tests._settings import connector_settings
 
 SECRET = constants.DEMO_CLIENT_SECRET
-FUNCTION_OF = {"bc-customers": "export_customer", "bc-projects": "export_project", "bc-invoices": "export_invoice",
-               "bc-customers-poison": "customers_poison", "bc-projects-poison": "projects_poison",
+FUNCTION_OF = {"bc-customers": "export_customer", "bc-projects": "export_project", "bc-products": "export_product",
+               "bc-invoices": "export_invoice", "bc-customers-poison": "customers_poison",
+               "bc-projects-poison": "projects_poison", "bc-products-poison": "products_poison",
                "bc-invoices-poison": "invoices_poison"}
 
 

@@ -18,7 +18,8 @@ from tests.integration.exports._helpers import (
     save_connector,
 )
 
-QUEUE_OF = {"customer": "bc-customers", "project": "bc-projects", "invoice": "bc-invoices"}
+QUEUE_OF = {"customer": "bc-customers", "project": "bc-projects", "product": "bc-products",
+            "invoice": "bc-invoices"}
 
 
 @dataclass
