@@ -10,7 +10,8 @@ Mapping (docs/contract.md §2/§4, docs/business-central.md §1, §6, §7):
 - invoiceDate → invoiceDate and postingDate; dueDate; currencyCode; yourReference →
   customerPurchaseOrderReference (Text[35], shortened with a warning).
 - Lines: `lineType` Item with `lineObjectNumber` = the product's number, or `defaults.writeInItem` for a
-  line without a product; `unitOfMeasureCode` = the line's unit or `defaults.unitOfMeasure`; quantity,
+  line without a product; `unitOfMeasureCode` = the line's unit, else the product snapshot's `unit` (or
+  `products.baseUnit` for a snapshot without one: the item's base unit), else `defaults.unitOfMeasure`; quantity,
   unitPrice, discountPercent; description (Text[100], shortened with a warning). US sales tax:
   `taxCode` = `defaults.taxGroupCode`, none when taxes are disabled; VAT: no US tax fields (the item's
   VAT Prod. Posting Group applies).
@@ -121,8 +122,14 @@ def plan_invoice(ctx: ExportContext, data: InvoiceData, customer: dict[str, str]
             item, item_field = line.product_number, f"{where}.product.number"
         else:
             item, item_field = settings.write_in_item, "defaults.writeInItem"
+        snapshot = line.product
         if line.unit_of_measure is not UNSET:
             unit, unit_field = line.unit_of_measure, f"{where}.unitOfMeasure"
+        elif snapshot is not UNSET and snapshot.unit is not UNSET:
+            # The line's unit must be one of the item's units: the product's own unit is its base unit.
+            unit, unit_field = snapshot.unit, f"{where}.product.unit"
+        elif snapshot is not UNSET and settings.products_enabled and settings.product_base_unit:
+            unit, unit_field = settings.product_base_unit, "products.baseUnit"
         else:
             unit, unit_field = settings.unit_of_measure, "defaults.unitOfMeasure"
         out: JsonObject = {"sequence": (line.index + 1) * 10000, "lineType": "Item", "lineObjectNumber": item}
