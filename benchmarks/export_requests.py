@@ -86,6 +86,25 @@ def run() -> dict[str, Any]:
         rows.append(_row("invoice: new with invoices.post (deep insert + post + read posted number)", outcome,
                          requests, elapsed))
 
+    with export_env(products__enabled=True, products__genProductPostingGroup="SERVICES") as env:
+        def measure_products(label: str, queue: str, kind: str, data: dict, version: Any = 1) -> None:
+            outcome, requests, elapsed = _run(env, queue, env.text(kind, data, version))
+            assert outcome["status"] != "failed", outcome
+            rows.append(_row(label, outcome, requests, elapsed))
+
+        _run(env, "bc-invoices", env.text("invoice", invoice("W-0", "c-1")))
+        item = {"id": "prod-1", "number": "SVC-100", "name": "Implementation", "unitPrice": 150, "unit": "HOUR"}
+        item_line = {"description": "Implementation", "product": item, "quantity": 4, "unitPrice": 150}
+        measure_products("invoice: new, with a product BC does not know yet (item POST + deep insert)",
+                         "bc-invoices", "invoice", invoice("PR-1", "c-1", lines=[item_line]))
+        measure_products("invoice: new, with that product again (known: deep insert only)", "bc-invoices",
+                         "invoice", invoice("PR-2", "c-1", lines=[item_line]))
+        measure_products("product: new item", "bc-products", "product", {**item, "id": "prod-2", "number": "SVC-200"})
+        measure_products("product: name and price changed", "bc-products", "product",
+                         {**item, "id": "prod-2", "number": "SVC-200", "name": "Support", "unitPrice": 90}, 2)
+        measure_products("product: unchanged, newer version", "bc-products", "product",
+                         {**item, "id": "prod-2", "number": "SVC-200", "name": "Support", "unitPrice": 90}, 3)
+
     return {
         "rows": rows,
         "steady_state": {"invoices": STEADY_INVOICES, "bc_requests": len(steady),

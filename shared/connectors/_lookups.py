@@ -74,6 +74,15 @@ def _items(ctx: _Context) -> list[JsonObject]:
              "blocked": r.get("blocked"), "unitOfMeasure": r.get("baseUnitOfMeasureCode")} for r in rows]
 
 
+def _gen_product_posting_groups(ctx: _Context) -> list[JsonObject]:
+    """API v2.0 generalProductPostingGroups, with the VAT group a new item would get from each."""
+    rows = ctx.entities("generalProductPostingGroups",
+                        ["code", "description", "defaultVATProductPostingGroup", "autoInsertDefault"])
+    return [{"code": r["code"], "name": r.get("description"),
+             "defaultVATProductPostingGroup": r.get("defaultVATProductPostingGroup"),
+             "autoInsertDefault": r.get("autoInsertDefault")} for r in rows]
+
+
 def _dimension_values(ctx: _Context) -> list[JsonObject]:
     code = (ctx.params.get("dimension") or "").strip().upper()
     if not code:
@@ -103,6 +112,7 @@ _HANDLERS: dict[str, Callable[[_Context], list[JsonObject]]] = {
     "dimensionValues": _dimension_values,
     "genBusPostingGroups": _posting_groups("gen_bus_posting_groups"),
     "customerPostingGroups": _posting_groups("customer_posting_groups"),
+    "genProductPostingGroups": _gen_product_posting_groups,
 }
 
 LOOKUP_KINDS = tuple(_HANDLERS)

@@ -303,7 +303,7 @@ def lookup(name, kind, **params):
 
 @pytest.mark.parametrize("kind, expected", [
     ("unitsOfMeasure", "PCS"), ("taxGroups", "TAXABLE"), ("items", "WRITE-IN"), ("dimensions", "PROJECT"),
-    ("genBusPostingGroups", "DOMESTIC"), ("customerPostingGroups", "FOREIGN"),
+    ("genBusPostingGroups", "DOMESTIC"), ("customerPostingGroups", "FOREIGN"), ("genProductPostingGroups", "SERVICES"),
 ])
 def test_lookups_offer_the_codes_a_save_accepts(services, connector_name, kind, expected):
     put(connector_name, us_settings())
