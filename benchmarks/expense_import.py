@@ -46,16 +46,17 @@ def _start_sandbox(state_dir: str) -> tuple[subprocess.Popen, str]:
 
 def _connector(store: Any, name: str, source: str, company_id: str) -> None:
     from sandbox import constants
-    from shared.connectors import ConnectorRecord
+    from shared.connectors import ConnectorRecord, parse_connector_settings
 
     store.create(ConnectorRecord(
         name=name, status="connected", company_id=company_id, company_name=constants.US_COMPANY,
         tax_mode="salesTax", refresh_token_expires_at=None, client_secret_source="app",
-        settings={"tenantId": constants.TENANT_ID, "environment": constants.ENVIRONMENT,
-                  "company": constants.US_COMPANY, "auth": {"mode": "clientCredentials"},
-                  "projects": {"enabled": True, "dimension": "PROJECT"},
-                  "expenses": {"enabled": True, "fromDate": "2026-01-01", "source": source,
-                               "activity": "Expenses", "billable": False}}))
+        settings=parse_connector_settings({
+            "tenantId": constants.TENANT_ID, "environment": constants.ENVIRONMENT,
+            "company": constants.US_COMPANY, "auth": {"mode": "clientCredentials"},
+            "projects": {"enabled": True, "dimension": "PROJECT"},
+            "expenses": {"enabled": True, "fromDate": "2026-01-01", "source": source,
+                         "activity": "Expenses", "billable": False}})))
 
 
 class _Projects:
@@ -67,11 +68,11 @@ class _Projects:
         return {f"P-100{n}": HostProject(f"host-{n}", f"P-100{n}") for n in (1, 2, 3)}
 
 
-def _importer(services: Any, outbox: Any) -> Any:
+def _importer(app: Any, outbox: Any) -> Any:
     """The real use case and adapters (Azurite, the sandbox), with the bench's project map and `outbox`."""
-    from shared.expenses import ExpenseImport, ImportOptions
+    from shared.expenses import ExpenseImport
 
-    real = services.expenses(options=ImportOptions())
+    real = app.expenses
     return ExpenseImport(connectors=real.connectors, cursors=real.cursors, leases=real.leases, projects=_Projects(),
                          outbox=outbox, bc_clients=real.bc_clients, notifier=real.notifier,
                          reconnects=real.reconnects, clock=real.clock, options=real.options)
@@ -99,14 +100,17 @@ def _one_run(admin: Any, expenses: Any, name: str, *, traced: bool) -> dict[str,
 
 
 def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
+    from dataclasses import replace
+
+    from benchmarks._adapters import bench_adapters
     from devtools._services import start_azurite_on_free_ports
     from sandbox import constants
     from sandbox.admin import SandboxAdmin
     from sandbox.bc._fixturegen import COMPANY_IDS
-    from shared import bootstrap
-    from shared.adapters.expense_outbox import InMemoryOutbox, QueueOutbox
-    from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, InMemorySecretStore
     from shared.adapters.connector_store import InMemoryConnectorStore
+    from shared.adapters.expense_outbox import InMemoryOutbox
+    from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, InMemorySecretStore
+    from shared.bootstrap import bootstrap
 
     company_id = COMPANY_IDS[(constants.ENVIRONMENT, "us")]
     us = (constants.TENANT_ID, constants.ENVIRONMENT, constants.US_COMPANY)
@@ -121,11 +125,12 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
             secrets = InMemorySecretStore()
             secrets.set_secret(APP_CLIENT_SECRET_NAME, constants.DEMO_CLIENT_SECRET)
             store = InMemoryConnectorStore()
-            services = bootstrap.Services(
-                environ={"AzureWebJobsStorage": connection, "BC_API_URL": url, "BC_AUTHORITY_HOST": url,
-                         "BC_CLIENT_ID": constants.DEMO_CLIENT_ID},
-                connector_store=store, secret_store=secrets, notifier=lambda _n: None, purge=lambda _name: None)
-            counted = _importer(services, InMemoryOutbox(keep=False))
+            adapters = bench_adapters(
+                {"AzureWebJobsStorage": connection, "BC_API_URL": url, "BC_AUTHORITY_HOST": url,
+                 "BC_CLIENT_ID": constants.DEMO_CLIENT_ID},
+                secrets=secrets)
+            app = bootstrap(adapters=replace(adapters, connector_store=store))
+            counted = _importer(app, InMemoryOutbox(keep=False))
             for source, kind in (("purchaseInvoices", "purchaseInvoiceLines"), ("generalLedger",
                                                                                   "generalLedgerEntries")):
                 for size in sizes:
@@ -144,7 +149,7 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
             admin.bulk_insert(*us, generalLedgerEntries=QUEUE_SAMPLE, postingDate="2026-11-02")
             name = "bench-queue"
             _connector(store, name, "generalLedger", company_id)
-            queued = _importer(services, QueueOutbox(lambda: services.queue("expenses")))
+            queued = _importer(app, app.adapters.expense_outbox)  # the real queue adapter: bc-expenses
             sample = _one_run(admin, queued, name, traced=False)
             results["queue_sample"] = {**sample, "messages_per_second": round(sample["sent"] / sample["seconds"])}
             print(f"  end to end to Azurite's queue: {sample['sent']:,} messages in {sample['seconds']} s "

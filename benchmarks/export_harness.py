@@ -15,13 +15,14 @@ import urllib.parse
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
+from benchmarks._adapters import bench_adapters
 from sandbox import constants
 from sandbox.admin import SandboxAdmin
 from sandbox.server import SandboxServer
-from shared import bootstrap
 from shared.adapters.secrets import InMemorySecretStore
+from shared.bootstrap import App, bootstrap
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,7 +55,8 @@ def settings(company: str = constants.US_COMPANY, **changes: Any) -> dict:
 class ExportEnv:
     url: str
     admin: SandboxAdmin
-    services: bootstrap.Services
+    environ: Mapping[str, str]
+    app: App
     connector: str
 
     @property
@@ -121,14 +123,12 @@ def export_env(*, separate_process: bool = False, **setting_changes: Any) -> Ite
         child, connection = start_azurite_on_free_ports(log_path=Path(state_dir) / "azurite.log")
         admin = SandboxAdmin(url, ca_bundle)
         try:
-            services = bootstrap.Services(
-                environ={"AzureWebJobsStorage": connection, "BC_API_URL": url, "BC_AUTHORITY_HOST": url,
-                         "BC_CLIENT_ID": constants.DEMO_CLIENT_ID},
-                secret_store=InMemorySecretStore(), notifier=lambda _n: None,
-                credential_factory=_no_azure_credential)
+            environ = {"AzureWebJobsStorage": connection, "BC_API_URL": url, "BC_AUTHORITY_HOST": url,
+                       "BC_CLIENT_ID": constants.DEMO_CLIENT_ID}
+            app = bootstrap(adapters=bench_adapters(environ, secrets=InMemorySecretStore()))
             name = f"bench-{uuid.uuid4().hex[:8]}"
-            services.connectors().save(name, settings(**setting_changes))
-            yield ExportEnv(url, admin, services, name)
+            app.connectors.save(name, settings(**setting_changes))
+            yield ExportEnv(url, admin, environ, app, name)
         finally:
             admin.close()
             child.stop()
@@ -136,7 +136,3 @@ def export_env(*, separate_process: bool = False, **setting_changes: Any) -> Ite
                 os.environ.pop("REQUESTS_CA_BUNDLE", None)
             else:
                 os.environ["REQUESTS_CA_BUNDLE"] = previous
-
-
-def _no_azure_credential(**_: object) -> Any:
-    raise RuntimeError("the benchmark uses Azurite's connection string, never an Azure credential")

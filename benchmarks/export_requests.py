@@ -26,7 +26,7 @@ STEADY_INVOICES = 50
 def _run(env: ExportEnv, queue: str, text: str, message_id: str | None = None) -> tuple[dict, list[dict], float]:
     mark = env.mark
     started = time.perf_counter()
-    outcome = env.services.exports().process(Delivery(queue, text, message_id or uuid.uuid4().hex))
+    outcome = env.app.exports.process(Delivery(queue, text, message_id or uuid.uuid4().hex))
     elapsed = (time.perf_counter() - started) * 1000
     return outcome, env.bc_requests_since(mark), elapsed
 
@@ -72,7 +72,7 @@ def run() -> dict[str, Any]:
 
         mark = env.mark
         started = time.perf_counter()
-        service = env.services.exports()
+        service = env.app.exports
         for n in range(STEADY_INVOICES):
             outcome = service.process(Delivery("bc-invoices", env.text("invoice", invoice(f"S-{n}", "c-new")),
                                                uuid.uuid4().hex))

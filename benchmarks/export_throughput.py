@@ -24,11 +24,15 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
+from benchmarks._adapters import bench_adapters
 from benchmarks.export_harness import ExportEnv, customer, export_env, invoice
-from shared.exports import ConnectorGates, Delivery, ExportService, GatedClient
+from shared.bc import ConnectorGates
+from shared.bootstrap import bootstrap
+from shared.exports import Delivery, ExportService
 
 LATENCY_MS = 50
 CONCURRENCY = (1, 2, 3, 4, 5, 8)
@@ -57,15 +61,15 @@ def _pump(work: list[tuple[str, str]], concurrency: int, deps: Any, stop_at: flo
 
 
 class _Run:
-    """The worker's ExportService with a fresh gate per run, so its peak is this run's."""
+    """The worker's ExportService with a fresh gate per run, so its peak is this run's: the same storage,
+    secrets and look-ups (the G/L setup read once per worker), BC clients on this run's gates."""
 
     def __init__(self, env: ExportEnv, limit: int) -> None:
-        self.env, self.gates = env, ConnectorGates(limit=limit)
-        self.service: ExportService = env.services.exports()
-        self.service._bc_clients = self  # benchmark only: the gate under test instead of the worker's
-
-    def for_record(self, record: Any) -> Any:
-        return GatedClient(self.env.services.bc_client_for_record(record), self.gates, record.name)
+        self.gates = ConnectorGates(limit=limit)
+        worker = env.app.adapters
+        adapters = replace(bench_adapters(env.environ, secrets=worker.secrets, gates=self.gates),
+                           lookups=worker.lookups)
+        self.service: ExportService = bootstrap(adapters=adapters).exports
 
 
 def _deps(env: ExportEnv, limit: int = 5) -> _Run:
