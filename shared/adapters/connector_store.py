@@ -134,17 +134,24 @@ def _biggest_settings(entity: Entity) -> list[tuple[str, int]]:
 def _check_size(name: str, entity: Entity) -> None:
     sizes = _sizes(entity)
     total = 4 + (len(str(entity["PartitionKey"])) + len(str(entity["RowKey"]))) * 2 + sum(sizes.values())
-    too_long = [key for key, value in entity.items() if isinstance(value, str)
-                and len(value.encode("utf-16-le", "surrogatepass")) > MAX_STRING_PROPERTY_BYTES]
+    too_long = {key: len(value.encode("utf-16-le", "surrogatepass")) for key, value in entity.items()
+                if isinstance(value, str)
+                and len(value.encode("utf-16-le", "surrogatepass")) > MAX_STRING_PROPERTY_BYTES}
     if not too_long and total <= MAX_ENTITY_BYTES:
         return
-    biggest = _biggest_settings(entity)[:3] if "settings" in too_long or not too_long else []
-    named = tuple(path for path, _ in biggest) or tuple(too_long)
-    shown = ", ".join(f"{path} ({size} bytes)" for path, size in biggest) or ", ".join(too_long)
-    limit = (f"{MAX_STRING_PROPERTY_BYTES} bytes per stored document (UTF-16)" if too_long
-             else f"{MAX_ENTITY_BYTES} bytes per row")
-    raise TooLarge(f"Connector '{name}' is too large to store: Table Storage allows {limit}. The biggest fields "
-                   f"are {shown}; shorten them.", fields=named, code="ConnectorRecordTooLarge")
+    if too_long:
+        what = "; ".join(f"{key} takes {size} bytes as stored" for key, size in too_long.items())
+        limit = f"over Table Storage's limit of {MAX_STRING_PROPERTY_BYTES} bytes per string property"
+    else:
+        what = f"the row takes about {total} bytes"
+        limit = f"over Table Storage's limit of {MAX_ENTITY_BYTES} bytes per entity"
+    fields = tuple(key for key in too_long if key != "settings")
+    if "settings" in too_long or not too_long:
+        biggest = _biggest_settings(entity)[:3]
+        fields += tuple(path for path, _ in biggest)
+        what += " (the biggest settings: " + ", ".join(f"{path} {size} bytes" for path, size in biggest) + ")"
+    raise TooLarge(f"Connector '{name}': {what}, {limit}. Shorten the biggest fields.",
+                   fields=fields or ("settings",), code="ConnectorRecordTooLarge")
 
 
 def _from_entity(entity: Entity, etag: str | None) -> ConnectorRecord:

@@ -13,7 +13,7 @@ import pytest
 
 from shared.adapters.connector_store import InMemoryConnectorStore, TableConnectorStore
 from shared.connectors import ConnectorRecord, ConnectorSettings, SettingsInvalid
-from shared.errors import ConflictError, InvalidInput
+from shared.errors import ConflictError, TooLarge, disposition
 
 pytestmark = pytest.mark.integration
 
@@ -203,10 +203,11 @@ def test_delete_answers_whether_the_connector_existed(store, unique_connector_na
 def test_stats_over_the_64_kib_property_limit_are_refused_with_the_field(store, unique_connector_name):
     too_big = record(unique_connector_name, stats={"notes": "x" * 40_000})
 
-    with pytest.raises(InvalidInput) as raised:
+    with pytest.raises(TooLarge) as raised:
         store.create(too_big)
 
-    assert raised.value.field == "stats"
+    assert raised.value.field == "stats" and raised.value.fields == ("stats",)
+    assert disposition(raised.value).http_status == 413
     assert str(raised.value).startswith(
         "Connector '%s': stats takes 80024 bytes as stored, over Table Storage's limit of 65536 bytes "
         "per string property." % unique_connector_name
