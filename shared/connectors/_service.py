@@ -67,7 +67,8 @@ USE_APP_WIDE_SECRET = "app-wide"
 
 #: Fields of the view that a save does not set (docs/contract.md §2, "The connector view").
 READ_ONLY_FIELDS = ("status", "companyId", "companyName", "companyCountry", "taxMode", "refreshTokenExpiresAt",
-                    "createdAt", "updatedAt", "lastExports", "expenseImport")
+                    "createdAt", "updatedAt", "reconnectReason", "reconnectRequiredSince", "lastExports",
+                    "expenseImport")
 #: Of those, the ones read from the activity table rather than the connector's row.
 ACTIVITY_FIELDS = ("lastExports",)
 
