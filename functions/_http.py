@@ -13,6 +13,12 @@ import azure.functions as func
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+#: Deeper JSON is refused before it reaches any code that walks it (a settings document is 3 levels deep).
+MAX_JSON_DEPTH = 32
+
+#: Sent with every JSON answer: browsers must not guess another type, and nobody may keep a copy
+#: (answers carry connector settings; OWASP REST Security Cheat Sheet, "Security headers").
+JSON_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
 
@@ -27,7 +33,7 @@ class BadRequest(Exception):
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(body, ensure_ascii=False), status_code=status,
-                             mimetype="application/json", charset="utf-8", headers=headers)
+                             mimetype="application/json", charset="utf-8", headers={**JSON_HEADERS, **(headers or {})})
 
 
 def errors_response(status: int, errors: list[dict[str, Any]], headers: dict[str, str] | None = None
@@ -47,10 +53,34 @@ def json_body(req: func.HttpRequest) -> Any:
     except UnicodeDecodeError:
         raise BadRequest("The body is not UTF-8 text.") from None
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as err:
         raise BadRequest(f"The body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}.") \
             from None
+    except RecursionError:
+        raise BadRequest(f"The body nests arrays or objects more than {MAX_JSON_DEPTH} levels deep.") from None
+    except ValueError as err:  # an integer of more than 4,300 digits (sys.get_int_max_str_digits)
+        raise BadRequest(f"The body holds a number JSON readers cannot take: {str(err)[:120]}") from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise BadRequest(f"The body nests arrays or objects more than {MAX_JSON_DEPTH} levels deep.")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply `value` nests arrays and objects (iteratively: no recursion limit to run into)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        if level <= MAX_JSON_DEPTH:
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def mapped_errors(handler: Handler) -> Handler:
@@ -76,7 +106,9 @@ def _error_response(req: func.HttpRequest, err: Exception) -> func.HttpResponse:
         InvalidInput,
         NotFound,
         PermanentError,
+        PreconditionFailed,
         ReconnectRequired,
+        TooLarge,
         TransientError,
         disposition,
     )
@@ -87,6 +119,11 @@ def _error_response(req: func.HttpRequest, err: Exception) -> func.HttpResponse:
         raise err  # a bug, not a decision: the host logs it and answers 500
     tree = err
     answer = disposition(tree)
+    if isinstance(tree, TooLarge):
+        return errors_response(answer.http_status, [{"field": f, "message": str(tree)} for f in tree.fields]
+                               or [{"field": "(body)", "message": str(tree)}])
+    if isinstance(tree, PreconditionFailed):
+        return errors_response(answer.http_status, [{"field": tree.field or "(If-Match)", "message": str(tree)}])
     if isinstance(tree, InvalidInput):
         field_errors = getattr(tree, "errors", None)  # SettingsInvalid: one entry per bad field
         if field_errors is not None:

@@ -38,7 +38,8 @@ def list_connectors(req: func.HttpRequest) -> func.HttpResponse:
 @mapped_errors
 def put_connector(req: func.HttpRequest) -> func.HttpResponse:
     connectors = _app().connectors
-    outcome = connectors.save(req.route_params.get("name", ""), json_body(req))
+    outcome = connectors.save(req.route_params.get("name", ""), json_body(req),
+                              if_match=req.headers.get("If-Match"), if_none_match=req.headers.get("If-None-Match"))
     body = {
         "status": "Created" if outcome.created else "Updated",
         "connector": connectors.view(outcome.record, activity=False),
@@ -46,7 +47,7 @@ def put_connector(req: func.HttpRequest) -> func.HttpResponse:
     }
     if outcome.consent_url:
         body["consentUrl"] = outcome.consent_url
-    return json_response(body, 201 if outcome.created else 200)
+    return json_response(body, 201 if outcome.created else 200, _etag_header(connectors.etag(outcome.record)))
 
 
 @bp.function_name("get_connector")
@@ -54,14 +55,15 @@ def put_connector(req: func.HttpRequest) -> func.HttpResponse:
 @mapped_errors
 def get_connector(req: func.HttpRequest) -> func.HttpResponse:
     connectors = _app().connectors
-    return json_response(connectors.view(connectors.get(req.route_params.get("name", ""))))
+    record = connectors.get(req.route_params.get("name", ""))
+    return json_response(connectors.view(record), headers=_etag_header(connectors.etag(record)))
 
 
 @bp.function_name("delete_connector")
 @bp.route(route="connectors/{name}", methods=["DELETE"])
 @mapped_errors
 def delete_connector(req: func.HttpRequest) -> func.HttpResponse:
-    _app().connectors.delete(req.route_params.get("name", ""))
+    _app().connectors.delete(req.route_params.get("name", ""), if_match=req.headers.get("If-Match"))
     return func.HttpResponse(status_code=204)
 
 
@@ -72,6 +74,10 @@ def connector_lookup(req: func.HttpRequest) -> func.HttpResponse:
     kind = req.route_params.get("kind", "")
     values = _app().connectors.lookup(req.route_params.get("name", ""), kind, dict(req.params))
     return json_response({"kind": kind, "values": values})
+
+
+def _etag_header(etag: str | None) -> dict[str, str]:
+    return {"ETag": etag} if etag else {}
 
 
 def _app() -> "App":

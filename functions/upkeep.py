@@ -3,7 +3,8 @@
 `keep_tokens_fresh` (`TOKEN_KEEPALIVE_SCHEDULE`, default daily at 03:00 UTC) redeems every delegated
 connector's refresh token so none reaches Entra's 90 days of inactivity, warns before one lapses for any
 other reason, marks revoked grants `reconnect_required` (one notification with a consent link), and
-replays parked work that is left over. See `shared.tokens.TokenUpkeep`.
+replays parked work that is left over (`shared.tokens.TokenUpkeep`), then deletes connector secrets that no
+connector row names (`ConnectorService.sweep_secrets`).
 """
 
 from __future__ import annotations
@@ -24,5 +25,9 @@ def keep_tokens_fresh(timer: func.TimerRequest) -> None:
 
     if timer.past_due:
         log.info("Token keep-alive is running late (past due); catching up now")
-    summary = worker_app().upkeep.run()
+    app = worker_app()
+    summary = app.upkeep.run()
     log.info("Token keep-alive done: %s", summary.to_dict())
+    # The clean-up pass of connector secrets no row names (a save or delete that crashed half-way).
+    removed = app.connectors.sweep_secrets()
+    log.info("Secret clean-up done: %d removed", len(removed))

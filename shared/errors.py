@@ -30,6 +30,8 @@ __all__ = [
     "PermanentError",
     "InvalidInput",
     "NotFound",
+    "TooLarge",
+    "PreconditionFailed",
     "ConfigurationError",
     "TransientError",
     "ReconnectRequired",
@@ -88,6 +90,17 @@ class InvalidInput(PermanentError):
     default_code = "InvalidInput"
 
 
+class TooLarge(InvalidInput):
+    """The input would not fit where it is kept (a stored row over Table Storage's limits): HTTP 413.
+    `fields` names the biggest parts, largest first, so the person knows what to shorten."""
+
+    default_code = "TooLarge"
+
+    def __init__(self, message: str, *, fields: tuple[str, ...], code: str | None = None) -> None:
+        super().__init__(message, code=code, field=fields[0] if fields else None)
+        self.fields = fields
+
+
 class NotFound(PermanentError):
     """What the request names does not exist (a connector, a look-up kind)."""
 
@@ -123,6 +136,12 @@ class ConflictError(ConnectorError):
     default_code = "Conflict"
 
 
+class PreconditionFailed(ConflictError):
+    """A request's condition (`If-Match`, `If-None-Match`) does not hold for the row as stored: HTTP 412."""
+
+    default_code = "PreconditionFailed"
+
+
 Action = Literal["failed", "retry", "parked", "conflict"]
 
 #: Seconds a caller is told to wait when the service gave no Retry-After.
@@ -152,6 +171,8 @@ def disposition(err: BaseException) -> Disposition:
     Anything outside the tree is a bug, not a decision: it maps to `retry` / 500 so the queue keeps the
     message (the poison trigger records it after the last delivery) and nothing is lost.
     """
+    if isinstance(err, TooLarge):
+        return Disposition("failed", 413, err.replayable)
     if isinstance(err, InvalidInput):
         return Disposition("failed", 422 if err.field and not err.field.startswith("(") else 400,
                            err.replayable)
@@ -166,6 +187,8 @@ def disposition(err: BaseException) -> Disposition:
         return Disposition("retry", 503, True, seconds)
     if isinstance(err, ReconnectRequired):
         return Disposition("parked", 409, True)
+    if isinstance(err, PreconditionFailed):
+        return Disposition("failed", 412, False)
     if isinstance(err, ConflictError):
         return Disposition("conflict", 409, True)
     return Disposition("retry", 500, True, DEFAULT_RETRY_AFTER)

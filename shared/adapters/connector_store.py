@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Iterable
 from shared.adapters._tables import ensure_table
 from shared.clock import SYSTEM_CLOCK, Clock, iso
 from shared.connectors import ConnectorRecord, FieldError, SettingsInvalid, parse_connector_settings
-from shared.errors import ConflictError, InvalidInput
+from shared.adapters.secrets import client_secret_name
+from shared.errors import ConflictError, TooLarge
 from shared.jsontypes import JsonObject
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -89,6 +90,7 @@ def _to_entity(record: ConnectorRecord) -> Entity:
         "companyName": record.company_name,
         "companyCountry": record.company_country,
         "clientSecretSource": record.client_secret_source,
+        "clientSecretName": record.client_secret_name if record.client_secret_source == "connector" else None,
         "taxMode": record.tax_mode,
         "refreshTokenExpiresAt": record.refresh_token_expires_at,
         "createdAt": record.created_at,
@@ -100,28 +102,56 @@ def _to_entity(record: ConnectorRecord) -> Entity:
     return entity
 
 
-def _check_size(name: str, entity: Entity) -> None:
-    # Size formula from Learn "Understanding the Table service data model" (entity size estimate):
-    # 4 + len(PartitionKey + RowKey) * 2 + sum(8 + len(property name) * 2 + size of value).
-    total = 4 + (len(str(entity["PartitionKey"])) + len(str(entity["RowKey"]))) * 2
+def _sizes(entity: Entity) -> dict[str, int]:
+    """Each property's size as stored (Learn, "Understanding the Table service data model": 8 bytes plus
+    the name in UTF-16 per property; strings 4 bytes plus UTF-16, other types 8)."""
+    sizes = {}
     for key, value in entity.items():
         if key in ("PartitionKey", "RowKey"):
             continue
-        if isinstance(value, str):
-            size = len(value.encode("utf-16-le"))
-            if size > MAX_STRING_PROPERTY_BYTES:
-                raise InvalidInput(
-                    "Connector '%s': %s takes %d bytes as stored, over Table Storage's limit of %d bytes per "
-                    "string property. Shorten it (for example notes or stored summaries)."
-                    % (name, key, size, MAX_STRING_PROPERTY_BYTES), code="ConnectorRecordTooLarge", field=key)
-            value_size = 4 + size
-        else:
-            value_size = 8
-        total += 8 + len(key) * 2 + value_size
-    if total > MAX_ENTITY_BYTES:
-        raise InvalidInput(
-            "Connector '%s' takes about %d bytes as stored, over Table Storage's limit of %d bytes per entity."
-            % (name, total, MAX_ENTITY_BYTES), code="ConnectorRecordTooLarge", field="settings")
+        value_size = 4 + len(value.encode("utf-16-le", "surrogatepass")) if isinstance(value, str) else 8
+        sizes[key] = 8 + len(key) * 2 + value_size
+    return sizes
+
+
+def _biggest_settings(entity: Entity) -> list[tuple[str, int]]:
+    """The settings document's fields by their share of the stored JSON, largest first (dotted paths)."""
+    document = json.loads(str(entity.get("settings") or "{}"))
+    out: list[tuple[str, int]] = []
+
+    def walk(value: object, path: str) -> None:
+        if isinstance(value, dict) and value:
+            for key, child in value.items():
+                walk(child, f"{path}.{key}" if path else key)
+            return
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        out.append((path, len(text.encode("utf-16-le", "surrogatepass"))))
+
+    walk(document, "")
+    return sorted(out, key=lambda item: (-item[1], item[0]))
+
+
+def _check_size(name: str, entity: Entity) -> None:
+    sizes = _sizes(entity)
+    total = 4 + (len(str(entity["PartitionKey"])) + len(str(entity["RowKey"]))) * 2 + sum(sizes.values())
+    too_long = {key: len(value.encode("utf-16-le", "surrogatepass")) for key, value in entity.items()
+                if isinstance(value, str)
+                and len(value.encode("utf-16-le", "surrogatepass")) > MAX_STRING_PROPERTY_BYTES}
+    if not too_long and total <= MAX_ENTITY_BYTES:
+        return
+    if too_long:
+        what = "; ".join(f"{key} takes {size} bytes as stored" for key, size in too_long.items())
+        limit = f"over Table Storage's limit of {MAX_STRING_PROPERTY_BYTES} bytes per string property"
+    else:
+        what = f"the row takes about {total} bytes"
+        limit = f"over Table Storage's limit of {MAX_ENTITY_BYTES} bytes per entity"
+    fields = tuple(key for key in too_long if key != "settings")
+    if "settings" in too_long or not too_long:
+        biggest = _biggest_settings(entity)[:3]
+        fields += tuple(path for path, _ in biggest)
+        what += " (the biggest settings: " + ", ".join(f"{path} {size} bytes" for path, size in biggest) + ")"
+    raise TooLarge(f"Connector '{name}': {what}, {limit}. Shorten the biggest fields.",
+                   fields=fields or ("settings",), code="ConnectorRecordTooLarge")
 
 
 def _from_entity(entity: Entity, etag: str | None) -> ConnectorRecord:
@@ -144,6 +174,7 @@ def _from_entity(entity: Entity, etag: str | None) -> ConnectorRecord:
         company_name=_text(entity.get("companyName")),
         company_country=_text(entity.get("companyCountry")),
         client_secret_source=_text(entity.get("clientSecretSource")),
+        client_secret_name=_secret_name(name, entity),
         tax_mode=_text(entity.get("taxMode")),
         refresh_token_expires_at=_text(entity.get("refreshTokenExpiresAt")),
         stats=stats,
@@ -156,6 +187,13 @@ def _from_entity(entity: Entity, etag: str | None) -> ConnectorRecord:
 def _written(record: ConnectorRecord, etag: str | None) -> ConnectorRecord:
     """The record as written: its settings are already parsed, so they are not read back from the JSON."""
     return replace(record, stats=copy.deepcopy(record.stats), etag=etag)
+
+
+def _secret_name(name: str, entity: Entity) -> str | None:
+    """The secret the row uses; rows written before generations name none and use the old fixed name."""
+    if entity.get("clientSecretSource") != "connector":
+        return None
+    return _text(entity.get("clientSecretName")) or client_secret_name(name)
 
 
 def _text(value: str | int | None) -> str | None:
@@ -261,20 +299,27 @@ class TableConnectorStore:
             raise _deleted(record.name) from exc
         return _written(stored, meta.get("etag"))
 
-    def delete(self, name: str) -> bool:
+    def delete(self, name: str, etag: str | None = None) -> bool:
+        from azure.core import MatchConditions
         from azure.data.tables import TableTransactionError
 
         _check_name(name)
+        options = {} if etag is None else {"etag": etag, "match_condition": MatchConditions.IfNotModified}
         # delete_entity() hides a 404; a one-operation transaction reports it, in one round trip.
         try:
             self._client().submit_transaction(
-                [("delete", {"PartitionKey": CONNECTOR_PARTITION, "RowKey": name})]
+                [("delete", {"PartitionKey": CONNECTOR_PARTITION, "RowKey": name}, options)]
             )
         except TableTransactionError as exc:
             if exc.status_code == 404:
                 return False
+            if exc.status_code == 412:
+                raise _changed(name) from exc
             raise
         return True
+
+    def check_fits(self, record: ConnectorRecord) -> None:
+        _to_entity(_with_timestamps(record, self._clock))
 
 
 class InMemoryConnectorStore:
@@ -326,7 +371,16 @@ class InMemoryConnectorStore:
             self._rows[record.name] = (entity, new_etag)
         return _written(stored, new_etag)
 
-    def delete(self, name: str) -> bool:
+    def delete(self, name: str, etag: str | None = None) -> bool:
         _check_name(name)
         with self._lock:
-            return self._rows.pop(name, None) is not None
+            current = self._rows.get(name)
+            if current is None:
+                return False
+            if etag is not None and current[1] != etag:
+                raise _changed(name)
+            del self._rows[name]
+            return True
+
+    def check_fits(self, record: ConnectorRecord) -> None:
+        _to_entity(_with_timestamps(record, self._clock))

@@ -38,6 +38,8 @@ from ._odata import (
     eq,
     guid,
     is_guid,
+    is_environment_name,
+    ENVIRONMENT_NAME_RULE,
     key_segment,
     quote,
 )
@@ -73,6 +75,8 @@ __all__ = [
     "and_",
     "guid",
     "is_guid",
+    "is_environment_name",
+    "ENVIRONMENT_NAME_RULE",
     "company_segment",
     "key_segment",
     "decode_company_name",

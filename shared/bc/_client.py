@@ -38,7 +38,7 @@ from ._errors import (
     decode_error,
 )
 from ._gate import Gate
-from ._odata import ODataKey, company_segment, is_guid, key_segment
+from ._odata import ENVIRONMENT_NAME_RULE, ODataKey, company_segment, is_environment_name, is_guid, key_segment
 from ._retry import DEFAULT_RETRY, RetryPolicy, RetryState
 
 __all__ = ["BcClient", "MAX_BATCH_OPERATIONS", "MAX_PAGE_SIZE"]
@@ -51,7 +51,6 @@ MAX_BATCH_OPERATIONS = 100
 MAX_PAGE_SIZE = 20_000
 
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")  # a GUID or a domain
-_ENVIRONMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # BC: letters, digits, hyphens
 _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,239}$")  # OData V4 service names
 _ACTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")  # Microsoft.NAV.post
 # Characters left as they are in query values; everything else (space, &, #, +, %, =, non-ASCII) is
@@ -97,10 +96,10 @@ class BcClient:
         parts = urlsplit(api_url)
         if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
             raise ValueError(f"The BC API URL must be like https://api.businesscentral.dynamics.com, got {api_url!r}.")
-        if not isinstance(tenant, str) or not _TENANT.match(tenant):
+        if not isinstance(tenant, str) or not _TENANT.fullmatch(tenant):
             raise ValueError(f"The tenant must be a tenant id (GUID) or a domain name, got {tenant!r}.")
-        if not isinstance(environment, str) or not _ENVIRONMENT.match(environment):
-            raise ValueError(f"The BC environment name may hold letters, digits and hyphens, got {environment!r}.")
+        if not is_environment_name(environment):
+            raise ValueError(f"{ENVIRONMENT_NAME_RULE} Got {environment!r}.")
         if not callable(getattr(credential, "get_token", None)):
             raise TypeError("The credential must have get_token(*scopes) -> AccessToken.")
         self.tenant = tenant
@@ -133,7 +132,7 @@ class BcClient:
 
     def odata_url(self, company_name: str, service: str) -> str:
         """`…/ODataV4/Company('{percent-encoded name}')/{service}`."""
-        if not isinstance(service, str) or not _SERVICE.match(service):
+        if not isinstance(service, str) or not _SERVICE.fullmatch(service):
             raise ValueError(f"{service!r} is not an OData V4 web service name (letters, digits, _ and -).")
         return f"{self.odata_base}/{company_segment(company_name)}/{service}"
 
@@ -202,7 +201,7 @@ class BcClient:
 
         Not idempotent: a lost answer raises BcOutcomeUnknownError (check the document's status first).
         """
-        if not _ACTION.match(action or ""):
+        if not _ACTION.fullmatch(action or ""):
             raise ValueError(f"{action!r} is not a bound action name like Microsoft.NAV.post.")
         url = f"{self.company_url(company_id)}/{_path(path)}/{action}"
         self._send("POST", url)

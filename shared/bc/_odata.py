@@ -29,6 +29,8 @@ __all__ = [
     "key_segment",
     "decode_company_name",
     "is_guid",
+    "is_environment_name",
+    "ENVIRONMENT_NAME_RULE",
     "ODataLiteral",
     "ODataKey",
 ]
@@ -40,14 +42,27 @@ ODataKey = Mapping[str, ODataLiteral] | ODataLiteral
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # A property path: `number`, `Gen_Bus_Posting_Group`, `dimensionSetLines/code`.
-_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _OR = re.compile(r"\bor\b", re.IGNORECASE)
 
 
+#: A BC environment name as the URL path segment `/v2.0/{tenant}/{environment}/`: letters and digits, with
+#: '-' or '_' inside, at most 30 characters (the admin center's rule). One rule for the settings check and
+#: the BC client, so settings that are accepted can always be used.
+_ENVIRONMENT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,29})")
+ENVIRONMENT_NAME_RULE = ("A BC environment name has 1 to 30 letters, digits, '-' or '_', and starts with a letter or "
+                         "digit (for example Production or Sandbox).")
+
+
+def is_environment_name(value: object) -> bool:
+    """Whether `value` is a BC environment name (see ENVIRONMENT_NAME_RULE); matched whole."""
+    return isinstance(value, str) and _ENVIRONMENT_NAME.fullmatch(value) is not None
+
+
 def is_guid(value: str) -> bool:
     """True for the 8-4-4-4-12 hex form BC uses for ids (no braces)."""
-    return bool(_GUID.match(value or ""))
+    return bool(_GUID.fullmatch(value or ""))
 
 
 def guid(value: str | uuid.UUID) -> uuid.UUID:
@@ -146,6 +161,6 @@ def _path_literal(value: ODataLiteral) -> str:
 
 
 def _field(name: str) -> str:
-    if not isinstance(name, str) or not _FIELD.match(name):
+    if not isinstance(name, str) or not _FIELD.fullmatch(name):
         raise ValueError(f"{name!r} is not an OData property name.")
     return name

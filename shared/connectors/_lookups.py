@@ -6,6 +6,7 @@ screen can offer exactly the values that a save will accept.
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Mapping
 
 from shared.bc import BcClient, eq
@@ -18,6 +19,8 @@ __all__ = ["LOOKUP_KINDS", "UnknownLookup", "run_lookup"]
 
 MAX_ITEMS = 1000
 DEFAULT_ITEMS = 200
+_TOP = re.compile(r"[0-9]{1,4}")
+_CODE = re.compile(r"[^\x00-\x1f\x7f]{1,20}")
 
 
 class UnknownLookup(NotFound):
@@ -66,7 +69,8 @@ def _coded(entity_set: str, extra: tuple[str, ...] = ()) -> Callable[[_Context],
 
 def _items(ctx: _Context) -> list[JsonObject]:
     raw_top = ctx.params.get("top", str(DEFAULT_ITEMS))
-    if not raw_top.isdigit() or not 1 <= int(raw_top) <= MAX_ITEMS:
+    # ASCII digits only, matched whole: str.isdigit() also takes '²', which int() refuses.
+    if not _TOP.fullmatch(raw_top) or not 1 <= int(raw_top) <= MAX_ITEMS:
         raise SettingsInvalid([FieldError("top", f"Must be a whole number from 1 to {MAX_ITEMS}.")])
     rows = ctx.entities("items", ["number", "displayName", "type", "blocked", "baseUnitOfMeasureCode"],
                         top=int(raw_top))
@@ -85,6 +89,9 @@ def _gen_product_posting_groups(ctx: _Context) -> list[JsonObject]:
 
 def _dimension_values(ctx: _Context) -> list[JsonObject]:
     code = (ctx.params.get("dimension") or "").strip().upper()
+    if code and not _CODE.fullmatch(code):
+        raise SettingsInvalid([FieldError("dimension", "A dimension code has 1 to 20 characters and no control "
+                                                       "characters.")])
     if not code:
         raise SettingsInvalid([FieldError("dimension", "Name the dimension: ?dimension=CODE (see the "
                                                        "'dimensions' look-up).")])

@@ -34,6 +34,8 @@ class ConnectorRecord:
     stats: JsonObject = field(default_factory=dict)
     company_country: str | None = None  # the company's country code: domestic vs abroad customers
     client_secret_source: str | None = None  # "connector" (own Key Vault secret) | "app" (bc-client-secret)
+    #: The Key Vault secret this row uses when the source is "connector" (the row decides which is current).
+    client_secret_name: str | None = None
     created_at: str = ""  # ISO-8601 UTC; the caller's clock, or the store's when left empty
     updated_at: str = ""  # the caller sets it on each write; the store fills it only when empty
     etag: str | None = None
@@ -45,7 +47,7 @@ class ConnectorStore(Protocol):
     `get` raises SettingsInvalid (field `connector`) when a stored document no longer parses; `list`
     leaves such rows out (and logs them). `create` raises ConflictError when the name exists, `update`
     when the row changed or was deleted since it was read (its ETag moved); both raise InvalidInput when
-    the record would not fit in a table entity.
+    the record would not fit in a table entity (TooLarge: HTTP 413).
     """
 
     def get(self, name: str) -> ConnectorRecord | None: ...
@@ -56,4 +58,10 @@ class ConnectorStore(Protocol):
 
     def update(self, record: ConnectorRecord) -> ConnectorRecord: ...
 
-    def delete(self, name: str) -> bool: ...
+    def delete(self, name: str, etag: str | None = None) -> bool:
+        """Delete the row (only if its ETag is still `etag`, when given: else ConflictError)."""
+        ...
+
+    def check_fits(self, record: ConnectorRecord) -> None:
+        """Raise TooLarge (naming the biggest fields) when the record would not fit in a row."""
+        ...

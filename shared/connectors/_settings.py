@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
+from shared.bc import ENVIRONMENT_NAME_RULE, is_environment_name
 from shared.errors import InvalidInput
 from shared.jsontypes import JsonObject, JsonValue, json_type
 
@@ -27,6 +28,7 @@ __all__ = [
     "FieldError",
     "PostingGroups",
     "SECRET_PATHS",
+    "SETTINGS_PATHS",
     "SettingsInvalid",
     "WebServices",
     "parse_connector_name",
@@ -42,15 +44,14 @@ ITEM_TYPES = {"Service": "Service", "Non-Inventory": "Non_x002D_Inventory", "Inv
 
 # Name rules: used in Key Vault secret names (`connector-{name}-refresh-token`, [0-9a-zA-Z-]{1,127})
 # and as a table RowKey, so only lower-case letters, digits and inner hyphens.
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$")
-# BC environment names: letters, digits, '-' and '_', at most 30 characters (BC admin center rule).
-_ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9_-]{1,30}$")
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+_GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DOMAIN_RE = re.compile(r"(?=.{4,253}\Z)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}")
+# Patterns are matched whole (`fullmatch`): `$` would also match before a final newline.
 # OData V4 service names on BC's Web Services page.
-_SERVICE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,239}$")
-_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
-_USER_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SERVICE_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,239}")
+_EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}")
+_USER_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 MAX_NOTES = 4000
 MAX_RECIPIENTS = 50
@@ -175,7 +176,7 @@ class ConnectorSettings:
 
 def parse_connector_name(name: str | None) -> str:
     """Check a connector name from a route; raises SettingsInvalid naming the `name` field."""
-    if not name or not _NAME_RE.match(name):
+    if not name or not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise SettingsInvalid([FieldError(
             "name",
             "A connector name has 3 to 63 characters: lower-case letters a-z, digits and hyphens, "
@@ -257,7 +258,7 @@ def _string(max_len: int, *, pattern: re.Pattern[str] | None = None, hint: str =
             raise _Bad("Must not be empty.")
         if len(value) > max_len:
             raise _Bad(f"Is {len(value)} characters long; at most {max_len} are allowed.")
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             raise _Bad(hint or "Has characters that are not allowed.")
         return value
     return parse
@@ -289,9 +290,9 @@ def _choice(options: tuple[str, ...]) -> Callable[[JsonValue], str]:
 
 def _tenant(raw: JsonValue) -> str:
     value = _string(253)(raw)
-    if _GUID_RE.match(value):
+    if _GUID_RE.fullmatch(value):
         return value.lower()
-    if _DOMAIN_RE.match(value):
+    if _DOMAIN_RE.fullmatch(value):
         return value.lower()
     raise _Bad("Must be the Entra tenant id (a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47) "
                "or its domain (contoso.onmicrosoft.com). In Business Central: Help & Support, "
@@ -300,7 +301,7 @@ def _tenant(raw: JsonValue) -> str:
 
 def _guid(raw: JsonValue) -> str:
     value = _string(36)(raw)
-    if not _GUID_RE.match(value):
+    if not _GUID_RE.fullmatch(value):
         raise _Bad("Must be a GUID such as 3f9b6c1e-2a4d-4e8f-9b7a-5c6d7e8f9a01 (the app registration's "
                    "Application (client) ID).")
     return value.lower()
@@ -335,9 +336,9 @@ def _recipients(raw: JsonValue) -> tuple[str, ...]:
             raise _Bad(f"Item {index} must be a non-empty string.")
         value = item.strip()
         if "@" in value:
-            if not _EMAIL_RE.match(value):
+            if not _EMAIL_RE.fullmatch(value):
                 raise _Bad(f"Item {index} ('{value[:60]}') is not a valid e-mail address.")
-        elif not _USER_ID_RE.match(value):
+        elif not _USER_ID_RE.fullmatch(value):
             raise _Bad(f"Item {index} ('{value[:60]}') is neither an e-mail address nor a host user id.")
         if value not in out:
             out.append(value)
@@ -354,9 +355,15 @@ def _notes(raw: JsonValue) -> str:
 
 _SERVICE = _string(240, pattern=_SERVICE_NAME_RE,
                    hint="Must be an OData V4 service name as on BC's Web Services page: letters, digits, '_'.")
-_ENVIRONMENT = _string(30, pattern=_ENVIRONMENT_RE,
-                       hint="A BC environment name has at most 30 letters, digits, '-' or '_' "
-                            "(for example Production or Sandbox).")
+def _environment(raw: JsonValue) -> str:
+    # The BC client's own rule (shared.bc): settings this accepts can always be used.
+    value = _string(30)(raw)
+    if not is_environment_name(value):
+        raise _Bad(ENVIRONMENT_NAME_RULE)
+    return value
+
+
+_ENVIRONMENT = _environment
 
 
 # --------------------------------------------------------------------------------------------------
@@ -490,6 +497,8 @@ SECRET_PATHS = ("auth.clientSecret",)
 _LEAF_PATHS = {spec.path for spec in _SPECS} | set(SECRET_PATHS)
 _OBJECT_PATHS = {".".join(p.split(".")[:depth]) for p in _LEAF_PATHS for depth in range(1, p.count(".") + 1)}
 _ORDER = {spec.path: i for i, spec in enumerate(_SPECS)}
+#: Every settings path a PUT body may hold (dotted), secrets included.
+SETTINGS_PATHS = tuple(sorted(_LEAF_PATHS))
 
 
 def _build(values: Mapping[str, Value]) -> ConnectorSettings:

@@ -131,7 +131,7 @@ def _resolve_company(settings: ConnectorSettings, client: BcClient, client_id: s
     try:
         companies = list(client.list_companies())
     except TokenError as err:
-        raise SettingsInvalid([_token_error_field(err, settings)]) from err
+        raise SettingsInvalid([token_error_field(err, settings)]) from err
     except BcAuthorizationError as err:
         raise SettingsInvalid([FieldError(
             "auth.clientId",
@@ -158,7 +158,8 @@ def _resolve_company(settings: ConnectorSettings, client: BcClient, client_id: s
         "company", f"Environment '{settings.environment}' has no company '{wanted}'.{hint}", names)])
 
 
-def _token_error_field(err: TokenError, settings: ConnectorSettings) -> FieldError:
+def token_error_field(err: TokenError, settings: ConnectorSettings) -> FieldError:
+    """The settings field to blame when Entra refuses a token for `settings` (and Entra's reason)."""
     if isinstance(err, UnknownTenantError):
         return FieldError("tenantId", f"Entra ID does not know tenant '{settings.tenant_id}'. {err}")
     if isinstance(err, InvalidClientError):

@@ -217,7 +217,7 @@ class ConsentService:
         try:
             state = self._take_state(params, progress)
             record, settings = self._connector_for(state, params)
-            grant = self._redeem(state, params, progress)
+            grant = self._redeem(state, record, params, progress)
             verification = self._verify(state, settings, grant)
         except _Stop as stop:
             return stop.page
@@ -255,9 +255,10 @@ class ConsentService:
             raise _Stop(pages.settings_changed(name))
         return record, settings
 
-    def _redeem(self, state: ConsentState, params: Mapping[str, str], progress: _Progress) -> RedeemedGrant:
+    def _redeem(self, state: ConsentState, record: ConnectorRecord, params: Mapping[str, str],
+                progress: _Progress) -> RedeemedGrant:
         name = state.connector
-        secret = client_secret_of(self._secrets, name)
+        secret = client_secret_of(self._secrets, record)
         if not secret:
             raise _Stop(pages.setup_problem(
                 name, "No client secret is stored for the connector's app, and the app-wide secret "

@@ -22,7 +22,7 @@ QUEUE_TYPES = {"bc-customers": "customer", "bc-projects": "project", "bc-product
 #: Azure Storage queue messages hold at most 64 KiB; anything longer is not a message we were sent.
 MAX_MESSAGE_CHARS = 64 * 1024
 
-_CONNECTOR = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_CONNECTOR = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")  # matched whole (fullmatch)
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def parse_envelope(text: object, *, queue_type: str) -> Envelope:
     connector = document.get("connector")
     if connector is None:
         raise MessageInvalid("connector", "is required")
-    if not isinstance(connector, str) or not _CONNECTOR.match(connector):
+    if not isinstance(connector, str) or not _CONNECTOR.fullmatch(connector):
         raise MessageInvalid("connector", "must be a connector name: 3 to 63 lower-case letters, digits and "
                                           "hyphens, starting and ending with a letter or digit")
     kind = document.get("type")
@@ -97,7 +97,7 @@ def peek_identity(text: object) -> tuple[str | None, str | None, str | int | Non
     if not isinstance(document, Mapping):
         return None, None, None
     raw_connector = document.get("connector")
-    connector = raw_connector if isinstance(raw_connector, str) and _CONNECTOR.match(raw_connector) else None
+    connector = raw_connector if isinstance(raw_connector, str) and _CONNECTOR.fullmatch(raw_connector) else None
     data = document.get("data")
     raw_id = data.get("id") if isinstance(data, Mapping) else None
     host_id: str | None = None

@@ -1,7 +1,8 @@
 """A BC client for a connector, in its auth mode: the one place that knows how a connector reaches BC.
 
-- client credentials: the connector's own client secret (Key Vault `connector-{name}-client-secret`) or
-  the app-wide one (`bc-client-secret`), with the connector's client id or the app-wide `BC_CLIENT_ID`;
+- client credentials: the connector's own client secret (the Key Vault secret its row names,
+  `record.client_secret_name`) or the app-wide one (`bc-client-secret`), with the connector's client id or
+  the app-wide `BC_CLIENT_ID`; never a secret the row does not name;
 - delegated: the worker's `RefreshTokenCredential` of the connector, redeeming its stored refresh token
   through the rotation guard (`ConnectorRefreshTokens`). While the connector is `consent_required` or
   `reconnect_required` no token is asked for: `ReconnectRequiredError` at once, so its work is parked.
@@ -16,7 +17,7 @@ from typing import Protocol
 
 import requests
 
-from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, client_secret_name
+from shared.adapters.secrets import APP_CLIENT_SECRET_NAME
 from shared.auth import BC_SCOPE, CredentialCache, RefreshTokenCredential, ReconnectRequiredError, TokenCredential
 from shared.bc import BcClient, ConnectorGates
 from shared.config import AppSettings
@@ -63,7 +64,7 @@ class BcClients:
         """
         settings = record.settings
         if settings.auth_mode == "clientCredentials":
-            client_id, secret = self._app_credentials(record.name, settings)
+            client_id, secret = self._app_credentials(settings, secret_name=record.client_secret_name)
             return self._app_client(settings.tenant_id, settings.environment, client_id, secret, key=record.name)
         return self._client(settings, self.delegated_credential(record), key=record.name,
                             scope=DELEGATED_BC_SCOPE)
@@ -77,7 +78,7 @@ class BcClients:
                 f"POST /api/connectors/{record.name}/consent. Waiting work is kept and replayed afterwards.",
                 error=record.status or "consent_required")
         settings = record.settings
-        client_id, secret = self._app_credentials(record.name, settings)
+        client_id, secret = self._app_credentials(settings, secret_name=record.client_secret_name)
         return self._credentials.delegated(
             record.name, authority_host=self._app.bc_authority_host, tenant=settings.tenant_id,
             client_id=client_id, client_secret=secret, http_session=self._session,
@@ -87,9 +88,10 @@ class BcClients:
                      name: str) -> BcClient:
         """An app-only client for settings not stored yet (a save's verification).
 
-        The secret is `client_secret`, else the connector's stored one, else the app-wide one.
+        The secret is `client_secret` (the caller resolved it from the body or the stored row), else the
+        app-wide one.
         """
-        client_id, secret = self._app_credentials(name, settings, client_secret)
+        client_id, secret = self._app_credentials(settings, client_secret=client_secret)
         return self._app_client(settings.tenant_id, settings.environment, client_id, secret, key=name)
 
     def with_token(self, settings: ConnectorSettings, access_token: str, expires_in: int, *,
@@ -104,11 +106,15 @@ class BcClients:
 
     # -- internals ----------------------------------------------------------------------------------
 
-    def _app_credentials(self, name: str, settings: ConnectorSettings,
-                         client_secret: str | None = None) -> tuple[str, str]:
+    def _app_credentials(self, settings: ConnectorSettings, *, client_secret: str | None = None,
+                         secret_name: str | None = None) -> tuple[str, str]:
         client_id = settings.client_id or self._app.bc_client_id
-        secret = (client_secret or self._secrets.get_secret(client_secret_name(name))
-                  or self._secrets.get_secret(APP_CLIENT_SECRET_NAME))
+        if client_secret is not None:
+            secret: str | None = client_secret
+        elif secret_name is not None:
+            secret = self._secrets.get_secret(secret_name)
+        else:
+            secret = self._secrets.get_secret(APP_CLIENT_SECRET_NAME)
         if not client_id or not secret:
             raise SettingsInvalid([FieldError(
                 "auth.clientSecret" if client_id else "auth.clientId",

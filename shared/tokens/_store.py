@@ -23,9 +23,10 @@ import uuid
 from dataclasses import replace
 from typing import Protocol
 
-from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, client_secret_name, refresh_token_name
+from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, refresh_token_name
 from shared.auth import StoredRefreshToken
 from shared.clock import Clock, iso
+from shared.connectors import ConnectorRecord
 from shared.errors import ConflictError
 from shared.guarded import guarded_update
 
@@ -50,9 +51,12 @@ def _now_and_lapse(clock: Clock) -> tuple[str, str]:
     return iso(moment, timespec="seconds"), iso(moment + REFRESH_TOKEN_INACTIVITY, timespec="seconds")
 
 
-def client_secret_of(secrets: Secrets, connector: str) -> str | None:
-    """The client secret a connector's app signs in with: its own, else the app-wide `bc-client-secret`."""
-    return secrets.get_secret(client_secret_name(connector)) or secrets.get_secret(APP_CLIENT_SECRET_NAME)
+def client_secret_of(secrets: Secrets, record: ConnectorRecord) -> str | None:
+    """The client secret a connector's app signs in with: the one its row names, else the app-wide
+    `bc-client-secret` (never a secret the row does not name: see shared.adapters.secrets._names)."""
+    if record.client_secret_name:
+        return secrets.get_secret(record.client_secret_name)
+    return secrets.get_secret(APP_CLIENT_SECRET_NAME)
 
 
 class ConnectorRefreshTokens:

@@ -38,7 +38,13 @@ def field_errors(response) -> dict[str, dict]:
 
 def assert_nothing_stored(name, services):
     assert get(name).status_code == 404
-    assert services.secrets().get_secret(f"connector-{name}-client-secret") is None
+    assert services.secrets().list_names(f"connector-{name}-") == []
+
+
+def stored_secret(services, name):
+    """The client secret the connector's row names (the row decides which secret is current)."""
+    record = services.store().get(name)
+    return services.secrets().get_secret(record.client_secret_name) if record.client_secret_name else None
 
 
 # --- Created / Updated --------------------------------------------------------------------------------
@@ -117,7 +123,7 @@ def test_the_client_secret_is_write_only(services, connector_name, caplog):
     fetched = get(connector_name)
     assert SECRET not in fetched.get_body().decode()
     assert json_of(fetched)["auth"]["clientSecret"] == "stored"
-    assert services.secrets().get_secret(f"connector-{connector_name}-client-secret") == SECRET
+    assert stored_secret(services, connector_name) == SECRET
     assert SECRET not in caplog.text
 
 

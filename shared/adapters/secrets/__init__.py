@@ -6,7 +6,11 @@ from shared.adapters.secrets._local import DEFAULT_LOCAL_SECRETS_PATH, LocalDevS
 from shared.adapters.secrets._memory import InMemorySecretStore
 from shared.adapters.secrets._names import (
     APP_CLIENT_SECRET_NAME,
+    CONNECTOR_SECRET_PREFIX,
+    ConnectorSecretName,
     client_secret_name,
+    new_client_secret_name,
+    parse_connector_secret_name,
     refresh_token_name,
     validate_secret_name,
 )
@@ -30,6 +34,10 @@ __all__ = [
     "secret_store_from_settings",
     "APP_CLIENT_SECRET_NAME",
     "client_secret_name",
+    "new_client_secret_name",
+    "parse_connector_secret_name",
+    "ConnectorSecretName",
+    "CONNECTOR_SECRET_PREFIX",
     "refresh_token_name",
     "validate_secret_name",
     "KEY_VAULT_URL_SETTING",

@@ -145,6 +145,19 @@ class KeyVaultSecretStore:
         except HttpResponseError as exc:
             raise _error(name, "delete", exc) from exc
 
+    def list_names(self, prefix: str) -> list[str]:
+        """Names of the vault's (not deleted) secrets that start with `prefix`; one request per page."""
+        from azure.core.exceptions import HttpResponseError, ServiceRequestError
+
+        wanted = prefix.lower()
+        try:
+            return sorted(p.name for p in self._client.list_properties_of_secrets()
+                          if p.name and p.name.lower().startswith(wanted))
+        except HttpResponseError as exc:
+            raise _error(prefix + "*", "list", exc) from exc
+        except ServiceRequestError as exc:
+            raise _unreachable(prefix + "*", "list") from exc
+
     def close(self) -> None:
         self._client.close()
 
@@ -189,7 +202,7 @@ def _error(name: str, action: str, exc: "HttpResponseError") -> SecretStoreError
     hint = ""
     if exc.status_code in (401, 403):
         hint = " Check that the app's identity may %s secrets in this vault (Key Vault Secrets Officer role)." % (
-            "read" if action == "read" else "write and delete"
+            "read" if action == "read" else ("list" if action == "list" else "write and delete")
         )
     return secret_store_error(
         name,

@@ -73,6 +73,10 @@ class LocalDevSecretStore:
             if values.pop(key, None) is not None:
                 self._save(name, values)
 
+    def list_names(self, prefix: str) -> list[str]:
+        with self._lock:
+            return sorted(n for n in self._load(prefix or "(list)") if n.startswith(prefix.lower()))
+
     def _load(self, name: str) -> dict[str, str]:
         try:
             text = self._path.read_text(encoding="utf-8")

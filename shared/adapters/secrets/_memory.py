@@ -32,6 +32,10 @@ class InMemorySecretStore:
         with self._lock:
             self._values.pop(validate_secret_name(name).lower(), None)
 
+    def list_names(self, prefix: str) -> list[str]:
+        with self._lock:
+            return sorted(n for n in self._values if n.startswith(prefix.lower()))
+
     def names(self) -> list[str]:
         """Stored names (lower-cased), for assertions; never the values."""
         with self._lock:

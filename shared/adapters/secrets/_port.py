@@ -28,6 +28,10 @@ class SecretStore(Protocol):
         """Delete the secret; succeeds when it is already gone."""
         ...
 
+    def list_names(self, prefix: str) -> list[str]:
+        """The names of the existing secrets that start with `prefix` (case-insensitive), never values."""
+        ...
+
 
 class SecretStoreError(ConnectorError):
     """A secret operation failed. `name` is the secret's name; `status` and `code` come from the service.

@@ -13,7 +13,7 @@ import pytest
 
 from shared.adapters.connector_store import InMemoryConnectorStore, TableConnectorStore
 from shared.connectors import ConnectorRecord, ConnectorSettings, SettingsInvalid
-from shared.errors import ConflictError, InvalidInput
+from shared.errors import ConflictError, TooLarge, disposition
 
 pytestmark = pytest.mark.integration
 
@@ -203,10 +203,11 @@ def test_delete_answers_whether_the_connector_existed(store, unique_connector_na
 def test_stats_over_the_64_kib_property_limit_are_refused_with_the_field(store, unique_connector_name):
     too_big = record(unique_connector_name, stats={"notes": "x" * 40_000})
 
-    with pytest.raises(InvalidInput) as raised:
+    with pytest.raises(TooLarge) as raised:
         store.create(too_big)
 
-    assert raised.value.field == "stats"
+    assert raised.value.field == "stats" and raised.value.fields == ("stats",)
+    assert disposition(raised.value).http_status == 413
     assert str(raised.value).startswith(
         "Connector '%s': stats takes 80024 bytes as stored, over Table Storage's limit of 65536 bytes "
         "per string property." % unique_connector_name
@@ -265,3 +266,23 @@ def test_status_and_ids_are_plain_columns_operators_can_filter_on(make_table_cli
     assert rows[0]["taxMode"] == "vat"
     assert rows[0]["refreshTokenExpiresAt"] == "2027-01-01T00:00:00Z"
     assert isinstance(rows[0]["settings"], str)
+
+
+def test_a_delete_under_a_stale_etag_is_a_conflict_and_keeps_the_row(store, unique_connector_name):
+    created = store.create(record(unique_connector_name))
+    store.update(created)
+    with pytest.raises(ConflictError):
+        store.delete(unique_connector_name, etag=created.etag)
+    assert store.get(unique_connector_name) is not None
+    assert store.delete(unique_connector_name, etag=store.get(unique_connector_name).etag) is True
+
+
+def test_the_row_keeps_the_name_of_the_secret_it_uses(store, unique_connector_name):
+    name = f"connector-{unique_connector_name}-client-secret-65f00000c0ffee00"
+    store.create(record(unique_connector_name, client_secret_source="connector", client_secret_name=name))
+    assert store.get(unique_connector_name).client_secret_name == name
+
+
+def test_a_row_written_before_generations_uses_the_old_fixed_secret_name(store, unique_connector_name):
+    store.create(record(unique_connector_name, client_secret_source="connector"))
+    assert store.get(unique_connector_name).client_secret_name == f"connector-{unique_connector_name}-client-secret"

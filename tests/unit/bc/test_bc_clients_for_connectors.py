@@ -28,14 +28,20 @@ def _document(mode: str, client_id: str | None = OWN_CLIENT) -> dict:
     return {"tenantId": TENANT, "environment": "Production", "company": "CRONUS", "auth": auth}
 
 
-def _record(mode: str = "clientCredentials", status: str = "connected", **kwargs) -> ConnectorRecord:
-    return ConnectorRecord(name="acme", settings=ConnectorSettings.from_document(_document(mode, **kwargs)), status=status, company_id=None,
-                           company_name=None, tax_mode=None, refresh_token_expires_at=None)
+OWN_SECRET_NAME = "connector-acme-client-secret-65f0000000c0ffee"
+
+
+def _record(mode: str = "clientCredentials", status: str = "connected", secret_name: str | None = OWN_SECRET_NAME,
+            **kwargs) -> ConnectorRecord:
+    return ConnectorRecord(name="acme", settings=ConnectorSettings.from_document(_document(mode, **kwargs)),
+                           status=status, company_id=None, company_name=None, tax_mode=None,
+                           refresh_token_expires_at=None, client_secret_source="connector" if secret_name else "app",
+                           client_secret_name=secret_name)
 
 
 @pytest.fixture
 def secrets() -> InMemorySecretStore:
-    return InMemorySecretStore({APP_CLIENT_SECRET_NAME: "app-wide-secret"})
+    return InMemorySecretStore({APP_CLIENT_SECRET_NAME: "app-wide-secret", OWN_SECRET_NAME: "own-secret"})
 
 
 @pytest.fixture
@@ -49,8 +55,8 @@ def clients(secrets, gates) -> BcClients:
                      credentials=CredentialCache(), session=requests.Session(), gates=gates, clock=SYSTEM_CLOCK)
 
 
-def test_a_client_credentials_connector_uses_its_own_secret_and_its_gate(clients, secrets, gates):
-    secrets.set_secret(client_secret_name("acme"), "own-secret")
+def test_a_client_credentials_connector_uses_the_secret_its_row_names_and_its_gate(clients, secrets, gates):
+    secrets.set_secret(OWN_SECRET_NAME, "own-secret")
     client = clients.for_record(_record())
     assert client.api_base == f"https://bc.test/v2.0/{TENANT}/Production/api/v2.0"
     credential = client._credential
@@ -60,7 +66,7 @@ def test_a_client_credentials_connector_uses_its_own_secret_and_its_gate(clients
 
 
 def test_without_its_own_secret_the_app_wide_secret_and_client_id_are_used(clients):
-    credential = clients.for_record(_record(client_id=None))._credential
+    credential = clients.for_record(_record(client_id=None, secret_name=None))._credential
     assert (credential.client_id, credential._client_secret) == ("app-wide-client", "app-wide-secret")
 
 
@@ -96,7 +102,14 @@ def test_a_save_verifies_with_the_secret_it_was_given(clients, secrets):
     settings = ConnectorSettings.from_document(_document("clientCredentials"))
     client = clients.for_settings(settings, "new-secret", name="acme")
     assert client._credential._client_secret == "new-secret"
-    assert clients.for_settings(settings, name="acme")._credential._client_secret == "old-secret"
+
+
+def test_a_secret_no_row_names_is_never_adopted(clients, secrets):
+    secrets.set_secret(client_secret_name("acme"), "orphaned-secret")
+    settings = ConnectorSettings.from_document(_document("clientCredentials"))
+    assert clients.for_settings(settings, name="acme")._credential._client_secret == "app-wide-secret"
+    credential = clients.for_record(_record(secret_name=None))._credential
+    assert credential._client_secret == "app-wide-secret"
 
 
 def test_a_consent_callback_checks_bc_with_the_token_in_hand(clients):

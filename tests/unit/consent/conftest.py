@@ -81,7 +81,7 @@ def delegated_record(name: str = "acme", status: str = "consent_required", tenan
                                            "company": "CRONUS USA, Inc.",
                                            "auth": {"mode": "delegated", "clientId": constants.DEMO_CLIENT_ID},
                                            "notifications": {"recipients": ["ops@example.com"]}}),
-        client_secret_source="connector")
+        client_secret_source="app")
 
 
 @dataclass
