@@ -71,6 +71,11 @@ READ_ONLY_FIELDS = ("status", "companyId", "companyName", "companyCountry", "tax
                     "expenseImport")
 #: Of those, the ones read from the activity table rather than the connector's row.
 ACTIVITY_FIELDS = ("lastExports",)
+#: Of those, reports that change without a save (every export, import run, token renewal): a GET body saved
+#: back a moment later carries older values, so they are ignored rather than compared. The ETag (If-Match)
+#: is what protects a read-modify-write against changes made meanwhile.
+REPORT_FIELDS = ("updatedAt", "refreshTokenExpiresAt", "reconnectReason", "reconnectRequiredSince", "lastExports",
+                 "expenseImport")
 
 #: A client secret written less than this long ago may belong to a save still running: the clean-up
 #: pass leaves it (HTTP functions end within 230 seconds; Learn, "Azure Functions HTTP trigger").
@@ -283,6 +288,8 @@ class ConnectorService:
             present = [k for k in present if k in stored or k in READ_ONLY_FIELDS]
         errors = []
         for key in present:
+            if existing is not None and key in REPORT_FIELDS:
+                continue
             if existing is None:
                 errors.append(FieldError(key, "Read-only: there is no stored connector of this name yet; leave "
                                               "it out when creating one."))

@@ -98,6 +98,15 @@ def test_a_read_only_field_that_differs_is_a_field_error(services, connector_nam
     assert {"status", "companyId"} <= set(fields(response))
 
 
+def test_a_get_body_saved_back_after_reports_moved_on_still_saves(services, connector_name):
+    put(connector_name, connector_settings())
+    body = json_of(get(connector_name))
+    body.update(updatedAt="2020-01-01T00:00:00Z", lastExports={"invoice": {"lastStatus": "created"}},
+                expenseImport={"status": "completed"})
+    response = put(connector_name, body)
+    assert response.status_code == 200, json_of(response)
+
+
 def test_stored_keeps_the_secret_and_is_never_sent_to_entra_as_one(services, connector_name):
     put(connector_name, connector_settings())
     body = json_of(get(connector_name))
