@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; the modules load on first u
     from shared.connectors import ConnectorService, ConnectorStore
     from shared.consent import ConsentService, RenderedPage
     from shared.expenses import ExpenseImport, ImportOptions
-    from shared.exports import ExportOptions, ExportService, LookupCache, Notifier
+    from shared.exports import ExportOptions, ExportService, LookupCache, Notifier, PayloadStore
     from shared.tokens import BcClients, TokenUpkeep
 
 __all__ = ["App", "Adapters", "bootstrap", "build_adapters", "worker_app", "set_worker_app",
@@ -72,6 +72,7 @@ class Adapters:
     notifier: Notifier
     bc_clients: "BcClients"
     lookups: "LookupCache"
+    payloads: "PayloadStore"
 
 
 def build_adapters(environ: Mapping[str, str] | None = None, *, secrets: "SecretStore | None" = None,
@@ -80,9 +81,11 @@ def build_adapters(environ: Mapping[str, str] | None = None, *, secrets: "Secret
                    clock: Clock = SYSTEM_CLOCK) -> Adapters:
     """The real adapters for `environ` (the process environment by default). Keyword arguments replace one
     adapter each: tests keep secrets and notifications in memory, benchmarks bring their own gates.
-    Creates the app's tables (each once per process)."""
+    Creates the app's tables, queues and the claim-check container `bc-payloads` (each once per process), so a
+    host polling an output queue before the first message finds it (docs/contract.md §4)."""
     from shared.adapters import (
         TableLeaseStore,
+        blob_service_from_settings,
         default_azure_credential,
         ensure_queue,
         ensure_table,
@@ -97,9 +100,10 @@ def build_adapters(environ: Mapping[str, str] | None = None, *, secrets: "Secret
     from shared.adapters.expense_outbox import QueueOutbox
     from shared.adapters.http import default_session
     from shared.adapters.ledger import TableLedger
-    from shared.adapters.names import QUEUES, TABLES
+    from shared.adapters.names import PAYLOAD_CONTAINER, QUEUES, TABLES
     from shared.adapters.outbox import QueueNotifier
     from shared.adapters.parking import TableParkingLot
+    from shared.adapters.payloads import BlobPayloadStore, ensure_container
     from shared.adapters.queues import QueueSender
     from shared.adapters.secrets import secret_store_from_settings
     from shared.adapters.token_versions import TableTokenVersionStore
@@ -116,9 +120,16 @@ def build_adapters(environ: Mapping[str, str] | None = None, *, secrets: "Secret
     credentials = credential_factory or default_azure_credential
     table_service = table_service_from_settings(env, credentials)
     queue_service = queue_service_from_settings(env, credentials)
+    blob_service = blob_service_from_settings(env, credentials)
 
     def table(key: str) -> "TableClient":
         return ensure_table(table_service.get_table_client(TABLES[key]))
+
+    for key in TABLES:
+        table(key)
+    for name in QUEUES.values():
+        ensure_queue(queue_service.get_queue_client(name))
+    payloads = ensure_container(blob_service.get_container_client(PAYLOAD_CONTAINER))
 
     queues = QueueSender(queue_service)
     secret_store = secrets if secrets is not None else secret_store_from_settings(env, credentials)
@@ -141,6 +152,7 @@ def build_adapters(environ: Mapping[str, str] | None = None, *, secrets: "Secret
                              credentials=CredentialCache(), session=bc_session or default_session(),
                              gates=gates if gates is not None else ConnectorGates(), clock=clock),
         lookups=LookupCache(clock=clock),
+        payloads=BlobPayloadStore(lambda: payloads),
     )
 
 
@@ -182,7 +194,7 @@ def bootstrap(environ: Mapping[str, str] | None = None, *, adapters: Adapters | 
         exports=ExportService(
             connectors=a.connector_store, ledger=a.ledger, bc_clients=a.bc_clients,
             outbox=OutcomeOutbox(a.queues, a.activity), notifier=a.notifier, parking=a.parking, reconnects=consent,
-            clock=a.clock, lookups=a.lookups, options=export_options or ExportOptions()),
+            clock=a.clock, lookups=a.lookups, payloads=a.payloads, options=export_options or ExportOptions()),
         consent=consent,
         expenses=ExpenseImport(
             connectors=a.connector_store, cursors=a.cursors, leases=a.import_leases, projects=a.ledger,

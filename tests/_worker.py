@@ -131,6 +131,7 @@ def memory_adapters(environ: Mapping[str, str], **overrides: Any) -> Adapters:
     from shared.adapters.http import new_session
     from shared.adapters.ledger import InMemoryLedger
     from shared.adapters.parking import InMemoryParkingLot
+    from shared.adapters.payloads import InMemoryPayloadStore
     from shared.adapters.queues import InMemoryQueueSender
     from shared.adapters.secrets import InMemorySecretStore
     from shared.adapters.token_versions import InMemoryTokenVersionStore
@@ -155,5 +156,5 @@ def memory_adapters(environ: Mapping[str, str], **overrides: Any) -> Adapters:
         notifier=Notifications(),
         bc_clients=BcClients(app=settings, secrets=secrets, token_versions=versions, credentials=CredentialCache(),
                              session=new_session(), gates=ConnectorGates(), clock=SYSTEM_CLOCK),
-        lookups=LookupCache(SYSTEM_CLOCK))
+        lookups=LookupCache(SYSTEM_CLOCK), payloads=InMemoryPayloadStore())
     return replace(adapters, **overrides)

@@ -10,6 +10,7 @@ from shared.adapters._queues import decode_queue_text, ensure_queue
 from shared.adapters._settings import (
     STORAGE_SETTING,
     CredentialFactory,
+    blob_service_from_settings,
     default_azure_credential,
     queue_service_from_settings,
     table_service_from_settings,
@@ -31,6 +32,7 @@ __all__ = [
     "default_azure_credential",
     "table_service_from_settings",
     "queue_service_from_settings",
+    "blob_service_from_settings",
     "ensure_table",
     "ensure_queue",
     "delete_partitions",

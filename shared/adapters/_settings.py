@@ -20,9 +20,11 @@ from shared.errors import ConfigurationError
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.core.credentials import TokenCredential
     from azure.data.tables import TableServiceClient
+    from azure.storage.blob import BlobServiceClient
     from azure.storage.queue import QueueServiceClient
 
 __all__ = [
+    "blob_service_from_settings",
     "STORAGE_SETTING",
     "CredentialFactory",
     "default_azure_credential",
@@ -84,6 +86,22 @@ def queue_service_from_settings(
             raise _malformed(exc) from None
     endpoint = _service_endpoint(environ, "queue")
     return QueueServiceClient(account_url=endpoint, credential=_credential(environ, credential_factory))
+
+
+def blob_service_from_settings(
+    environ: Mapping[str, str], credential_factory: CredentialFactory = default_azure_credential
+) -> "BlobServiceClient":
+    """Build the Blob service client (container `bc-payloads`, docs/contract.md §4 "Claim check")."""
+    from azure.storage.blob import BlobServiceClient
+
+    connection_string = _setting(environ, STORAGE_SETTING)
+    if connection_string:
+        try:
+            return BlobServiceClient.from_connection_string(connection_string)
+        except ValueError as exc:
+            raise _malformed(exc) from None
+    endpoint = _service_endpoint(environ, "blob")
+    return BlobServiceClient(account_url=endpoint, credential=_credential(environ, credential_factory))
 
 
 def _setting(environ: Mapping[str, str], name: str) -> str | None:

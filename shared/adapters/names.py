@@ -5,7 +5,9 @@ One place, so the adapters, the composition root, the deployment checks and the 
 
 from __future__ import annotations
 
-__all__ = ["TABLES", "QUEUES", "CONTRACT_QUEUES"]
+from shared.messages import PAYLOAD_CONTAINER  # the claim-check container; the messages define dataRef
+
+__all__ = ["TABLES", "QUEUES", "CONTRACT_QUEUES", "PAYLOAD_CONTAINER"]
 
 #: Table names by the key the composition root uses.
 TABLES = {

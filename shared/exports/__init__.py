@@ -18,7 +18,7 @@ from ._invoices import INVOICE, InvoicePlan, export_invoice, plan_invoice
 from ._ledger import FAILED, PARKED, PENDING, RETRY, SYNCED, Ledger, LedgerRow
 from ._parking import ParkedMessage, ParkingLot, replay_parked
 from ._poison import POISON_QUEUES
-from ._ports import BcClientSource, ConnectorStore, ExportOptions, Notifier, Outbox, ReconnectReporter
+from ._ports import BcClientSource, ConnectorStore, ExportOptions, Notifier, Outbox, PayloadStore, ReconnectReporter
 from ._products import PRODUCT, ProductPlan, export_product, plan_product
 from ._projects import PROJECT, ProjectPlan, export_project, plan_project
 from ._service import ExportService, FailedMessages, unkeyed_id
@@ -58,6 +58,7 @@ __all__ = [
     "LookupCache",
     "Notifier",
     "Outbox",
+    "PayloadStore",
     "ParkedMessage",
     "ParkingLot",
     "ProductPlan",

@@ -13,7 +13,8 @@ from typing import Any, Protocol
 from shared.bc import BcClient
 from shared.connectors import ConnectorRecord
 
-__all__ = ["ConnectorStore", "BcClientSource", "Outbox", "Notifier", "ReconnectReporter", "ExportOptions"]
+__all__ = ["ConnectorStore", "BcClientSource", "Outbox", "Notifier", "ReconnectReporter", "PayloadStore",
+           "ExportOptions"]
 
 
 class ConnectorStore(Protocol):
@@ -44,6 +45,13 @@ class ReconnectReporter(Protocol):
     def report(self, name: str, reason: str) -> bool:
         """A revoked grant: mark the connector `reconnect_required` once and notify with a consent link;
         True when this call changed the status."""
+        ...
+
+
+class PayloadStore(Protocol):
+    def read(self, blob: str, max_bytes: int) -> bytes | None:
+        """The bytes of claim-check blob `blob` (container `bc-payloads`), at most `max_bytes + 1` of them;
+        None when it does not exist."""
         ...
 
 

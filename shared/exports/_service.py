@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
@@ -28,10 +29,13 @@ from typing import Any, Callable, Mapping
 from shared.clock import Clock
 from shared.connectors import ConnectorRecord, ConnectorSettings, SettingsInvalid
 from shared.errors import ConnectorError, PermanentError, ReconnectRequired, disposition
-from shared.jsontypes import JsonValue
+from shared.jsontypes import JsonValue, json_type
 from shared.messages import (
+    MAX_PAYLOAD_BYTES,
+    PAYLOAD_CONTAINER,
     QUEUE_TYPES,
     CustomerData,
+    DataRef,
     InvoiceData,
     MessageInvalid,
     ProductData,
@@ -52,7 +56,15 @@ from ._invoices import export_invoice
 from ._ledger import FAILED, SYNCED, Ledger
 from ._parking import ParkingLot
 from ._poison import POISON_QUEUES, exhausted_error
-from ._ports import BcClientSource, ConnectorStore, ExportOptions, Notifier, Outbox, ReconnectReporter
+from ._ports import (
+    BcClientSource,
+    ConnectorStore,
+    ExportOptions,
+    Notifier,
+    Outbox,
+    PayloadStore,
+    ReconnectReporter,
+)
 from ._products import export_product
 from ._projects import export_project
 
@@ -100,8 +112,9 @@ class ExportService:
 
     def __init__(self, *, connectors: ConnectorStore, ledger: Ledger, bc_clients: BcClientSource, outbox: Outbox,
                  notifier: Notifier, parking: ParkingLot, reconnects: ReconnectReporter, clock: Clock,
-                 lookups: LookupCache, options: ExportOptions = ExportOptions()) -> None:
+                 lookups: LookupCache, payloads: PayloadStore, options: ExportOptions = ExportOptions()) -> None:
         self._connectors, self._ledger, self._bc_clients = connectors, ledger, bc_clients
+        self._payloads = payloads
         self._outbox, self._notifier, self._parking, self._reconnects = outbox, notifier, parking, reconnects
         self._clock, self._lookups, self._options = clock, lookups, options
 
@@ -145,10 +158,37 @@ class ExportService:
                 "ExportDisabled", f"Connector '{record.name}' does not export {kind}s ({setting} is false). Enable "
                 "it and replay the message.", setting, replayable=True))
         try:
-            data = parse_data(kind, envelope.data)
-        except MessageInvalid as err:
+            document = envelope.data if envelope.data_ref is None else self._claimed(envelope.data_ref)
+            data = parse_data(kind, document)
+        except (MessageInvalid, ExportFailed) as err:
             return self._conclude(subject, err)
+        except Exception as exc:  # noqa: BLE001 - a storage error while reading the blob: _conclude decides
+            return self._conclude(subject, exc)
         return self._export(replace(subject, host_id=data.id), record, settings, data)
+
+    def _claimed(self, ref: DataRef) -> Mapping[str, JsonValue]:
+        """The `data` object a claim check names: the blob's bytes, their SHA-256 checked (contract §4)."""
+        content = self._payloads.read(ref.blob, MAX_PAYLOAD_BYTES)
+        if content is None:
+            raise ExportFailed("PayloadMissing", f"Blob '{ref.blob}' is not in container {PAYLOAD_CONTAINER}. Upload "
+                               "it (the data object as UTF-8 JSON) and replay the message.", "dataRef",
+                               replayable=True)
+        if len(content) > MAX_PAYLOAD_BYTES:
+            raise MessageInvalid("dataRef", f"blob '{ref.blob}' is larger than {MAX_PAYLOAD_BYTES} bytes; "
+                                            "split the entity")
+        actual = hashlib.sha256(content).hexdigest()
+        if actual != ref.sha256:
+            raise ExportFailed("PayloadAltered", f"Blob '{ref.blob}' has SHA-256 {actual}, not {ref.sha256} as the "
+                               "message says: it was changed or replaced after the message was sent. Upload the "
+                               "blob the message was made for, or send a new message.", "dataRef", replayable=True)
+        try:
+            document = json.loads(content.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise MessageInvalid("dataRef", f"blob '{ref.blob}' is not UTF-8 JSON") from None
+        if not isinstance(document, Mapping):
+            raise MessageInvalid("dataRef", f"blob '{ref.blob}' must hold the data object, not "
+                                            f"{json_type(document)}")
+        return document
 
     def _readable(self, name: str | None) -> ConnectorRecord | None:
         """The connector a bad message names, for its notification's recipients, if it can be read."""

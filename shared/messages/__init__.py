@@ -28,7 +28,10 @@ from ._entities import (
 )
 from ._envelope import (
     MAX_MESSAGE_CHARS,
+    MAX_PAYLOAD_BYTES,
+    PAYLOAD_CONTAINER,
     QUEUE_TYPES,
+    DataRef,
     Envelope,
     parse_envelope,
     peek_identity,
@@ -41,12 +44,15 @@ from ._version import Version
 __all__ = [
     "Address",
     "CustomerData",
+    "DataRef",
     "DepartmentRef",
     "Envelope",
     "InvoiceData",
     "InvoiceLine",
     "MAX_INVOICE_LINES",
     "MAX_MESSAGE_CHARS",
+    "MAX_PAYLOAD_BYTES",
+    "PAYLOAD_CONTAINER",
     "MessageInvalid",
     "NOTIFICATION_EVENTS",
     "PRODUCT_TYPES",

@@ -1,4 +1,6 @@
-"""The envelope every input message shares (docs/contract.md §4): connector, type, version, data."""
+"""The envelope every input message shares (docs/contract.md §4): connector, type, version, and `data` or,
+for an entity larger than a queue message, `dataRef` (a claim check: a blob in container `bc-payloads`
+holding the `data` object, with its SHA-256)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from ._errors import MessageInvalid
 from ._fields import json_type
 from ._version import Version
 
-__all__ = ["Envelope", "parse_envelope", "peek_identity", "QUEUE_TYPES", "MAX_MESSAGE_CHARS"]
+__all__ = ["DataRef", "Envelope", "parse_envelope", "peek_identity", "QUEUE_TYPES", "MAX_MESSAGE_CHARS",
+           "PAYLOAD_CONTAINER", "MAX_PAYLOAD_BYTES"]
 
 #: Which entity type each input queue carries (Contract queue names).
 QUEUE_TYPES = {"bc-customers": "customer", "bc-projects": "project", "bc-products": "product",
@@ -22,15 +25,37 @@ QUEUE_TYPES = {"bc-customers": "customer", "bc-projects": "project", "bc-product
 #: Azure Storage queue messages hold at most 64 KiB; anything longer is not a message we were sent.
 MAX_MESSAGE_CHARS = 64 * 1024
 
+#: The blob container a `dataRef` names a blob of (same storage account as the queues).
+PAYLOAD_CONTAINER = "bc-payloads"
+
+#: The largest `dataRef` blob read: 1,000 invoice lines with 2,000-character descriptions fit in about 2.5 MB.
+MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
+
 _CONNECTOR = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")  # matched whole (fullmatch)
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")  # matched whole (fullmatch)
+_MAX_BLOB_NAME = 1024  # Azure Blob Storage: a blob name is 1 to 1,024 characters
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """A claim check: blob `blob` of container `bc-payloads` holds the `data` object; `sha256` (lower-case hex)
+    is the SHA-256 of the blob's bytes; `id` the host id, when the host sent it (for the outcome of a blob
+    that cannot be read)."""
+
+    blob: str
+    sha256: str
+    id: str | None = None
 
 
 @dataclass(frozen=True)
 class Envelope:
+    """`data` is the entity, or None when `data_ref` names the blob that holds it."""
+
     connector: str
     type: str
     version: Version
-    data: Mapping[str, JsonValue]
+    data: Mapping[str, JsonValue] | None
+    data_ref: DataRef | None = None
 
 
 def _load(text: object) -> JsonValue:
@@ -78,11 +103,39 @@ def parse_envelope(text: object, *, queue_type: str) -> Envelope:
     except ValueError as err:
         raise MessageInvalid("version", str(err)) from None
     data = document.get("data")
+    if "dataRef" in document:
+        if data is not None:
+            raise MessageInvalid("dataRef", "cannot be sent together with data; send one of them")
+        return Envelope(connector, kind, version, None, _data_ref(document["dataRef"]))
     if data is None:
-        raise MessageInvalid("data", "is required")
+        raise MessageInvalid("data", "is required (or dataRef, naming a blob in container bc-payloads)")
     if not isinstance(data, Mapping):
         raise MessageInvalid("data", f"must be an object, not {json_type(data)}")
     return Envelope(connector, kind, version, data)
+
+
+def _data_ref(value: JsonValue) -> DataRef:
+    if not isinstance(value, Mapping):
+        raise MessageInvalid("dataRef", f"must be an object {{blob, sha256}}, not {json_type(value)}")
+    unknown = sorted(set(value) - {"blob", "sha256", "id"})
+    if unknown:
+        raise MessageInvalid(f"dataRef.{unknown[0][:40]}", "is not a field of dataRef (blob, sha256, id)")
+    blob = value.get("blob")
+    if not isinstance(blob, str) or not blob.strip():
+        raise MessageInvalid("dataRef.blob", "is required: the name of a blob in container bc-payloads")
+    if len(blob) > _MAX_BLOB_NAME or any(ord(ch) < 0x20 or ch == "\x7f" for ch in blob):
+        raise MessageInvalid("dataRef.blob", f"must be a blob name: 1 to {_MAX_BLOB_NAME} characters, no control "
+                                             "characters")
+    digest = value.get("sha256")
+    if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+        raise MessageInvalid("dataRef.sha256", "must be the SHA-256 of the blob's bytes as 64 hexadecimal digits")
+    raw_id = value.get("id")
+    host_id: str | None = None
+    if raw_id is not None:
+        if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)) or not str(raw_id).strip():
+            raise MessageInvalid("dataRef.id", "must be the host id (a string or an integer) of the entity")
+        host_id = str(raw_id).strip()
+    return DataRef(blob=blob, sha256=digest.lower(), id=host_id)
 
 
 def peek_identity(text: object) -> tuple[str | None, str | None, str | int | None]:
@@ -99,7 +152,8 @@ def peek_identity(text: object) -> tuple[str | None, str | None, str | int | Non
     raw_connector = document.get("connector")
     connector = raw_connector if isinstance(raw_connector, str) and _CONNECTOR.fullmatch(raw_connector) else None
     data = document.get("data")
-    raw_id = data.get("id") if isinstance(data, Mapping) else None
+    ref = document.get("dataRef")
+    raw_id = data.get("id") if isinstance(data, Mapping) else ref.get("id") if isinstance(ref, Mapping) else None
     host_id: str | None = None
     if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool):
         host_id = str(raw_id).strip()[:200] or None

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from shared.adapters.ledger import InMemoryLedger
 from shared.adapters.parking import InMemoryParkingLot
+from shared.adapters.payloads import InMemoryPayloadStore
 from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.connectors import ConnectorRecord, parse_connector_settings
 from shared.exports import ExportOptions, ExportService, LookupCache
@@ -168,6 +169,7 @@ class Ports:
     parking: InMemoryParkingLot
     store: InMemoryConnectorStore
     clock: FakeClock
+    payloads: InMemoryPayloadStore
 
 
 def deps_for(rec: ConnectorRecord, bc: FakeBc | None = None) -> tuple[Ports, Sent]:
@@ -175,7 +177,9 @@ def deps_for(rec: ConnectorRecord, bc: FakeBc | None = None) -> tuple[Ports, Sen
     sent = Sent()
     clock = FakeClock()
     ledger, parking, store = InMemoryLedger(), InMemoryParkingLot(clock=clock), InMemoryConnectorStore([rec])
+    payloads = InMemoryPayloadStore()
     service = ExportService(connectors=store, ledger=ledger, bc_clients=FixedBc(bc) if bc is not None else NoBc(),
                             outbox=sent, notifier=sent, parking=parking, reconnects=sent, clock=clock,
-                            lookups=LookupCache(clock), options=ExportOptions(claim_wait_seconds=0.05))
-    return Ports(service, ledger, parking, store, clock), sent
+                            lookups=LookupCache(clock), payloads=payloads,
+                            options=ExportOptions(claim_wait_seconds=0.05))
+    return Ports(service, ledger, parking, store, clock, payloads), sent

@@ -170,3 +170,43 @@ def test_any_text_either_is_an_envelope_or_raises_message_invalid(text):
         parse_envelope(text, queue_type="customer")
     except MessageInvalid as err:
         assert err.field in ("(message)", "connector", "type", "version", "data")
+
+
+# -- the claim check (dataRef) -----------------------------------------------------------------------------
+
+_DIGEST = "ab" * 32
+
+
+@pytest.mark.parametrize("ref, field", [
+    ("x", "dataRef"),
+    ({"sha256": _DIGEST}, "dataRef.blob"),
+    ({"blob": "", "sha256": _DIGEST}, "dataRef.blob"),
+    ({"blob": "a\nb", "sha256": _DIGEST}, "dataRef.blob"),
+    ({"blob": "a" * 1025, "sha256": _DIGEST}, "dataRef.blob"),
+    ({"blob": "a.json"}, "dataRef.sha256"),
+    ({"blob": "a.json", "sha256": "abc"}, "dataRef.sha256"),
+    ({"blob": "a.json", "sha256": _DIGEST, "id": True}, "dataRef.id"),
+    ({"blob": "a.json", "sha256": _DIGEST, "size": 3}, "dataRef.size"),
+])
+def test_a_bad_data_ref_is_refused_naming_its_field(ref, field):
+    text = json.dumps({"connector": "acme", "type": "invoice", "version": 1, "dataRef": ref})
+    with pytest.raises(MessageInvalid) as caught:
+        parse_envelope(text, queue_type="invoice")
+    assert caught.value.field == field
+
+
+def test_data_and_data_ref_together_are_refused():
+    text = json.dumps({"connector": "acme", "type": "invoice", "version": 1, "data": {},
+                       "dataRef": {"blob": "a", "sha256": _DIGEST}})
+    with pytest.raises(MessageInvalid) as caught:
+        parse_envelope(text, queue_type="invoice")
+    assert caught.value.field == "dataRef"
+
+
+def test_a_data_ref_envelope_carries_the_reference_and_no_data():
+    text = json.dumps({"connector": "acme", "type": "invoice", "version": 1,
+                       "dataRef": {"blob": "inv/1.json", "sha256": _DIGEST.upper(), "id": 7}})
+    envelope = parse_envelope(text, queue_type="invoice")
+    assert envelope.data is None
+    assert (envelope.data_ref.blob, envelope.data_ref.sha256, envelope.data_ref.id) == ("inv/1.json", _DIGEST, "7")
+    assert peek_identity(text) == ("acme", "7", 1)
