@@ -120,3 +120,50 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if {"azurite", "sandbox"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+
+
+# -- every message the suite sends to the host follows its published schema (docs/schemas/) ---------------
+
+def _check_output_queues() -> None:
+    """Wrap the senders of outcomes, notifications and expenses, and the test doubles that stand in for
+    them, so a message that does not follow docs/schemas/ fails the test that sent it."""
+    from shared.adapters import expense_outbox, queues
+    from tests import _worker
+    from tests._schemas import OUTPUT_SCHEMAS, check_sent
+
+    def checking_send_text(original):
+        def send_text(self, queue, text):
+            if queue in OUTPUT_SCHEMAS:
+                check_sent(OUTPUT_SCHEMAS[queue], text)
+            return original(self, queue, text)
+        return send_text
+
+    def checking_send_many(original):
+        def send_many(self, messages):
+            for message in messages:
+                check_sent("expense-message", message)
+            return original(self, messages)
+        return send_many
+
+    for cls in (queues.QueueSender, queues.InMemoryQueueSender):
+        cls.send_text = checking_send_text(cls.send_text)
+    for cls in (expense_outbox.QueueOutbox, expense_outbox.InMemoryOutbox):
+        cls.send_many = checking_send_many(cls.send_many)
+    notify = _worker.Notifications.notify
+
+    def checked_notify(self, message):
+        check_sent("notification-message", message)
+        return notify(self, message)
+
+    _worker.Notifications.notify = checked_notify
+
+
+_check_output_queues()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    from tests._schemas import CHECKED
+
+    if CHECKED:
+        terminalreporter.write_line("messages checked against docs/schemas/: " + ", ".join(
+            f"{name} {count}" for name, count in sorted(CHECKED.items())))

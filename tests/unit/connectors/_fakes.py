@@ -11,6 +11,7 @@ from shared.bc import BcClient
 from shared.clock import SYSTEM_CLOCK
 from shared.connectors import ConnectorOptions, ConnectorRecord, ConnectorService, ConnectorSettings
 from shared.jsontypes import JsonObject
+from tests._schemas import check_sent
 
 
 class NoBc:
@@ -48,6 +49,7 @@ class Recorded:
         self.purged.append(name)
 
     def notify(self, message: JsonObject) -> None:
+        check_sent("notification-message", message)
         self.notifications.append(message)
 
     def read(self, connector: str) -> JsonObject:

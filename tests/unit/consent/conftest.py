@@ -19,6 +19,7 @@ from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.connectors import ConnectorRecord, ConnectorStatuses, parse_connector_settings
 from shared.consent import REPLAY_LEASE, ConsentService
 from shared.adapters.parking import InMemoryParkingLot
+from tests._schemas import check_sent
 
 AUTHORITY = "https://login.test"
 PUBLIC = "https://func-bc.example.net"
@@ -108,6 +109,7 @@ class Ports:
 
     # the small ports served by the harness itself
     def notify(self, message: dict) -> None:
+        check_sent("notification-message", message)
         self.notifications.append(message)
 
     def send_text(self, queue: str, text: str) -> None:

@@ -21,6 +21,7 @@ from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.connectors import ConnectorRecord, ConnectorStatuses, ConnectorStore, parse_connector_settings
 from shared.messages import notification
 from shared.expenses import IMPORT_LEASE, ExpenseImport, HostProject, ImportOptions
+from tests._schemas import check_sent
 
 COMPANY_ID = "5a1c6898-0000-4e8f-9b7a-5c6d7e8f9a01"
 NAME = "acme"
@@ -98,6 +99,7 @@ class CollectedNotifications(list):
     """The `bc-notifications` messages sent, in order."""
 
     def notify(self, message: dict) -> None:
+        check_sent("notification-message", message)
         self.append(message)
 
 

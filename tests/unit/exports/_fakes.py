@@ -17,6 +17,7 @@ from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.connectors import ConnectorRecord, parse_connector_settings
 from shared.exports import ExportOptions, ExportService, LookupCache
 from tests._settings import apply_changes
+from tests._schemas import check_sent
 
 NOW = _dt.datetime(2026, 11, 20, 12, 0, tzinfo=_dt.timezone.utc)
 
@@ -149,9 +150,11 @@ class Sent:
     reconnects: list[tuple[str, str]] = field(default_factory=list)
 
     def send_outcome(self, outcome: dict) -> None:
+        check_sent("outcome-message", outcome)
         self.outcomes.append(outcome)
 
     def notify(self, notification: dict) -> None:
+        check_sent("notification-message", notification)
         self.notifications.append(notification)
 
     def report(self, name: str, reason: str) -> bool:
