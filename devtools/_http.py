@@ -44,12 +44,13 @@ class HttpFrontend:
 
     def __init__(self, routes: Iterable[HttpRoute], *, route_prefix: str = "api",
                  send_outputs: Callable[[FunctionInvoker, Invocation], list[str]] | None = None,
-                 banner: str = "") -> None:
+                 banner: str = "", admin: Callable[[str], bool] | None = None) -> None:
         # Most specific first (ASP.NET route precedence); stable for equal precedence.
         self.routes = sorted(routes, key=lambda r: r.template.precedence)
         self.prefix = [s.lower() for s in route_prefix.split("/") if s]
         self._send_outputs = send_outputs
         self._banner = banner
+        self._admin = admin
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)
@@ -60,6 +61,13 @@ class HttpFrontend:
         segments = split_path(raw_path.split("?", 1)[0])
         if not segments and request.method == "GET":
             return Response(self._banner or "bc-connector dev host is running.\n", mimetype="text/plain")
+        if self._admin is not None and [s.lower() for s in segments[:2]] == ["admin", "functions"] \
+                and len(segments) == 3:
+            # Core Tools' convention for running a non-HTTP function on demand: POST /admin/functions/{name}
+            # with {"input": ""}; 202 when it was started, 404 for a name that is not a timer function.
+            if request.method != "POST":
+                return Response(status=405, headers={"Allow": "POST"})
+            return Response(status=202) if self._admin(segments[2]) else _not_found()
         n = len(self.prefix)
         if [s.lower() for s in segments[:n]] != self.prefix:
             return _not_found()

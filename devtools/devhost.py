@@ -106,7 +106,7 @@ class DevHost:
         self._server_thread: threading.Thread | None = None
         self.http = HttpFrontend(
             [HttpRoute.from_invoker(i) for i in self.invokers if i.trigger_type == "httpTrigger"],
-            route_prefix=self.config.route_prefix, send_outputs=self._send_outputs)
+            route_prefix=self.config.route_prefix, send_outputs=self._send_outputs, admin=self._fire_on_demand)
         self._check_triggers()
 
     # -- public API ------------------------------------------------------------------------------
@@ -189,6 +189,13 @@ class DevHost:
         """Fire a timer function now (as the portal's "Test/Run" does)."""
         invoker = next(i for i in self.invokers if i.name == name and i.trigger_type == "timerTrigger")
         return self._timer_runner(invoker).fire(reason="run manually")
+
+    def _fire_on_demand(self, name: str) -> bool:
+        """`POST /admin/functions/{name}`: fire timer `name` in the background; False when there is none."""
+        if not any(i.name == name and i.trigger_type == "timerTrigger" for i in self.invokers):
+            return False
+        threading.Thread(target=self.run_timer, args=(name,), name="devhost-admin-%s" % name, daemon=True).start()
+        return True
 
     def describe(self) -> list[str]:
         """The startup banner: every function and how it is triggered."""

@@ -65,3 +65,20 @@ def test_an_invocation_later_than_its_schedule_is_past_due() -> None:
     runner.fire(scheduled=scheduled)
 
     assert calls == [{"past_due": True, "retry_count": 0}]
+
+
+def test_a_timer_fires_on_demand_with_post_admin_functions_name_as_core_tools_does() -> None:
+    import requests
+
+    calls: list = []
+    host = DevHost(timer_app(calls), {"SCHEDULE": NEVER_SOON}, port=0, queues=False).start()
+    try:
+        answer = requests.post(host.base_url + "/admin/functions/keepalive", json={"input": ""}, timeout=10)
+        assert answer.status_code == 202
+        deadline = time.monotonic() + 5
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(calls) == 1
+        assert requests.post(host.base_url + "/admin/functions/nosuch", json={}, timeout=10).status_code == 404
+    finally:
+        host.stop()
