@@ -162,9 +162,22 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--base-url", default="http://127.0.0.1:7071", help="the functions (default %(default)s)")
     parser.add_argument("--sandbox-url", default="https://127.0.0.1:8443", help="the BC sandbox (default %(default)s)")
     parser.add_argument("--ca", default=".sandbox/ca.pem", help="the sandbox's CA certificate (default %(default)s)")
+    parser.add_argument("--force", action="store_true", help="save the demo settings even if connector 'demo' exists")
     args = parser.parse_args(list(argv) if argv is not None else None)
 
     api = args.base_url.rstrip("/") + "/api/connectors/" + DEMO_CONNECTOR
+    if not args.force:
+        try:
+            existing = requests.get(api, timeout=30)
+        except requests.RequestException as exc:
+            _say("The functions did not answer at %s: %s" % (args.base_url, _short(exc)))
+            return 1
+        if existing.status_code == 200:
+            c = existing.json()
+            _say("Connector '%s' already exists (status '%s', updated %s): left as it is, so changes you made are "
+                 "kept. `python -m devtools.demo --force` saves the demo settings again."
+                 % (DEMO_CONNECTOR, c.get("status"), c.get("updatedAt")))
+            return 0
     log = RequestLog(args.sandbox_url, args.ca)
     log.mark()
 

@@ -6,7 +6,13 @@ own process groups with their output in ``.run/*.log``; Ctrl-C (or SIGTERM, SIGH
 this script started, and only those, even when something failed on the way. An Azurite or sandbox that
 is already running on the default ports is reused (and left running).
 
-    python -m devtools.run [--no-demo] [--exit-after-demo]
+    python -m devtools.run [--no-demo] [--exit-after-demo] [--port N] [--sandbox-port N] [--azurite-ports B,Q,T]
+
+Ports: the functions listen on `--port`, else local.settings.json `Host.LocalHttpPort`, else 7071; the sandbox
+on `--sandbox-port` (default 8443; BC_API_URL and BC_AUTHORITY_HOST follow it); Azurite on `--azurite-ports`
+(default 10000-10002; AzureWebJobsStorage then names them). Before the functions start, every queue, table
+and the container bc-payloads is created. The demo saves connector `demo` only when it does not exist yet,
+then runs examples/host.py: a customer, a project and an invoice, and their outcomes.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from devtools._services import (
     Child,
     ServiceError,
     azurite_answers,
+    azurite_connection_string,
     port_in_use,
     start_azurite,
     start_child,
@@ -46,6 +53,7 @@ SANDBOX_STATE = Path(".sandbox")
 SANDBOX_CA = SANDBOX_STATE / "ca.pem"
 FUNCTIONS_PORT = 7071
 FUNCTIONS_URL = "http://127.0.0.1:%d" % FUNCTIONS_PORT
+AZURITE_PORTS: tuple[int, ...] = AZURITE_DEFAULT_PORTS
 
 
 class _Stop(Exception):
@@ -65,7 +73,11 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--no-demo", action="store_true", help="do not save the demo connector")
     parser.add_argument("--exit-after-demo", action="store_true",
                         help="stop everything after the demo instead of waiting for Ctrl-C (smoke test)")
+    parser.add_argument("--port", type=int, help="the functions' port (default: Host.LocalHttpPort, else 7071)")
+    parser.add_argument("--sandbox-port", type=int, default=8443, help="the BC sandbox's port (default 8443)")
+    parser.add_argument("--azurite-ports", help="Azurite's blob,queue,table ports (default 10000,10001,10002)")
     args = parser.parse_args(list(argv) if argv is not None else None)
+    global FUNCTIONS_PORT, FUNCTIONS_URL, SANDBOX_PORT, SANDBOX_URL, AZURITE_PORTS
 
     os.chdir(REPO_ROOT)
     # Ctrl-C even when started from a script (background jobs inherit SIGINT ignored); SIGTERM and SIGHUP
@@ -77,24 +89,39 @@ def main(argv: Iterable[str] | None = None) -> int:
     demo_ok = True
     try:
         env = _environment()
+        FUNCTIONS_PORT = args.port or int((load_local_settings(SETTINGS).get("Host") or {}).get("LocalHttpPort", 7071))
+        FUNCTIONS_URL = "http://127.0.0.1:%d" % FUNCTIONS_PORT
+        SANDBOX_PORT, SANDBOX_URL = args.sandbox_port, "https://127.0.0.1:%d" % args.sandbox_port
+        if args.sandbox_port != 8443:
+            env["BC_API_URL"] = env["BC_AUTHORITY_HOST"] = SANDBOX_URL
+        if args.azurite_ports:
+            AZURITE_PORTS = tuple(int(p) for p in args.azurite_ports.split(","))
+            env["AzureWebJobsStorage"] = azurite_connection_string(*AZURITE_PORTS)
         _check_functions_port_free()
         azurite = _azurite(children)
+        _storage(env)
         sandbox = _sandbox(children, env)
         functions = _functions(children, env)
         if not args.no_demo:
             _say("")
-            _say("== Demo: saving connector 'demo' through the HTTP API ==")
+            _say("== Demo: connector 'demo' through the HTTP API ==")
             demo_ok = _demo(env)
+            if demo_ok:
+                _say("")
+                _say("== Demo: a host sends a customer, a project and an invoice (examples/host.py) ==")
+                demo_ok = _example_host(env)
         _say("")
         _say("== Running ==")
-        _say("  Azurite (Azure Storage emulator: queues, tables)  queue http://127.0.0.1:%d, table "
-             "http://127.0.0.1:%d  %s" % (AZURITE_DEFAULT_PORTS[1], AZURITE_DEFAULT_PORTS[2], azurite))
+        _say("  Azurite (Azure Storage emulator: blobs, queues, tables)  queue http://127.0.0.1:%d, table "
+             "http://127.0.0.1:%d  %s" % (AZURITE_PORTS[1], AZURITE_PORTS[2], azurite))
         _say("  BC sandbox (Business Central + Entra ID stand-in)  %s  %s" % (SANDBOX_URL, sandbox))
         _say("  Functions (%s)  %s/api  %s" % (
             "func start" if shutil.which("func") else "dev host: python -m devtools.devhost", FUNCTIONS_URL,
             functions))
         _say("")
-        _say("  Try: curl %s/api/connectors/demo" % FUNCTIONS_URL)
+        _say("  Try: curl %s/api/connectors/demo   (every route: docs/requests.http)" % FUNCTIONS_URL)
+        _say("       curl -X POST %s/admin/functions/import_expenses -H 'Content-Type: application/json' -d '{}'"
+             "   (fire a timer now)" % FUNCTIONS_URL)
         if not demo_ok:
             _say("  The demo did not save the connector (see above); the services keep running so you can look.")
         if args.exit_after_demo:
@@ -159,7 +186,7 @@ def _check_functions_port_free() -> None:
 
 
 def _azurite(children: list[Child]) -> str:
-    ports = AZURITE_DEFAULT_PORTS
+    ports = AZURITE_PORTS
     busy = [p for p in ports if port_in_use(p)]
     if busy:
         if all(azurite_answers(p) for p in ports):
@@ -201,10 +228,23 @@ def _sandbox(children: list[Child], env: dict[str, str]) -> str:
     return "log %s" % log_path
 
 
+def _storage(env: dict[str, str]) -> None:
+    """Every queue, table and the container bc-payloads, before anything polls them (the app's own
+    composition root creates them; the same happens when a worker builds its app)."""
+    from shared.adapters.secrets import InMemorySecretStore
+    from shared.bootstrap import build_adapters
+
+    build_adapters(env, secrets=InMemorySecretStore())
+    _say("Created the queues, tables and container bc-payloads in Azurite (those that were missing).")
+
+
 def _functions(children: list[Child], env: dict[str, str]) -> str:
     log_path = RUN_DIR / "functions.log"
     if shutil.which("func"):
         argv = ["func", "start", "--port", str(FUNCTIONS_PORT)]
+        # Core Tools starts the Python worker with the `python` it finds on PATH: make it this venv's.
+        env = dict(env, PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
+                   VIRTUAL_ENV=str(Path(sys.executable).parent.parent))
         _say("Starting the functions with Azure Functions Core Tools (func start) on %s ..." % FUNCTIONS_URL)
         timeout = 180
     else:
@@ -227,6 +267,14 @@ def _demo(env: dict[str, str]) -> bool:
 
     result = subprocess.run([sys.executable, "-m", "devtools.demo", "--base-url", FUNCTIONS_URL,
                              "--sandbox-url", SANDBOX_URL, "--ca", str(SANDBOX_CA)], env=env, check=False)
+    return result.returncode == 0
+
+
+def _example_host(env: dict[str, str]) -> bool:
+    import subprocess
+
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "examples" / "host.py"), "--connector", "demo",
+                             "--timeout", "120"], env=env, check=False)
     return result.returncode == 0
 
 
