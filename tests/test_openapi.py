@@ -61,3 +61,16 @@ def test_every_operation_documents_its_answers_with_a_body_schema_or_none():
                 continue
             assert operation["responses"], (path, method)
             assert operation.get("operationId"), (path, method)
+
+
+def test_docs_requests_http_has_a_request_for_every_route():
+    text = (DOCUMENT.parent / "requests.http").read_text(encoding="utf-8")
+    found = set()
+    for line in text.splitlines():
+        parts = line.split(" ", 1)
+        if len(parts) == 2 and parts[0] in {"GET", "PUT", "POST", "DELETE"} and parts[1].startswith("{{base}}/"):
+            path = parts[1][len("{{base}}"):].split("?")[0].replace("{{name}}", "{name}")
+            path = path.replace("/lookups/unitsOfMeasure", "/lookups/{kind}").replace(
+                "/lookups/dimensionValues", "/lookups/{kind}")
+            found.add((path, parts[0].lower()))
+    assert found == set(_registered())
