@@ -141,10 +141,7 @@ def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, 
 
 
 def _merge(base: Mapping[str, Any], branch: Mapping[str, Any]) -> dict[str, Any]:
-    merged = {**base, **branch}
-    if "required" in base and "required" in branch:
-        merged["required"] = sorted(set(base["required"]) | set(branch["required"]))
-    return merged
+    return _deep_merge(base, branch)
 
 
 def _string(node: Mapping[str, Any]) -> st.SearchStrategy[str]:

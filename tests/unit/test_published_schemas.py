@@ -37,7 +37,7 @@ def test_every_published_schema_is_a_2020_12_schema_with_an_id_and_a_version():
     names = sorted(p.name for p in SCHEMAS.glob("*.schema.json"))
     assert names == ["connector-settings.schema.json", "customer-message.schema.json", "expense-message.schema.json",
                      "invoice-message.schema.json", "notification-message.schema.json",
-                     "outcome-message.schema.json", "project-message.schema.json"]
+                     "outcome-message.schema.json", "product-message.schema.json", "project-message.schema.json"]
     for name in names:
         document = schema(name.removesuffix(".schema.json"))
         validator(name.removesuffix(".schema.json")).check_schema(document)
@@ -46,7 +46,7 @@ def test_every_published_schema_is_a_2020_12_schema_with_an_id_and_a_version():
         assert re.fullmatch(r"\d+\.\d+\.\d+", document["x-schemaVersion"])
 
 
-@pytest.mark.parametrize("kind", ["customer", "project", "invoice"])
+@pytest.mark.parametrize("kind", ["customer", "project", "product", "invoice"])
 def test_every_input_message_the_schema_allows_is_accepted_by_the_parser(kind):
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
     @given(documents(f"{kind}-message"))
