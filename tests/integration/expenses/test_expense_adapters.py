@@ -88,7 +88,11 @@ def outbox(request, azurite, unique_suffix):
 def test_the_outbox_sends_every_message_of_a_page_as_json(outbox):
     sender, sent = outbox
     sender.send_many([])
-    page = [{"connector": "acme", "key": f"k{n}", "description": "Flüge", "amount": n} for n in range(5)]
+    page = [{"connector": "acme", "key": f"k{n}", "source": "purchaseInvoices", "postingDate": "2026-11-18",
+             "documentNumber": "108017", "vendor": {"number": "V10000", "name": "Fabrikam"}, "description": "Flüge",
+             "quantity": 1, "amount": n, "currencyCode": "EUR", "account": {"number": None, "name": None},
+             "project": {"id": "PRJ-7", "number": "P-1001"}, "activity": "Travel", "billable": True}
+            for n in range(5)]
     sender.send_many(page)
     assert sent() == page
 
