@@ -10,6 +10,7 @@ Pure: no storage, no BC.
 
 from ._entities import (
     MAX_INVOICE_LINES,
+    NEGATIVE_INVOICE_TOTAL,
     Address,
     CustomerData,
     DepartmentRef,
@@ -46,6 +47,7 @@ __all__ = [
     "InvoiceData",
     "InvoiceLine",
     "MAX_INVOICE_LINES",
+    "NEGATIVE_INVOICE_TOTAL",
     "MAX_MESSAGE_CHARS",
     "MessageInvalid",
     "NOTIFICATION_EVENTS",
