@@ -146,3 +146,27 @@ def test_arbitrary_json_ends_in_exactly_one_outcome_and_no_exception(world, func
 @given(data=st.data())
 def test_envelopes_with_wild_values_end_in_exactly_one_outcome_and_no_exception(world, function, data):
     _exactly_one_outcome(world, function, data.draw(shaped(ALL[function])))
+
+
+def test_the_poison_path_falls_back_to_an_outcome_holding_only_the_texts_hash():
+    import hashlib
+
+    from shared.exports import Delivery
+    from tests.unit.exports._fakes import deps_for
+
+    ports, sent = deps_for(record("acme"))
+
+    def broken(*_args: Any) -> None:
+        raise ValueError("a row this text leads to cannot be read")
+
+    ports.ledger.get = broken  # type: ignore[method-assign]
+    text = json.dumps({"connector": "acme", "type": "invoice", "version": 1, "data": {"id": "i-1"}})
+
+    outcome = ports.service.process_poison(Delivery("bc-invoices-poison", text, "m-1", 1))
+
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    assert sent.outcomes == [outcome]
+    assert (outcome["connector"], outcome["id"], outcome["status"]) == (None, None, "failed")
+    assert digest in outcome["error"]["message"]
+    assert [n["details"]["messageSha256"] for n in sent.notifications] == [digest]
+    assert ports.ledger.rows() == []
