@@ -30,11 +30,13 @@ from tests._app import FUNCTIONS
 from tests._worker import memory_adapters
 from tests.unit.exports._fakes import FakeBc, FixedBc, record
 
-ARBITRARY_EXAMPLES = 60
-SHAPED_EXAMPLES = 150
+ARBITRARY_EXAMPLES = 50
+SHAPED_EXAMPLES = 120
 
-EXPORTS = {"export_customer": "customer", "export_project": "project", "export_invoice": "invoice"}
-POISONS = {"customers_poison": "customer", "projects_poison": "project", "invoices_poison": "invoice"}
+EXPORTS = {"export_customer": "customer", "export_project": "project", "export_product": "product",
+           "export_invoice": "invoice"}
+POISONS = {"customers_poison": "customer", "projects_poison": "project", "products_poison": "product",
+           "invoices_poison": "invoice"}
 ALL = {**EXPORTS, **POISONS}
 
 ENVIRON = {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "BC_CLIENT_ID": str(uuid.UUID(int=1)),
@@ -94,13 +96,21 @@ CUSTOMER = st.fixed_dictionaries({"id": st.one_of(st.just("c-1"), SCALAR), "name
                                  optional={"number": SCALAR, "type": SCALAR, "email": SCALAR, "blocked": SCALAR,
                                            "invoiceAddress": JSON, "currencyCode": SCALAR})
 LINE = st.fixed_dictionaries({"quantity": NUMBER, "unitPrice": NUMBER},
-                             optional={"description": SCALAR, "discountPercent": NUMBER, "product": JSON,
+                             optional={"description": SCALAR, "discountPercent": NUMBER,
+                                       "product": st.one_of(JSON, st.fixed_dictionaries(
+                                           {"id": SCALAR, "number": SCALAR, "name": SCALAR},
+                                           optional={"unitPrice": NUMBER, "unitOfMeasure": SCALAR})),
                                        "unitOfMeasure": SCALAR})
 DATA = {
     "customer": CUSTOMER,
     "project": st.fixed_dictionaries({"id": st.one_of(st.just("p-1"), SCALAR),
                                       "number": st.one_of(st.just("P1"), SCALAR)},
                                      optional={"name": SCALAR, "status": SCALAR, "customerId": SCALAR}),
+    "product": st.fixed_dictionaries({"id": st.one_of(st.just("prod-1"), SCALAR),
+                                      "number": st.one_of(st.just("ITEM-1"), SCALAR),
+                                      "name": st.one_of(st.just("Widget"), SCALAR)},
+                                     optional={"unitPrice": NUMBER, "unitOfMeasure": SCALAR, "type": SCALAR,
+                                               "blocked": SCALAR, "description": SCALAR}),
     "invoice": st.fixed_dictionaries({"id": st.one_of(st.just("i-1"), SCALAR), "customer": st.one_of(CUSTOMER, JSON),
                                       "lines": st.one_of(st.lists(LINE, max_size=4), JSON)},
                                      optional={"invoiceDate": SCALAR, "dueDate": SCALAR, "project": JSON,
