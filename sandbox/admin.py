@@ -10,6 +10,7 @@
     GET    /_sandbox/apps            POST /_sandbox/apps        Entra app registrations / register one
     PUT    /_sandbox/bc-apps/{tenant}/{env}/{clientId}          {"enabled": bool} ("Microsoft Entra applications")
     POST   /_sandbox/grants/revoke                              {"tenant", "clientId"?, "user"?}
+    POST   /_sandbox/tokens/invalidate                          {"tenant", "clientId"?, "user"?} (access tokens)
     GET    /_sandbox/clock           POST /_sandbox/clock       {"advanceSeconds": n}
     GET    /_sandbox/consent-mode    PUT /_sandbox/consent-mode {"mode": normal|consent_required|admin_approval_required|wrong_tenant}
     PUT    /_sandbox/web-services/{tenant}/{env}/{company}/{service}   {"published": bool}
@@ -52,6 +53,7 @@ class _Components(Protocol):
     faults: Any
     request_log: Any
     clock: Any
+    tokens: Any
 
 
 class _AdminError(Exception):
@@ -110,6 +112,8 @@ class AdminApi:
             return simple[(head, method)](request)
         if segments == ["grants", "revoke"] and method == "POST":
             return self._revoke(request)
+        if segments == ["tokens", "invalidate"] and method == "POST":
+            return self._invalidate(request)
         if head == "bc-apps" and len(segments) == 4 and method == "PUT":
             return self._put_bc_app(request, *segments[1:])
         if head == "web-services" and len(segments) == 5 and method == "PUT":
@@ -121,7 +125,7 @@ class AdminApi:
         data_hook = self._data_hook(request, segments)
         if data_hook is not None:
             return data_hook
-        known = {h for h, _ in simple} | {"grants", "bc-apps", "web-services", "no-series", "bulk", "ledger-entries",
+        known = {h for h, _ in simple} | {"grants", "tokens", "bc-apps", "web-services", "no-series", "bulk", "ledger-entries",
                                           "posted-documents", "webhooks"}
         if head in known:
             raise _AdminError(405, "MethodNotAllowed", f"{method} is not supported on /_sandbox/{'/'.join(segments)}")
@@ -136,6 +140,7 @@ class AdminApi:
         c.limits.reset()
         c.faults.reset()
         c.clock.reset()
+        c.tokens.reset()
         c.request_log.clear()
         return _json({"reset": True, "lastSeq": c.request_log.last_seq})
 
@@ -208,6 +213,14 @@ class AdminApi:
             raise ValueError("tenant is required (GUID or domain)")
         revoked = self._c.directory.revoke(tenant, body.get("clientId"), body.get("user"))
         return _json({"revokedRefreshTokens": revoked})
+
+    def _invalidate(self, request: Request) -> Response:
+        body = _body(request)
+        tenant = self._c.directory.tenant(body.get("tenant") or "")
+        if tenant is None:
+            raise ValueError("tenant is required (GUID or domain of a known tenant)")
+        count = self._c.tokens.invalidate(tenant.id, body.get("clientId"), body.get("user"))
+        return _json({"invalidatedAccessTokens": count})
 
     def _post_clock(self, request: Request) -> Response:
         seconds = _body(request).get("advanceSeconds")
@@ -449,6 +462,15 @@ class SandboxAdmin:
         if user:
             body["user"] = user
         return self._call("POST", "grants/revoke", body)
+
+    def invalidate_tokens(self, tenant: str, client_id: str | None = None, user: str | None = None) -> dict:
+        """BC refuses the access tokens issued so far (401) before they expire."""
+        body: dict[str, Any] = {"tenant": tenant}
+        if client_id:
+            body["clientId"] = client_id
+        if user:
+            body["user"] = user
+        return self._call("POST", "tokens/invalidate", body)
 
     def advance_clock(self, seconds: float) -> dict:
         return self._call("POST", "clock", {"advanceSeconds": seconds})

@@ -89,6 +89,7 @@ class SandboxApp:
         self.faults = faults
         self.request_log = request_log
         self.clock = clock
+        self.tokens = tokens
         self._gateway = BcGateway(world, tokens, limits, faults)
         self._entra = EntraEndpoints(directory, tokens, clock)
         self._admin = AdminApi(self)

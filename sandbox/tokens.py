@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass
 
@@ -58,6 +59,31 @@ class TokenService:
     def __init__(self, clock: Clock, key: bytes | None = None):
         self._clock = clock
         self._key = key or secrets.token_bytes(32)
+        self._lock = threading.Lock()
+        #: uti -> (tenant id, client id, user upn or None) of every access token issued.
+        self._issued: dict[str, tuple[str, str, str | None]] = {}
+        #: `uti`s of access tokens a resource must refuse before their expiry.
+        self._invalidated: set[str] = set()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._issued.clear()
+            self._invalidated.clear()
+
+    def invalidate(self, tenant_id: str, client_id: str | None = None, user: str | None = None) -> int:
+        """Makes BC refuse the access tokens issued so far (of the tenant, optionally one app and one user)
+        before they expire, as a resource that evaluates access continuously does after a critical event
+        (user disabled, sessions revoked, password reset): https://learn.microsoft.com/entra/identity/
+        conditional-access/concept-continuous-access-evaluation . Returns how many were invalidated."""
+        count = 0
+        with self._lock:
+            for uti, (tid, appid, upn) in self._issued.items():
+                if (uti not in self._invalidated and tid == tenant_id
+                        and (client_id is None or appid.lower() == client_id.lower())
+                        and (user is None or (upn or "").lower() == user.lower())):
+                    self._invalidated.add(uti)
+                    count += 1
+        return count
 
     def __repr__(self) -> str:  # never show the key
         return "TokenService(key=<hidden>)"
@@ -105,6 +131,8 @@ class TokenService:
             )
         else:
             claims.update({"oid": app_object_id, "sub": app_object_id, "roles": list(roles), "idtyp": "app"})
+        with self._lock:
+            self._issued[claims["uti"]] = (tenant_id, client_id, user_upn or None)
         return jwt.encode(claims, self._key, algorithm="HS256", headers={"kid": "sandbox-hs256"}), ACCESS_TOKEN_LIFETIME
 
     def issue_id_token(
@@ -168,6 +196,9 @@ class TokenService:
         client_id = claims.get("appid") or claims.get("azp")
         if not client_id:
             raise InvalidToken("malformed_token")
+        with self._lock:
+            if claims.get("uti") in self._invalidated:
+                raise InvalidToken("token_revoked")
         user = claims.get("upn")
         scopes = tuple((claims.get("scp") or "").split()) if user else tuple(claims.get("roles") or ())
         return TokenClaims(tenant_id=claims["tid"], client_id=client_id, user=user, scopes=scopes, raw=claims)

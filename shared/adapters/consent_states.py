@@ -73,11 +73,11 @@ class TableConsentStateStore:
             raise _conflict(state) from exc
         return _replace(state, etag=meta.get("etag"))
 
-    def purge_expired(self, *, before: _dt.datetime) -> int:
-        rows = list(self._table.query_entities("PartitionKey eq @pk and expiresAt lt @cutoff",
-                                               parameters={"pk": STATE_PARTITION,
-                                                           "cutoff": iso(before, timespec="seconds")},
-                                               select=["PartitionKey", "RowKey"]))
+    def purge_expired(self, *, before: _dt.datetime, limit: int | None = None) -> int:
+        found = self._table.query_entities("PartitionKey eq @pk and expiresAt lt @cutoff",
+                                           parameters={"pk": STATE_PARTITION, "cutoff": iso(before, timespec="seconds")},
+                                           select=["PartitionKey", "RowKey"], results_per_page=limit)
+        rows = list(itertools.islice(found, limit))
         for row in rows:
             self._table.delete_entity(partition_key=STATE_PARTITION, row_key=row["RowKey"])
         return len(rows)
@@ -110,9 +110,9 @@ class InMemoryConsentStateStore:
             self._rows[state.state] = stored
             return stored
 
-    def purge_expired(self, *, before: _dt.datetime) -> int:
+    def purge_expired(self, *, before: _dt.datetime, limit: int | None = None) -> int:
         with self._lock:
-            dead = [k for k, v in self._rows.items() if (parse_iso(v.expires_at) or before) < before]
+            dead = [k for k, v in self._rows.items() if (parse_iso(v.expires_at) or before) < before][:limit]
             for key in dead:
                 del self._rows[key]
             return len(dead)

@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 
 TABLE = "SyncLedger"
 _PROJECT = "project"
-_CHUNK = 30_000  # characters per string property (limit: 64 KiB of UTF-16 = 32,768 characters)
+# Characters per string property: the limit is 64 KiB of UTF-16 (32,768 code units), and a character outside
+# the Basic Multilingual Plane (an emoji) takes two units, so 16,000 characters always fit.
+_CHUNK = 16_000
 _MAX_CHUNKS = 8
 
 Entity = dict[str, Any]

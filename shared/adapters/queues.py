@@ -64,6 +64,7 @@ class InMemoryQueueSender:
 
     def send_text(self, queue: str, text: str) -> None:
         _check(queue, self._queues)
+        text.encode("utf-8")  # as the SDK does: an unpaired surrogate cannot be sent
         with self._lock:
             self._sent.setdefault(queue, []).append(text)
 

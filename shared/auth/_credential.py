@@ -117,7 +117,22 @@ class MsalCredentialBase:
                   result.get("token_source", "the identity provider"))
         return _access_token(result)
 
+    def forget_token(self, token: str) -> None:
+        """Drop `token` from the cache: the resource refused it (401) before its expiry, e.g. a session
+        revoked, or a clock ahead of ours. The next `get_token` asks Entra for a fresh one."""
+        with self._lock:
+            self._forget(token)
+
     # -- for subclasses ---------------------------------------------------------------------------
+
+    def _forget(self, token: str) -> None:
+        """Under `self._lock`: remove `token` from MSAL's cache (app-only tokens live there)."""
+        if self._app is None:
+            return
+        cache = self._app.token_cache
+        for item in list(cache.search(cache.CredentialType.ACCESS_TOKEN)):
+            if item.get("secret") == token:
+                cache.remove_at(item)
 
     def _call_msal(self, call: Callable[[], MsalResult]) -> MsalResult:
         """Run one MSAL token call (under `self._lock`) and turn every way it can fail into a TokenError.

@@ -103,6 +103,12 @@ class RefreshTokenCredential(MsalCredentialBase):
             self._tokens.pop(tuple(sorted(scopes)), None)
         return self.get_token(*scopes)
 
+    def _forget(self, token: str) -> None:
+        for key, (cached, _) in list(self._tokens.items()):
+            if cached == token:
+                del self._tokens[key]
+        super()._forget(token)
+
     def _acquire(self, scopes: list[str], claims: str | None) -> dict:
         key = tuple(sorted(scopes))
         now = time.time()

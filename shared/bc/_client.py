@@ -16,7 +16,7 @@ import logging
 import re
 import time
 import uuid
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Protocol, runtime_checkable
 from urllib.parse import quote as _percent_encode
 from urllib.parse import urljoin, urlsplit
 
@@ -91,6 +91,7 @@ class BcClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         timeout: tuple[float, float] = (5.0, 60.0),
         scope: str = BC_SCOPE,
+        delegated: bool = False,
     ) -> None:
         api_url = (api_url or "").rstrip("/")
         parts = urlsplit(api_url)
@@ -117,6 +118,8 @@ class BcClient:
         self._gate = gate
         self._retry = retry
         self._timeout = timeout
+        #: Whose token it is: says what a 401 that a fresh token did not cure means (`_AUTH_401_HINTS`).
+        self._delegated = delegated
 
     def __repr__(self) -> str:
         return f"BcClient(api_base={self.api_base!r})"
@@ -338,6 +341,7 @@ class BcClient:
         client_request_id = str(uuid.uuid4())
         request_headers = {"Accept": "application/json", "client-request-id": client_request_id, **(headers or {})}
         state = RetryState()
+        renewed = False
         while True:
             token = self._credential.get_token(self._scope).token
             started = time.monotonic()
@@ -359,7 +363,12 @@ class BcClient:
                       response.headers.get("request-id"))
             if 200 <= response.status_code < 300:
                 return response
+            if response.status_code == 401 and not renewed and self._forget_token(token, url, client_request_id):
+                renewed = True
+                continue
             error = decode_error(response, method=method, judge_as=judged, client_request_id=client_request_id)
+            if response.status_code == 401:
+                error = error._with(hint=_AUTH_401_HINTS[self._delegated])
             if isinstance(error, BcTransientError):
                 retry_after = policy.parse_retry_after(response.headers.get("Retry-After"))
                 delay = policy.delay(state, retry_after)
@@ -370,6 +379,19 @@ class BcClient:
                 error = error._with(retry_after=delay,
                                     hint=error.hint or f"Try again in {max(1, round(delay))} seconds.")
             raise error
+
+    def _forget_token(self, token: str, url: str, client_request_id: str) -> bool:
+        """The 401 step: BC refused a token the cache still held (revoked early, or BC's clock is past its
+        expiry). Drop it, so the next attempt asks Entra for a fresh one (app-only: client credentials;
+        delegated: the stored refresh token through the rotation guard); a refused grant then raises
+        `ReconnectRequiredError` from `get_token`. Once per call; False when the credential cannot renew.
+        BC rejects an unauthenticated request before acting on it, so resending a POST is safe."""
+        if not isinstance(self._credential, RenewableCredential):
+            return False
+        log.info("BC %s: 401 for a cached token; retrying once with a fresh token (client-request-id %s)",
+                 _log_path(url), client_request_id)
+        self._credential.forget_token(token)
+        return True
 
     def _connection_failure(self, exc: Exception, method: str, judged: str, url: str,
                             client_request_id: str) -> tuple[BcError, bool]:
@@ -403,6 +425,23 @@ class BcClient:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class RenewableCredential(Protocol):
+    """A credential that can drop a token the resource refused (`shared.auth` credentials can)."""
+
+    def forget_token(self, token: str) -> None: ...
+
+
+#: What a 401 that a fresh token did not cure means, by whose token it is (delegated or not).
+_AUTH_401_HINTS = {
+    False: ("Business Central refused a fresh token of the app: in Business Central, open the page 'Microsoft "
+            "Entra applications', add the app's client id, set State to Enabled and grant permission sets."),
+    True: ("Business Central refused a fresh token of the user who consented: in Business Central, check on "
+           "the Users page that this user exists, is enabled, has a Business Central licence and permission "
+           "sets for this work; then replay."),
+}
 
 
 def _never_sent(exc: Exception) -> bool:

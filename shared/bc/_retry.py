@@ -11,7 +11,8 @@ What is retried, and why:
   HEAD, OPTIONS). For POST/PATCH BC may have acted, so the caller gets `BcOutcomeUnknownError` and looks
   the record up by its key first, unless `retry_non_idempotent` says otherwise (tables
   `_policies.py` `TablesRetryPolicy.increment`; urllib3 does not retry POST by default).
-- Never 401/403 or any other 4xx: the same request would fail the same way.
+- Never 401/403 or any other 4xx: the same request would fail the same way. (A 401 is resent once with
+  a fresh token by the client's own 401 step, `BcClient._forget_token`, not by this policy.)
 
 Waits: `Retry-After` is honoured (seconds or an HTTP date, `shared.adapters.http.parse_retry_after`); without it,
 exponential backoff with full jitter. Waits inside one call add up to at most `max_wait` seconds;

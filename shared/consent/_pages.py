@@ -164,9 +164,20 @@ def missing_answer(connector: str | None = None) -> Page:
 # -- Entra said no at the authorize endpoint ---------------------------------------------------------
 
 
+#: The `error` words of the authorization endpoint (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6, Entra's
+#: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#error-codes-for-authorization-endpoint-errors).
+#: A page names only these; anything else in the callback's query is not shown (it is not Entra's word).
+KNOWN_ENTRA_ERRORS = frozenset({
+    "invalid_request", "unauthorized_client", "access_denied", "unsupported_response_type", "invalid_scope",
+    "server_error", "temporarily_unavailable", "invalid_resource", "login_required", "interaction_required",
+    "consent_required", "account_selection_required", "invalid_request_uri", "invalid_request_object",
+    "request_not_supported", "request_uri_not_supported", "registration_not_supported"})
+
+
 def entra_refused(connector: str | None, *, status: str | None, error: str, subcode: str | None,
                   description: str | None, tenant: str | None, client_id: str | None, redirect_uri: str | None
                   ) -> Page:
+    error = error if error in KNOWN_ENTRA_ERRORS else "an error it did not name"
     codes = [int(c) for c in _AADSTS.findall(description or "")]
     correlation = _correlation(description)
     reference = _ref(connector, f"Microsoft error: {error}" + (f" (AADSTS{codes[0]})" if codes else ""),

@@ -9,6 +9,7 @@ half-finished consent leaves the connector exactly as it was.
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from ._html import PAGE_HEADERS, Page, render_page
 from ._pkce import new_code_verifier, new_nonce, new_state, s256_challenge
 from ._ports import BcClientSource, CodeRedeemers, ConnectorStatuses, FailedMessages, Leases, ParkingLot, QueueSender
 from ._replay import Replays, ReplaySummary
-from ._states import CONSENT_STATE_LIFETIME, ConsentState, ConsentStateError, ConsentStateStore, take_state
+from ._states import CONSENT_STATE_LIFETIME, PURGE_PER_START, ConsentState, ConsentStateError, ConsentStateStore, take_state
 
 __all__ = ["ConsentService", "ConsentStart", "RenderedPage", "consent_hint", "CONSENT_SCOPES", "CALLBACK_ROUTE"]
 
@@ -141,6 +142,14 @@ class ConsentService:
 
     # -- start --------------------------------------------------------------------------------------------
 
+    def _purge_some_expired_states(self, now: _dt.datetime) -> None:
+        """Expired states (each with a PKCE verifier) go when new ones come, a few per start, so they never
+        pile up between the keep-alive's daily purges. Housekeeping: a failure only logs."""
+        try:
+            self._states.purge_expired(before=now, limit=PURGE_PER_START)
+        except Exception:  # noqa: BLE001 - the consent itself must not fail on housekeeping
+            log.warning("Consent: could not delete expired consent states", exc_info=True)
+
     def redirect_uri(self) -> str:
         if not self._app.public_base_url:
             raise ConfigurationError(
@@ -171,6 +180,7 @@ class ConsentService:
             state=state, connector=name, code_verifier=verifier, nonce=nonce, redirect_uri=redirect_uri,
             scope=scope, tenant=settings.tenant_id, client_id=client_id, purpose=purpose,
             created_at=iso(now, timespec="seconds"), expires_at=expires_at))
+        self._purge_some_expired_states(now)
         query = {
             "client_id": client_id,
             "response_type": "code",

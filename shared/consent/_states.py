@@ -37,6 +37,9 @@ __all__ = [
 #: (AADSTS70008), so a longer state would not help a slow sign-in.
 CONSENT_STATE_LIFETIME = _dt.timedelta(minutes=10)
 
+#: Expired states deleted by each consent start (the keep-alive's daily purge deletes the rest).
+PURGE_PER_START = 20
+
 
 @dataclass(frozen=True)
 class ConsentState:
@@ -79,8 +82,8 @@ class ConsentStateStore(Protocol):
         """Write `state` if its row is still at `state.etag`; raises ConflictError otherwise (or if gone)."""
         ...
 
-    def purge_expired(self, *, before: _dt.datetime) -> int:
-        """Delete rows that expired before `before`; returns how many."""
+    def purge_expired(self, *, before: _dt.datetime, limit: int | None = None) -> int:
+        """Delete rows that expired before `before` (at most `limit` of them); returns how many."""
         ...
 
 

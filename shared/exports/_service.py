@@ -28,7 +28,14 @@ from typing import Any, Callable, Mapping
 
 from shared.clock import Clock
 from shared.connectors import ConnectorRecord, ConnectorSettings, SettingsInvalid
-from shared.errors import ConnectorError, PermanentError, ReconnectRequired, disposition
+from shared.errors import (
+    ConflictError,
+    ConnectorError,
+    PermanentError,
+    ReconnectRequired,
+    TransientError,
+    disposition,
+)
 from shared.jsontypes import JsonValue, json_type
 from shared.messages import (
     MAX_PAYLOAD_BYTES,
@@ -37,6 +44,7 @@ from shared.messages import (
     CustomerData,
     DataRef,
     InvoiceData,
+    NEGATIVE_INVOICE_TOTAL,
     MessageInvalid,
     ProductData,
     ProjectData,
@@ -82,6 +90,8 @@ _ENABLED = {"customer": ("customers_enabled", "customers.enabled"),
             "product": ("products_enabled", "products.enabled"),
             "invoice": ("invoices_enabled", "invoices.enabled")}
 _PARKING_STATUSES = {"reconnect_required", "consent_required"}
+#: Codes of a message refused for its own content: replaying the same text can only fail the same way.
+_CONTENT_CODES = frozenset({MessageInvalid.default_code, NEGATIVE_INVOICE_TOTAL})
 
 
 def unkeyed_id(text: str) -> str:
@@ -273,7 +283,40 @@ class ExportService:
     # -- the poison queues ------------------------------------------------------------------------
 
     def process_poison(self, delivery: Delivery) -> Outcome:
-        """Record the final failure of a message from a `-poison` queue (`delivery.queue`). Never calls BC."""
+        """Record the final failure of a message from a `-poison` queue (`delivery.queue`). Never calls BC.
+
+        Nothing in the message's content can make it raise: when recording it as usual fails for any reason
+        but storage being away, the last resort sends an outcome that holds nothing read from the text
+        (connector and id null, the text's SHA-256 in the error) and logs why. Only a storage error of
+        that last outcome itself is raised (the poison queue then delivers it again)."""
+        try:
+            return self._poison(delivery)
+        except (TransientError, ConflictError):
+            raise  # storage or a row race, not the content: the poison queue delivers it again
+        except Exception:  # noqa: BLE001 - the last resort: content must never leave a message without outcome
+            log.exception("Export: recording the message from %s failed; sending the last-resort outcome",
+                          delivery.queue)
+            return self._last_resort(delivery)
+
+    def _last_resort(self, delivery: Delivery) -> Outcome:
+        kind = QUEUE_TYPES[POISON_QUEUES[delivery.queue]]
+        now = self._clock.now()
+        digest = hashlib.sha256(delivery.text.encode("utf-8", "replace")).hexdigest()
+        err = ExportFailed("RetriesExhausted", f"The queue gave up on a {kind} message that could not be read "
+                           f"or recorded (SHA-256 of its text: {digest}); find it in the function logs by that "
+                           "hash and send a corrected message.", None, details={"messageSha256": digest})
+        self._notifier.notify(notification(
+            connector=None, event="export_failed", severity="error", message=err.message, recipients=[],
+            details={"type": kind, "id": None, "version": None, "code": err.code, "field": None,
+                     "retryable": False, "queue": delivery.queue, "messageSha256": digest}, at=now))
+        sent = outcome(connector=None, kind=kind, host_id=None, version=None, status="failed",
+                       error=err.to_error(), at=now)
+        self._outbox.send_outcome(sent)
+        log.error("Export %s: message %s (SHA-256 %s) from %s ended with the last-resort outcome", kind,
+                  delivery.message_id, digest, delivery.queue)
+        return sent
+
+    def _poison(self, delivery: Delivery) -> Outcome:
         queue = POISON_QUEUES[delivery.queue]
         kind = QUEUE_TYPES[queue]
         now = self._clock.now()
@@ -318,14 +361,14 @@ class FailedMessages:
     def list_failed(self, connector: str) -> list[tuple[str, str]]:
         """(queue name, original message text) of every permanently failed message of `connector`, oldest
         failure first, for `POST /connectors/{name}/replay` to put back on its queue. Messages refused for
-        their own content (`InvalidMessage`: bad JSON, a missing or too long field) are left out: the same
+        their own content (`InvalidMessage`: bad JSON, a missing or too long field; `NegativeInvoiceTotal`) are left out: the same
         text would fail the same way; the host has to send a corrected message."""
         seen: set[tuple[str, str]] = set()
         out: list[tuple[str, str]] = []
         for row in self._ledger.list_failed(connector):
             if not row.queue or row.message is None:
                 continue
-            if (row.last_error or {}).get("code") == "InvalidMessage":
+            if (row.last_error or {}).get("code") in _CONTENT_CODES:
                 continue  # the text itself is wrong: sending it again can only fail again (it stays in the ledger)
             item = (row.queue, row.message)
             if item not in seen:

@@ -10,6 +10,7 @@ Pure: no storage, no BC.
 
 from ._entities import (
     MAX_INVOICE_LINES,
+    NEGATIVE_INVOICE_TOTAL,
     Address,
     CustomerData,
     DepartmentRef,
@@ -50,6 +51,7 @@ __all__ = [
     "InvoiceData",
     "InvoiceLine",
     "MAX_INVOICE_LINES",
+    "NEGATIVE_INVOICE_TOTAL",
     "MAX_MESSAGE_CHARS",
     "MAX_PAYLOAD_BYTES",
     "PAYLOAD_CONTAINER",

@@ -7,12 +7,13 @@ names the field as the host wrote it, under `data.` (or `data.customer.` inside 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Mapping, Union
 
 from shared.jsontypes import JsonValue
 
 from . import _fields as f
-from ._errors import MessageInvalid
+from ._errors import MessageInvalid, unforeseen
 from ._fields import UNSET, Read, Unset
 
 __all__ = [
@@ -33,7 +34,13 @@ __all__ = [
     "MessageData",
     "MAX_INVOICE_LINES",
     "PRODUCT_TYPES",
+    "NEGATIVE_INVOICE_TOTAL",
 ]
+
+#: The code of an invoice whose lines add up to less than zero (BC posts that only as a credit memo).
+NEGATIVE_INVOICE_TOTAL = "NegativeInvoiceTotal"
+
+_CENT = Decimal("0.01")
 
 #: Deep insert has no documented line limit (docs/business-central.md §5); one message holds at most 64 KiB anyway.
 MAX_INVOICE_LINES = 1000
@@ -306,6 +313,34 @@ def _line(value: JsonValue, index: int, where: str) -> InvoiceLine:
     )
 
 
+def _line_amount(line: InvoiceLine) -> Decimal:
+    """quantity × unitPrice less the discount, in cents as BC rounds a line amount (decimal, not float)."""
+    amount = Decimal(repr(line.quantity)) * Decimal(repr(line.unit_price))
+    if isinstance(line.discount_percent, (int, float)):
+        amount -= amount * Decimal(repr(line.discount_percent)) / 100
+    return amount.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def _check_total(lines: tuple[InvoiceLine, ...], where: str) -> None:
+    """Each line's amount and the sum must fit BC's decimals, and the sum must not be negative: BC refuses to
+    post a sales invoice whose total is below zero ("The total amount for the invoice must be 0 or
+    greater"); such a document is a credit memo there, which this connector does not export."""
+    total = Decimal(0)
+    for line in lines:
+        amount = _line_amount(line)
+        if abs(amount) >= f.MAX_DECIMAL:
+            raise MessageInvalid(f"{where}[{line.index}]", "quantity × unitPrice is too large for a Business "
+                                                           "Central amount")
+        total += amount
+    if abs(total) >= f.MAX_DECIMAL:
+        raise MessageInvalid(where, "the lines add up to an amount too large for Business Central")
+    if total < 0:
+        raise MessageInvalid(where, f"the lines add up to {total}, a negative total; Business Central posts "
+                                    "a negative amount only as a credit memo, which this connector does not "
+                                    "export. Send the credit as a credit memo in Business Central, or make "
+                                    "the invoice total 0 or more.", code=NEGATIVE_INVOICE_TOTAL)
+
+
 def parse_invoice(data: Read, prefix: str = "data") -> InvoiceData:
     """Invoice `data`: id (the idempotency key, sent as externalDocumentNumber Code[35]), the customer
     snapshot and at least one line are required."""
@@ -325,10 +360,13 @@ def parse_invoice(data: Read, prefix: str = "data") -> InvoiceData:
     if len(lines) > MAX_INVOICE_LINES:
         raise MessageInvalid(f"{prefix}.lines", f"has {len(lines)} lines; at most {MAX_INVOICE_LINES} are "
                                                 "accepted")
+    snapshot = parse_customer(customer, f"{prefix}.customer")
+    parsed_lines = tuple(_line(item, i, f"{prefix}.lines[{i}]") for i, item in enumerate(lines))
+    _check_total(parsed_lines, f"{prefix}.lines")
     return InvoiceData(
         id=invoice_id,
-        customer=parse_customer(customer, f"{prefix}.customer"),
-        lines=tuple(_line(item, i, f"{prefix}.lines[{i}]") for i, item in enumerate(lines)),
+        customer=snapshot,
+        lines=parsed_lines,
         invoice_date=f.date(f.get(source, "invoiceDate"), f"{prefix}.invoiceDate"),
         due_date=f.date(f.get(source, "dueDate"), f"{prefix}.dueDate"),
         currency_code=f.code(f.get(source, "currencyCode"), f"{prefix}.currencyCode", 10),
@@ -340,7 +378,15 @@ def parse_invoice(data: Read, prefix: str = "data") -> InvoiceData:
 
 
 def parse_data(kind: str, data: Mapping[str, JsonValue]) -> MessageData:
-    """The `data` of a message of `kind` ("customer", "project", "product", "invoice")."""
+    """The `data` of a message of `kind` ("customer", "project", "product", "invoice"). Raises only
+    MessageInvalid."""
+    if kind not in ("customer", "project", "product", "invoice"):
+        raise ValueError(f"unknown message type {kind!r}")
+    with unforeseen("data"):
+        return _parse_data(kind, data)
+
+
+def _parse_data(kind: str, data: Mapping[str, JsonValue]) -> MessageData:
     if kind == "customer":
         return parse_customer(data)
     if kind == "product":

@@ -11,7 +11,7 @@ from typing import Mapping
 
 from shared.jsontypes import JsonValue
 
-from ._errors import MessageInvalid
+from ._errors import MessageInvalid, unforeseen
 from ._fields import json_type
 from ._version import Version
 
@@ -67,7 +67,13 @@ def _load(text: object) -> JsonValue:
     if not text.strip():
         raise MessageInvalid("(message)", "is empty; send a JSON object")
     try:
-        return json.loads(text)
+        document: JsonValue = json.loads(text)
+        # `"\ud800"` is valid JSON but no text: it could be neither stored nor sent on in an outcome.
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+        return document
+    except UnicodeEncodeError:
+        raise MessageInvalid("(message)", "holds an unpaired UTF-16 surrogate escape (such as \\ud800), "
+                                          "which is not a character") from None
     except RecursionError:
         raise MessageInvalid("(message)", "is nested too deeply to be read") from None
     except ValueError as err:
@@ -78,8 +84,14 @@ def _load(text: object) -> JsonValue:
 def parse_envelope(text: object, *, queue_type: str) -> Envelope:
     """Parse and check the envelope of a message taken from the queue of `queue_type`.
 
-    Raises MessageInvalid naming the first bad field (`connector`, `type`, `version`, `data`).
+    Raises MessageInvalid naming the first bad field (`connector`, `type`, `version`, `data`), and nothing
+    else: a failure this parser did not foresee is a MessageInvalid of `(message)` too (and logged).
     """
+    with unforeseen("(message)"):
+        return _parse_envelope(text, queue_type)
+
+
+def _parse_envelope(text: object, queue_type: str) -> Envelope:
     document = _load(text)
     if not isinstance(document, Mapping):
         raise MessageInvalid("(message)", f"must be a JSON object, not {json_type(document)}")
@@ -149,6 +161,10 @@ def peek_identity(text: object) -> tuple[str | None, str | None, str | int | Non
         return None, None, None
     if not isinstance(document, Mapping):
         return None, None, None
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return None, None, None  # holds a lone surrogate: nothing of it can be echoed
     raw_connector = document.get("connector")
     connector = raw_connector if isinstance(raw_connector, str) and _CONNECTOR.fullmatch(raw_connector) else None
     data = document.get("data")

@@ -17,6 +17,7 @@ from ._errors import MessageInvalid
 
 __all__ = [
     "UNSET",
+    "MAX_DECIMAL",
     "Unset",
     "Read",
     "json_type",
@@ -47,6 +48,10 @@ UNSET: Final = Unset()
 
 #: A value as read from a JSON object: UNSET when the key was absent.
 Read = Union[JsonValue, Unset]
+
+#: Amounts and quantities at or above this are refused: BC's decimals carry about 15 significant digits, and
+#: larger values could not be stored or summed exactly (docs/business-central.md).
+MAX_DECIMAL = 10**15
 
 MAX_HOST_ID = 200  # Table Storage keys hold 1 KiB; host ids are far shorter in practice
 
@@ -117,9 +122,11 @@ def number(value: Read, field: str, *, required: bool = False, minimum: float | 
         return UNSET
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise MessageInvalid(field, f"must be a number, not {json_type(value)}")
+    if isinstance(value, int) and abs(value) >= MAX_DECIMAL:  # before any float(): 10**400 overflows one
+        raise MessageInvalid(field, "is too large for a Business Central decimal")
     if not math.isfinite(value):
         raise MessageInvalid(field, "must be a finite number")
-    if abs(value) >= 1e15:
+    if abs(value) >= MAX_DECIMAL:
         raise MessageInvalid(field, "is too large for a Business Central decimal")
     if minimum is not None and value < minimum:
         raise MessageInvalid(field, f"must be at least {minimum:g}")

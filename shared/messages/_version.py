@@ -16,7 +16,7 @@ from shared.jsontypes import JsonValue
 
 __all__ = ["Version"]
 
-_DIGITS = re.compile(r"^[+-]?\d{1,30}$")
+_DIGITS = re.compile(r"[+-]?[0-9]{1,30}")
 _MAX_TEXT = 64
 
 
@@ -44,7 +44,7 @@ class Version:
         text = raw.strip()
         if not text or len(text) > _MAX_TEXT:
             raise ValueError("must be an integer or an ISO-8601 date-time such as 2026-11-20T10:15:00Z")
-        if _DIGITS.match(text):
+        if _DIGITS.fullmatch(text):
             return cls(raw, "int", int(text))
         try:
             moment = _dt.datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
@@ -53,7 +53,11 @@ class Version:
                              "2026-11-20T10:15:00Z") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=_dt.timezone.utc)  # a stamp without zone is taken as UTC
-        return cls(raw, "time", moment.astimezone(_dt.timezone.utc))
+        try:
+            utc = moment.astimezone(_dt.timezone.utc)
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first instant Python can hold in UTC
+            raise ValueError(f"'{text[:40]}' lies outside the years 1 to 9999 once converted to UTC") from None
+        return cls(raw, "time", utc)
 
     @classmethod
     def from_text(cls, text: str | None) -> "Version | None":

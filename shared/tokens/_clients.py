@@ -67,7 +67,7 @@ class BcClients:
             client_id, secret = self._app_credentials(settings, secret_name=record.client_secret_name)
             return self._app_client(settings.tenant_id, settings.environment, client_id, secret, key=record.name)
         return self._client(settings, self.delegated_credential(record), key=record.name,
-                            scope=DELEGATED_BC_SCOPE)
+                            scope=DELEGATED_BC_SCOPE, delegated=True)
 
     def delegated_credential(self, record: ConnectorRecord) -> RefreshTokenCredential:
         """The worker's refresh-token credential of a delegated connector (the keep-alive redeems it)."""
@@ -98,7 +98,7 @@ class BcClients:
                    name: str) -> BcClient:
         """A delegated client over an access token in hand (the consent callback checks BC with it)."""
         return self._client(settings, StaticTokenCredential(access_token, expires_in), key=name,
-                            scope=DELEGATED_BC_SCOPE)
+                            scope=DELEGATED_BC_SCOPE, delegated=True)
 
     def forget(self, name: str) -> None:
         """Drop the connector's delegated credential (after a new consent its tokens are the old grant's)."""
@@ -129,6 +129,7 @@ class BcClients:
                         credential=credential, session=self._session, gate=self._gates.gate(key), scope=BC_SCOPE)
 
     def _client(self, settings: ConnectorSettings, credential: TokenCredential, *, key: str,
-                scope: str) -> BcClient:
+                scope: str, delegated: bool) -> BcClient:
         return BcClient(api_url=self._app.bc_api_url, tenant=settings.tenant_id, environment=settings.environment,
-                        credential=credential, session=self._session, gate=self._gates.gate(key), scope=scope)
+                        credential=credential, session=self._session, gate=self._gates.gate(key), scope=scope,
+                        delegated=delegated)

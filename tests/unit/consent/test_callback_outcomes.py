@@ -237,3 +237,12 @@ def test_a_page_has_one_heading_a_language_and_an_alert_role_for_failures(ports)
     assert html.startswith('<!doctype html><html lang="en">')
     assert html.count("<h1>") == 1
     assert 'role="alert"' in html
+
+
+def test_an_error_word_that_is_not_one_of_entras_is_not_shown(ports):
+    state = _state(ports)
+
+    html = render_page(ports.service().complete({"error": "Call_555_0100_to_fix_your_account", "state": state}))
+
+    assert "555_0100" not in html
+    assert "an error it did not name" in html

@@ -110,3 +110,17 @@ def test_a_tenant_given_as_a_domain_is_put_in_the_authority_path(ports):
     start = ports.service().start("bydomain")
 
     assert urlsplit(start.url).path == f"/{constants.TENANT_DOMAIN}/oauth2/v2.0/authorize"
+
+
+def test_starting_a_consent_deletes_expired_consent_states_a_bounded_number_at_a_time(ports, clock):
+    from shared.consent._states import PURGE_PER_START
+
+    for _ in range(PURGE_PER_START + 5):
+        ports.service().start("acme")
+    clock.advance(minutes=11)  # every state so far has expired
+
+    ports.service().start("acme")
+
+    assert len(list(ports.states.rows())) == 5 + 1  # PURGE_PER_START deleted; the rest waits for the next start
+    ports.service().start("acme")
+    assert len(list(ports.states.rows())) == 2

@@ -210,3 +210,53 @@ def test_a_data_ref_envelope_carries_the_reference_and_no_data():
     assert envelope.data is None
     assert (envelope.data_ref.blob, envelope.data_ref.sha256, envelope.data_ref.id) == ("inv/1.json", _DIGEST, "7")
     assert peek_identity(text) == ("acme", "7", 1)
+
+
+def test_an_invoice_whose_lines_add_up_below_zero_fails_as_a_negative_total_naming_the_credit_memo():
+    err = error_of(parse_invoice, invoice(lines=[{"quantity": 1, "unitPrice": 100},
+                                                 {"quantity": -1, "unitPrice": 100.01}]))
+
+    assert (err.code, err.field) == ("NegativeInvoiceTotal", "data.lines")
+    assert "credit memo" in err.message and "-0.01" in err.message
+
+
+def test_an_invoice_with_credits_that_leave_a_total_of_zero_or_more_is_accepted():
+    parsed = parse_invoice(invoice(lines=[{"quantity": 2, "unitPrice": 50, "discountPercent": 10},
+                                          {"quantity": -1, "unitPrice": 90}]))
+
+    assert len(parsed.lines) == 2
+
+
+@pytest.mark.parametrize("field,value", [("quantity", 10**400), ("unitPrice", -10**400), ("quantity", 1e300)])
+def test_a_number_too_large_for_bc_names_its_field_instead_of_overflowing(field, value):
+    line = {"quantity": 1, "unitPrice": 1, field: value}
+
+    err = error_of(parse_invoice, invoice(lines=[line]))
+
+    assert err.field == f"data.lines[0].{field}" and err.code == "InvalidMessage"
+
+
+def test_a_line_amount_too_large_for_bc_names_the_line():
+    err = error_of(parse_invoice, invoice(lines=[{"quantity": 1e10, "unitPrice": 1e10}]))
+
+    assert err.field == "data.lines[0]"
+
+
+@pytest.mark.parametrize("version", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_version_at_the_edge_of_the_calendar_with_an_offset_is_an_invalid_version(version):
+    err = error_of(parse_envelope, envelope(version=version), queue_type="invoice")
+
+    assert err.field == "version"
+
+
+def test_a_connector_name_ending_in_a_line_break_is_refused():
+    err = error_of(parse_envelope, envelope(connector="contoso-bc\n"), queue_type="invoice")
+
+    assert err.field == "connector"
+    assert peek_identity(envelope(connector="contoso-bc\n"))[0] is None
+
+
+def test_an_unpaired_surrogate_escape_is_an_invalid_message():
+    err = error_of(parse_envelope, envelope(data={"id": "\ud800"}), queue_type="invoice")
+
+    assert err.field == "(message)"
