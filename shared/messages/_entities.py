@@ -318,6 +318,8 @@ def _line_amount(line: InvoiceLine) -> Decimal:
     amount = Decimal(repr(line.quantity)) * Decimal(repr(line.unit_price))
     if isinstance(line.discount_percent, (int, float)):
         amount -= amount * Decimal(repr(line.discount_percent)) / 100
+    if abs(amount) >= f.MAX_DECIMAL:  # too large to round to cents within 28 digits; refused by the caller
+        return amount
     return amount.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 

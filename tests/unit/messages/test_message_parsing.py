@@ -260,3 +260,11 @@ def test_an_unpaired_surrogate_escape_is_an_invalid_message():
     err = error_of(parse_envelope, envelope(data={"id": "\ud800"}), queue_type="invoice")
 
     assert err.field == "(message)"
+
+
+def test_a_line_whose_amount_has_more_digits_than_a_decimal_holds_names_the_line():
+    data = {"id": "INV-1", "customer": {"id": "c1", "name": "Contoso"},
+            "lines": [{"description": "x", "quantity": 99999999999999, "unitPrice": 99999999999999.5}]}
+    with pytest.raises(MessageInvalid) as caught:
+        parse_data("invoice", data)
+    assert caught.value.field == "data.lines[0]"
