@@ -44,6 +44,13 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; the modules load on first u
     from shared.expenses import ExpenseImport, ImportOptions
     from shared.exports import ExportOptions, ExportService, LookupCache, Notifier, PayloadStore
     from shared.tokens import BcClients, TokenUpkeep
+    from shared.webhooks import (
+        ExpenseNotifications,
+        ImportRequestRows,
+        RequestQueue,
+        SubscriptionStore,
+        WebhookSubscriptions,
+    )
 
 __all__ = ["App", "Adapters", "bootstrap", "build_adapters", "worker_app", "set_worker_app",
            "consent_callback_page"]
@@ -73,6 +80,9 @@ class Adapters:
     bc_clients: "BcClients"
     lookups: "LookupCache"
     payloads: "PayloadStore"
+    subscriptions: "SubscriptionStore"
+    import_requests: "ImportRequestRows"
+    request_queue: "RequestQueue"
 
 
 def build_adapters(environ: Mapping[str, str] | None = None, *, secrets: "SecretStore | None" = None,
@@ -107,6 +117,11 @@ def build_adapters(environ: Mapping[str, str] | None = None, *, secrets: "Secret
     from shared.adapters.queues import QueueSender
     from shared.adapters.secrets import secret_store_from_settings
     from shared.adapters.token_versions import TableTokenVersionStore
+    from shared.adapters.webhook_subscriptions import (
+        QueueRequestQueue,
+        TableImportRequestRows,
+        TableSubscriptionStore,
+    )
     from shared.auth import CredentialCache
     from shared.bc import ConnectorGates
     from shared.consent import REPLAY_LEASE
@@ -153,6 +168,10 @@ def build_adapters(environ: Mapping[str, str] | None = None, *, secrets: "Secret
                              gates=gates if gates is not None else ConnectorGates(), clock=clock),
         lookups=LookupCache(clock=clock),
         payloads=BlobPayloadStore(lambda: payloads),
+        subscriptions=TableSubscriptionStore(table("subscriptions")),
+        import_requests=TableImportRequestRows(table("requests")),
+        request_queue=QueueRequestQueue(
+            lambda: ensure_queue(queue_service.get_queue_client(QUEUES["import-requests"]))),
     )
 
 
@@ -165,6 +184,8 @@ class App:
     consent: "ConsentService"
     expenses: "ExpenseImport"
     upkeep: "TokenUpkeep"
+    webhooks: "WebhookSubscriptions"
+    notifications: "ExpenseNotifications"
     adapters: Adapters
 
 
@@ -178,32 +199,43 @@ def bootstrap(environ: Mapping[str, str] | None = None, *, adapters: Adapters | 
     from shared.expenses import ExpenseImport, ImportOptions
     from shared.exports import ExportOptions, ExportService, FailedMessages
     from shared.tokens import TokenUpkeep
+    from shared.webhooks import ExpenseNotifications, WebhookOptions, WebhookSubscriptions
 
     a = adapters if adapters is not None else build_adapters(environ)
+    webhooks = WebhookSubscriptions(
+        connectors=a.connector_store, store=a.subscriptions, secrets=a.secrets, bc_clients=a.bc_clients,
+        clock=a.clock, options=WebhookOptions(public_base_url=a.settings.public_base_url,
+                                              bc_api_url=a.settings.bc_api_url))
     consent = ConsentService(
         connectors=a.connector_store, statuses=ConnectorStatuses(store=a.connector_store, clock=a.clock),
         secrets=a.secrets, states=a.consent_states, versions=a.token_versions, notifier=a.notifier,
         parking=a.parking, queues=a.queues, bc_clients=a.bc_clients,
         redeemers=AuthCodeRedeemers(authority_host=a.settings.bc_authority_host),
-        failed=FailedMessages(a.ledger), leases=a.replay_leases, app=a.settings, clock=a.clock)
+        failed=FailedMessages(a.ledger), leases=a.replay_leases, app=a.settings, subscriptions=webhooks,
+        clock=a.clock)
+    expenses = ExpenseImport(
+        connectors=a.connector_store, cursors=a.cursors, leases=a.import_leases, projects=a.ledger,
+        outbox=a.expense_outbox, bc_clients=a.bc_clients, notifier=a.notifier, reconnects=consent,
+        clock=a.clock, options=import_options or ImportOptions())
     return App(
         connectors=ConnectorService(
             store=a.connector_store, secrets=a.secrets, bc_clients=a.bc_clients, consent=consent, purger=a.purger,
-            activity=a.activity, notifier=a.notifier, clock=a.clock,
+            activity=a.activity, notifier=a.notifier, realtime=webhooks, clock=a.clock,
             options=ConnectorOptions(app_client_id=a.settings.bc_client_id)),
         exports=ExportService(
             connectors=a.connector_store, ledger=a.ledger, bc_clients=a.bc_clients,
             outbox=OutcomeOutbox(a.queues, a.activity), notifier=a.notifier, parking=a.parking, reconnects=consent,
             clock=a.clock, lookups=a.lookups, payloads=a.payloads, options=export_options or ExportOptions()),
         consent=consent,
-        expenses=ExpenseImport(
-            connectors=a.connector_store, cursors=a.cursors, leases=a.import_leases, projects=a.ledger,
-            outbox=a.expense_outbox, bc_clients=a.bc_clients, notifier=a.notifier, reconnects=consent,
-            clock=a.clock, options=import_options or ImportOptions()),
+        expenses=expenses,
         upkeep=TokenUpkeep(
             connectors=a.connector_store, credentials=a.bc_clients, secrets=a.secrets,
             versions=a.token_versions, reconnects=consent, replays=consent, states=a.consent_states,
             notifier=a.notifier, clock=a.clock),
+        webhooks=webhooks,
+        notifications=ExpenseNotifications(
+            connectors=a.connector_store, secrets=a.secrets, rows=a.import_requests, queue=a.request_queue,
+            importer=expenses, clock=a.clock),
         adapters=a,
     )
 

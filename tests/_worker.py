@@ -135,6 +135,11 @@ def memory_adapters(environ: Mapping[str, str], **overrides: Any) -> Adapters:
     from shared.adapters.queues import InMemoryQueueSender
     from shared.adapters.secrets import InMemorySecretStore
     from shared.adapters.token_versions import InMemoryTokenVersionStore
+    from shared.adapters.webhook_subscriptions import (
+        InMemoryImportRequestRows,
+        InMemoryRequestQueue,
+        InMemorySubscriptionStore,
+    )
     from shared.auth import CredentialCache
     from shared.bc import ConnectorGates
     from shared.clock import SYSTEM_CLOCK
@@ -156,5 +161,7 @@ def memory_adapters(environ: Mapping[str, str], **overrides: Any) -> Adapters:
         notifier=Notifications(),
         bc_clients=BcClients(app=settings, secrets=secrets, token_versions=versions, credentials=CredentialCache(),
                              session=new_session(), gates=ConnectorGates(), clock=SYSTEM_CLOCK),
-        lookups=LookupCache(SYSTEM_CLOCK), payloads=InMemoryPayloadStore())
+        lookups=LookupCache(SYSTEM_CLOCK), payloads=InMemoryPayloadStore(),
+        subscriptions=InMemorySubscriptionStore(), import_requests=InMemoryImportRequestRows(),
+        request_queue=InMemoryRequestQueue())
     return replace(adapters, **overrides)

@@ -23,6 +23,8 @@ PER_CONNECTOR_TABLES: dict[str, bool] = {
     "tokens": False,
     "locks": False,
     "activity": False,
+    "subscriptions": False,
+    "requests": False,
 }
 
 

@@ -19,9 +19,12 @@ TABLES = {
     "locks": "Locks",
     "activity": "ConnectorActivity",
     "tokens": "TokenVersions",
+    "subscriptions": "WebhookSubscriptions",
+    "requests": "ImportRequests",
 }
 
-#: Queue names by key: the four export queues, the three output queues, and the exports' poison queues.
+#: Queue names by key: the four export queues, the three output queues, the exports' poison queues, and
+#: the internal queue of expense import runs that webhook notifications ask for.
 QUEUES = {
     "customers": "bc-customers",
     "projects": "bc-projects",
@@ -34,6 +37,7 @@ QUEUES = {
     "projects-poison": "bc-projects-poison",
     "products-poison": "bc-products-poison",
     "invoices-poison": "bc-invoices-poison",
+    "import-requests": "bc-import-requests",
 }
 
 #: Every queue the app may send to.

@@ -44,6 +44,7 @@ from ._odata import (
     quote,
 )
 from ._retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, RetryState
+from ._subscriptions import subscription_resource
 
 __all__ = [
     "BcClient",
@@ -83,4 +84,5 @@ __all__ = [
     "ODataKey",
     "ODataLiteral",
     "default_session",
+    "subscription_resource",
 ]

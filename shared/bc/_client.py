@@ -40,6 +40,7 @@ from ._errors import (
 from ._gate import Gate
 from ._odata import ENVIRONMENT_NAME_RULE, ODataKey, company_segment, is_environment_name, is_guid, key_segment
 from ._retry import DEFAULT_RETRY, RetryPolicy, RetryState
+from ._subscriptions import SubscriptionMethods
 
 __all__ = ["BcClient", "MAX_BATCH_OPERATIONS", "MAX_PAGE_SIZE"]
 
@@ -72,8 +73,10 @@ class _BearerAuth(requests.auth.AuthBase):
         return "_BearerAuth(***)"
 
 
-class BcClient:
+class BcClient(SubscriptionMethods):
     """One BC environment of one tenant: `{api_url}/v2.0/{tenant}/{environment}/...` (docs/contract.md §8).
+
+    Webhook subscriptions (`api/v2.0/subscriptions`, not company-scoped) are in `SubscriptionMethods`.
 
     Thread-safe: it keeps no per-call state; the session (`shared.adapters.http.default_session`) and
     the gate (`ConnectorGates.gate(key)`) are the worker's, shared by every client of the same key.

@@ -53,6 +53,7 @@ __all__ = [
     "ConnectorService",
     "ConsentStart",
     "ConsentStarter",
+    "RealtimeSubscriptions",
     "SaveOutcome",
     "Secrets",
 ]
@@ -150,6 +151,18 @@ class ActivityReader(Protocol):
     def read(self, connector: str) -> JsonObject: ...
 
 
+class RealtimeSubscriptions(Protocol):
+    """A connector's BC webhook subscriptions (`shared.webhooks.WebhookSubscriptions`)."""
+
+    def sync(self, record: ConnectorRecord) -> list[str]:
+        """Create/delete them as the settings ask; lines for the save's checks. Never raises."""
+        ...
+
+    def remove(self, record: ConnectorRecord) -> None: ...
+
+    def view(self, record: ConnectorRecord) -> JsonObject: ...
+
+
 @dataclass(frozen=True)
 class ConnectorOptions:
     #: The app-wide app registration (BC_CLIENT_ID), used when a connector names none.
@@ -173,8 +186,10 @@ class ConnectorService:
 
     def __init__(self, *, store: ConnectorStore, secrets: Secrets, bc_clients: BcClientSource,
                  consent: ConsentStarter, purger: ConnectorDataPurger, activity: ActivityReader,
-                 notifier: Notifier, clock: Clock, options: ConnectorOptions = ConnectorOptions()) -> None:
+                 notifier: Notifier, realtime: RealtimeSubscriptions, clock: Clock,
+                 options: ConnectorOptions = ConnectorOptions()) -> None:
         self._store, self._secrets, self._bc_clients = store, secrets, bc_clients
+        self._realtime = realtime
         self._consent, self._purger, self._activity = consent, purger, activity
         self._notifier, self._clock, self._options = notifier, clock, options
 
@@ -247,6 +262,7 @@ class ConnectorService:
         replaced = existing.client_secret_name if existing is not None else None
         if replaced and replaced.lower() != (record.client_secret_name or "").lower():
             self._forget_secret(replaced, "the connector no longer uses it")
+        checks.extend(self._realtime.sync(record))
         log.info("Connector %s %s: status %s, %d checks passed", name,
                  "created" if existing is None else "updated", record.status, len(checks))
         self._notify_saved(record, existing is None, checks)
@@ -359,6 +375,7 @@ class ConnectorService:
         for _ in range(DEFAULT_ATTEMPTS):
             record = self.get(name)
             _check_conditions(name, record, match, None)
+            self._realtime.remove(record)
             self._purger.purge(record.name)
             try:
                 self._store.delete(record.name, etag=record.etag)
@@ -428,6 +445,7 @@ class ConnectorService:
             "createdAt": record.created_at,
             "updatedAt": record.updated_at,
             **record.stats,
+            **self._realtime.view(record),
             **(self._activity.read(record.name) if activity else {}),
         }
 

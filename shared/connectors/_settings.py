@@ -141,6 +141,10 @@ class ConnectorSettings:
     expenses_source: str = "purchaseInvoices"
     expenses_activity: str | None = None
     expenses_billable: bool = False
+    #: Webhook push (`expenses.realtime`): None = automatic (on when PUBLIC_BASE_URL can be reached by BC).
+    expenses_realtime: bool | None = None
+    #: How far before the cursor every read starts again (`expenses.overlapMinutes`, late commits).
+    expenses_overlap_minutes: int = 10
     web_services: WebServices = field(default_factory=WebServices)
     notification_recipients: tuple[str, ...] = ()
     notes: str = ""
@@ -277,6 +281,16 @@ def _boolean(raw: JsonValue) -> bool:
     if not isinstance(raw, bool):
         raise _Bad(f"Must be true or false, not {json_type(raw)}.")
     return raw
+
+
+def _whole(low: int, high: int) -> Callable[[JsonValue], int]:
+    def parse(raw: JsonValue) -> int:
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            raise _Bad(f"Must be a whole number from {low} to {high}, not {json_type(raw)}.")
+        if not low <= raw <= high:
+            raise _Bad(f"Must be from {low} to {high}, not {raw}.")
+        return raw
+    return parse
 
 
 def _choice(options: tuple[str, ...]) -> Callable[[JsonValue], str]:
@@ -471,6 +485,8 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("expenses.activity", "expenses_activity", _string(100), omit_if_none=True,
           required=_when("expenses.enabled")),
     _Spec("expenses.billable", "expenses_billable", _boolean, default=False),
+    _Spec("expenses.realtime", "expenses_realtime", _boolean, omit_if_none=True),
+    _Spec("expenses.overlapMinutes", "expenses_overlap_minutes", _whole(1, 1440), default=10),
     _Spec("webServices.customerCard", "web_services.customer_card", _SERVICE, default=_WS.customer_card),
     _Spec("webServices.dimensionValues", "web_services.dimension_values", _SERVICE, default=_WS.dimension_values),
     _Spec("webServices.genBusPostingGroups", "web_services.gen_bus_posting_groups", _SERVICE,

@@ -11,7 +11,7 @@ from shared.bc import BcClient
 from shared.connectors import ConnectorRecord, ConnectorSettings
 
 __all__ = ["ConnectorStatuses", "BcClientSource", "CodeRedeemer", "CodeRedeemers", "FailedMessages", "ParkingLot",
-           "ParkedMessage", "QueueSender", "Lease", "Leases"]
+           "ParkedMessage", "QueueSender", "Lease", "Leases", "SubscriptionSync"]
 
 
 class ConnectorStatuses(Protocol):
@@ -88,3 +88,9 @@ class Leases(Protocol):
     """The connectors' `replay` leases (table `Locks`)."""
 
     def acquire(self, connector: str, owner: str, *, ttl: _dt.timedelta) -> Lease | None: ...
+
+
+class SubscriptionSync(Protocol):
+    """Real-time expenses: a connected connector's BC webhook subscriptions (`shared.webhooks`); never raises."""
+
+    def sync(self, record: ConnectorRecord) -> list[str]: ...

@@ -47,7 +47,16 @@ from shared.tokens import (
 from . import _pages as pages
 from ._html import PAGE_HEADERS, Page, render_page
 from ._pkce import new_code_verifier, new_nonce, new_state, s256_challenge
-from ._ports import BcClientSource, CodeRedeemers, ConnectorStatuses, FailedMessages, Leases, ParkingLot, QueueSender
+from ._ports import (
+    BcClientSource,
+    CodeRedeemers,
+    ConnectorStatuses,
+    FailedMessages,
+    Leases,
+    ParkingLot,
+    QueueSender,
+    SubscriptionSync,
+)
 from ._replay import Replays, ReplaySummary
 from ._states import CONSENT_STATE_LIFETIME, PURGE_PER_START, ConsentState, ConsentStateError, ConsentStateStore, take_state
 
@@ -127,8 +136,10 @@ class ConsentService:
     def __init__(self, *, connectors: ConnectorRecords, statuses: ConnectorStatuses, secrets: Secrets,
                  states: ConsentStateStore, versions: TokenVersionStore, notifier: Notifier, parking: ParkingLot,
                  queues: QueueSender, bc_clients: BcClientSource, redeemers: CodeRedeemers,
-                 failed: FailedMessages, leases: Leases, app: AppSettings, clock: Clock) -> None:
+                 failed: FailedMessages, leases: Leases, app: AppSettings, subscriptions: SubscriptionSync,
+                 clock: Clock) -> None:
         self._connectors = connectors
+        self._subscriptions = subscriptions
         self._statuses = statuses
         self._secrets = secrets
         self._states = states
@@ -332,6 +343,9 @@ class ConsentService:
         log.info("Connector %s: consent completed by %s; company %s; refresh token generation %d stored", name,
                  grant.username or "(unknown user)", company.name, version.generation)
         summary = None if disabled else self._replay_after_consent(name)
+        connected = self._connectors.get(name)
+        if connected is not None:
+            self._subscriptions.sync(connected)  # real-time expenses, now that BC can be called
         return pages.connected(name, company=company.name, environment=settings.environment,
                                tenant=settings.tenant_id, user=grant.username, checks=len(verification.checks),
                                replayed=summary.parked if summary else None,

@@ -12,6 +12,7 @@ from shared.adapters.secrets._names import (
     new_client_secret_name,
     parse_connector_secret_name,
     refresh_token_name,
+    webhook_state_name,
     validate_secret_name,
 )
 from shared.adapters.secrets._port import (
@@ -39,6 +40,7 @@ __all__ = [
     "ConnectorSecretName",
     "CONNECTOR_SECRET_PREFIX",
     "refresh_token_name",
+    "webhook_state_name",
     "validate_secret_name",
     "KEY_VAULT_URL_SETTING",
     "DEFAULT_LOCAL_SECRETS_PATH",

@@ -18,7 +18,8 @@ import re
 import secrets as _random
 
 __all__ = ["APP_CLIENT_SECRET_NAME", "client_secret_name", "new_client_secret_name", "refresh_token_name",
-           "validate_secret_name", "ConnectorSecretName", "parse_connector_secret_name", "CONNECTOR_SECRET_PREFIX"]
+           "validate_secret_name", "ConnectorSecretName", "parse_connector_secret_name", "CONNECTOR_SECRET_PREFIX",
+           "webhook_state_name"]
 
 #: The app-wide client secret of the BC_CLIENT_ID app registration.
 APP_CLIENT_SECRET_NAME = "bc-client-secret"
@@ -77,3 +78,8 @@ def parse_connector_secret_name(name: str) -> ConnectorSecretName | None:
     stamp = match["time"]
     written = _dt.datetime.fromtimestamp(int(stamp, 16), _dt.timezone.utc) if stamp else None
     return ConnectorSecretName(name, match["connector"], "client-secret", written)
+
+
+def webhook_state_name(connector: str) -> str:
+    """Name of a connector's webhook `clientState` (the shared secret BC repeats in every notification)."""
+    return validate_secret_name("connector-%s-webhook-state" % connector)

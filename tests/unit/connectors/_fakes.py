@@ -56,10 +56,23 @@ class Recorded:
         return {}
 
 
+class NoRealtime:
+    """Real-time expenses switched off: nothing to subscribe, nothing to show."""
+
+    def sync(self, record: ConnectorRecord) -> list[str]:
+        return []
+
+    def remove(self, record: ConnectorRecord) -> None:
+        pass
+
+    def view(self, record: ConnectorRecord) -> JsonObject:
+        return {}
+
+
 def connector_service(*, link: Callable[[ConnectorRecord], str] = lambda record: "https://login.test/",
                       app_client_id: str | None = None, recorded: Recorded | None = None) -> ConnectorService:
     recorded = recorded or Recorded()
     return ConnectorService(store=InMemoryConnectorStore(), secrets=InMemorySecretStore(), bc_clients=NoBc(),
                             consent=FakeConsent(link), purger=recorded, activity=recorded,
-                            notifier=recorded, clock=SYSTEM_CLOCK,
+                            notifier=recorded, realtime=NoRealtime(), clock=SYSTEM_CLOCK,
                             options=ConnectorOptions(app_client_id=app_client_id))

@@ -102,6 +102,7 @@ class Ports:
     notifications: list[dict] = field(default_factory=list)
     sent: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    synced: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.secrets.set_secret("bc-client-secret", "client-secret")
@@ -118,12 +119,16 @@ class Ports:
     def list_failed(self, connector: str) -> list[tuple[str, str]]:
         return list(self.failed)
 
+    def sync(self, record) -> list[str]:  # noqa: ANN001 - the SubscriptionSync port
+        self.synced.append(record.name)
+        return []
+
     def service(self) -> ConsentService:
         return ConsentService(
             connectors=self.store, statuses=ConnectorStatuses(store=self.store, clock=self.clock), secrets=self.secrets,
             states=self.states, versions=self.versions, notifier=self, parking=self.parking, queues=self,
             bc_clients=NoBc(), redeemers=self.redeemer, failed=self, leases=self.leases, app=self.app,
-            clock=self.clock)
+            subscriptions=self, clock=self.clock)
 
 
 @pytest.fixture
