@@ -11,6 +11,7 @@ from functions.expenses import bp as expenses
 from functions.exports import bp as exports
 from functions.poison import bp as poison
 from functions.upkeep import bp as upkeep
+from functions.webhooks import bp as webhooks
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(connectors_api)
@@ -19,3 +20,4 @@ app.register_functions(expenses)
 app.register_functions(exports)
 app.register_functions(poison)
 app.register_functions(upkeep)
+app.register_functions(webhooks)

@@ -119,6 +119,10 @@ var poisonQueues = [
   'bc-products-poison'
   'bc-invoices-poison'
 ]
+// The app's own work queue: webhook notifications ask for expense import runs here (the host never sees it).
+var internalQueues = [
+  'bc-import-requests'
+]
 var tableNames = [
   'Connectors'
   'SyncLedger'
@@ -128,6 +132,8 @@ var tableNames = [
   'Locks'
   'ConnectorActivity'
   'TokenVersions'
+  'WebhookSubscriptions'
+  'ImportRequests'
 ]
 // Large invoices travel by claim check: the host application writes the payload here and sends its
 // name on bc-invoices; the app reads and deletes it.
@@ -160,7 +166,7 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: allTags
     skuName: storageSku
-    queueNames: concat(inputQueues, outputQueues, poisonQueues)
+    queueNames: concat(inputQueues, outputQueues, poisonQueues, internalQueues)
     tableNames: tableNames
     containerNames: [
       deploymentContainerName
@@ -220,7 +226,7 @@ module appAccess 'app/rbac.bicep' = {
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     appPrincipalId: appIdentity.properties.principalId
-    queueNames: concat(inputQueues, outputQueues, poisonQueues)
+    queueNames: concat(inputQueues, outputQueues, poisonQueues, internalQueues)
     operatorPrincipalId: operatorPrincipalId
     operatorPrincipalType: operatorPrincipalType
   }

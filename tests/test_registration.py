@@ -25,8 +25,10 @@ HTTP_CONTRACT = {
     "consent_callback": ("consent/callback", ["GET"]),
     "replay_connector": ("connectors/{name}/replay", ["POST"]),
     "run_expense_import": ("connectors/{name}/expenses/import", ["POST"]),
+    "bc_notifications": ("bc/notifications", ["POST", "GET"]),
 }
-ANONYMOUS = {"health", "consent_callback"}
+#: The webhook endpoint is anonymous because BC cannot send a function key; it verifies the clientState.
+ANONYMOUS = {"health", "consent_callback", "bc_notifications"}
 
 #: name: (queue it is triggered by, output queues it binds). Queue names are the Contract (§4).
 QUEUE_CONTRACT: dict[str, tuple[str, set[str]]] = {
@@ -40,6 +42,7 @@ QUEUE_CONTRACT: dict[str, tuple[str, set[str]]] = {
     "projects_poison": ("bc-projects-poison", set()),
     "products_poison": ("bc-products-poison", set()),
     "invoices_poison": ("bc-invoices-poison", set()),
+    "run_requested_import": ("bc-import-requests", set()),
 }
 
 #: name: schedule expression (an app setting of §7, so operators can change it without a deploy).
@@ -47,6 +50,9 @@ TIMER_CONTRACT: dict[str, str] = {
     "keep_tokens_fresh": "%TOKEN_KEEPALIVE_SCHEDULE%",
     "import_expenses": "%EXPENSE_IMPORT_SCHEDULE%",
 }
+#: Timers on a fixed schedule: the webhook keep-alive's 6 hours are part of why a subscription never lapses
+#: (renewed with 2 of its 3 days left), so it is not an operator's setting (and cannot stop the host unset).
+FIXED_TIMERS: dict[str, str] = {"keep_webhooks_alive": "0 15 */6 * * *"}
 
 
 def _http_trigger(name: str):
@@ -102,7 +108,7 @@ def test_queue_functions_listen_on_their_contract_queue_through_azure_web_jobs_s
 
 
 def test_timers_take_their_schedule_from_an_app_setting_and_never_run_on_start_up():
-    for name, schedule in TIMER_CONTRACT.items():
+    for name, schedule in {**TIMER_CONTRACT, **FIXED_TIMERS}.items():
         trigger = FUNCTIONS[name].get_trigger()
         assert trigger.type == "timerTrigger", name
         assert trigger.schedule == schedule, name
@@ -111,4 +117,4 @@ def test_timers_take_their_schedule_from_an_app_setting_and_never_run_on_start_u
 
 def test_the_app_registers_exactly_the_functions_of_the_contract():
     # get_functions() itself refuses duplicate names; this pins that nothing unplanned is registered.
-    assert set(FUNCTIONS) == set(HTTP_CONTRACT) | set(QUEUE_CONTRACT) | set(TIMER_CONTRACT)
+    assert set(FUNCTIONS) == set(HTTP_CONTRACT) | set(QUEUE_CONTRACT) | set(TIMER_CONTRACT) | set(FIXED_TIMERS)

@@ -18,14 +18,19 @@ KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 
 
+#: Queues only the app itself sends to and reads (webhook notifications asking for import runs).
+INTERNAL_QUEUES = {"bc-import-requests"}
+
+
 def _input_queues() -> list[str]:
-    """The queues the app's export functions are triggered by (not their -poison queues)."""
-    return sorted(q for q in _code.queue_names_in_registrations() if not q.endswith("-poison"))
+    """The queues the app's export functions are triggered by (not their -poison queues, not internal ones)."""
+    return sorted(q for q in _code.queue_names_in_registrations()
+                  if not q.endswith("-poison") and q not in INTERNAL_QUEUES)
 
 
 def _output_queues() -> list[str]:
     """The contract's queues the host application reads: neither inputs nor -poison queues."""
-    return sorted(set(_code.module_level_literal("QUEUES").values()) - set(_input_queues())
+    return sorted(set(_code.module_level_literal("QUEUES").values()) - set(_input_queues()) - INTERNAL_QUEUES
                   - {q for q in _code.queue_names_in_registrations() if q.endswith("-poison")})
 
 

@@ -12,7 +12,8 @@ def _main_list(variable: str) -> list[str]:
 
 
 def _created_queues() -> set[str]:
-    return set(_main_list("inputQueues") + _main_list("outputQueues") + _main_list("poisonQueues"))
+    return set(_main_list("inputQueues") + _main_list("outputQueues") + _main_list("poisonQueues")
+               + _main_list("internalQueues"))
 
 
 def _account() -> dict:
