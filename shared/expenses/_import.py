@@ -52,7 +52,8 @@ from ._ports import (
     ProjectMap,
     ReconnectReporter,
 )
-from ._reads import DOCUMENT_KINDS, DocumentKind, document_pages, ledger_pages, read_catalog
+from ._ranges import RangeSet
+from ._reads import DOCUMENT_KINDS, DocumentKind, document_pages, documents_by_id, ledger_pages, read_catalog
 from ._state import DocumentCursor, LedgerCursor, format_stamp, parse_stamp
 from ._stats import STATS_KEY, failure_notification, record_summary, unknown_projects_notification
 from ._summary import ImportSummary, SourceCounts
@@ -70,6 +71,10 @@ UNKNOWN_PROJECTS_ROW = "unknownProjects"
 #: The lease (table `Locks`, RowKey) a run holds so that two imports of one connector never overlap.
 IMPORT_LEASE = "expense-import"
 _MAX_UNKNOWN_VALUES = 500
+#: Where an unknown value's postings are is kept for at most this many documents per source and this many
+#: ranges of G/L entry numbers (one table property holds 32K characters); beyond, `overflow` is noted.
+_MAX_WHERE_DOCUMENTS = 500
+_MAX_WHERE_RANGES = 500
 _NOT_RUNNABLE = {
     "consent_required": "it has no consent yet (POST /api/connectors/{name}/consent)",
     "reconnect_required": "it must be reconnected first (POST /api/connectors/{name}/consent)",
@@ -86,7 +91,8 @@ class ImportOptions:
     document_page_size: int = 100
     ledger_page_size: int = 1000
     #: How far before the cursor every read starts again (late commits; BC requests end within 10 min).
-    overlap: _dt.timedelta = _dt.timedelta(minutes=10)
+    #: None: the connector's `expenses.overlapMinutes` (default 10).
+    overlap: _dt.timedelta | None = None
     #: Longer than a page and the budget; renewed before every page.
     lease_ttl: _dt.timedelta = _dt.timedelta(minutes=6)
     #: The timer does not start a connector with less time than this left.
@@ -169,6 +175,7 @@ class _ConnectorRun:
         self.summary = ImportSummary(connector=self.name, source=self.settings.expenses_source)
         self.lease: HeldLease | None = None
         self.unknown: dict[str, JsonObject] | None = None
+        self.overlap = use.options.overlap or _dt.timedelta(minutes=self.settings.expenses_overlap_minutes)
 
     def _now(self) -> str:
         return format_stamp(self.use.clock.now())
@@ -249,6 +256,7 @@ class _ConnectorRun:
             catalog=read_catalog(self.client, company_id),
             activity=self.settings.expenses_activity, billable=self.settings.expenses_billable,
             from_date=str(self.settings.expenses_from_date))
+        self._late_projects()
         if self.settings.expenses_source == "generalLedger":
             self._ledger()
             return
@@ -314,7 +322,7 @@ class _ConnectorRun:
                      change, self.ctx.from_date, kind.source)
             self._save(kind.source, cursor.to_state(), cursor.describe(), counts)
         pages = document_pages(self.client, self.ctx.company_id, kind, from_date=self.ctx.from_date,
-                               modified_since=cursor.read_from(self.options.overlap),
+                               modified_since=cursor.read_from(self.overlap),
                                page_size=self.options.document_page_size)
         last = None
         while (page := self._next_page(pages)) is not None:
@@ -327,6 +335,7 @@ class _ConnectorRun:
             messages: list[JsonObject] = []
             markers: list[DocumentMarker] = []
             unknown: Counter[str] = Counter()
+            where: dict[str, set[str]] = {}
             for document in page:
                 lines = document.get(kind.lines)
                 lines = lines if isinstance(lines, list) else []
@@ -340,7 +349,10 @@ class _ConnectorRun:
                 before = len(messages)
                 for line in lines:
                     if isinstance(line, dict):
-                        _tally(map_document_line(self.ctx, kind, document, line), messages, unknown, counts)
+                        mapped = map_document_line(self.ctx, kind, document, line)
+                        _tally(mapped, messages, unknown, counts)
+                        if mapped.unknown is not None:
+                            where.setdefault(mapped.unknown, set()).add(str(document["id"]).lower())
                 markers.append(_marker(document, len(messages) - before))
             self._send(messages)
             counts.sent += len(messages)
@@ -349,7 +361,7 @@ class _ConnectorRun:
                 cursors.mark_imported(self.name, kind.source, markers, at=now)
             cursor.advance(str(page[-1]["lastModifiedDateTime"]))
             self._save(kind.source, cursor.to_state(), cursor.describe(), counts)
-            self._note_unknown(unknown, kind.source)
+            self._note_unknown(unknown, kind.source, documents=where)
         counts.finished = True
 
     def _ledger(self) -> None:
@@ -376,7 +388,7 @@ class _ConnectorRun:
             self._save(source, cursor.to_state(), cursor.describe(), counts)
         pages = ledger_pages(self.client, self.ctx.company_id, after=cursor.low, from_date=self.ctx.from_date,
                              page_size=size)
-        settled = self.use.clock.now() - self.options.overlap
+        settled = self.use.clock.now() - self.overlap
         last = None
         while (page := self._next_page(pages)) is not None:
             last = _in_order(last, _entry_numbers(page), "generalLedgerEntries", "entryNumber")
@@ -392,16 +404,20 @@ class _ConnectorRun:
         counts.read += len(page)
         messages: list[JsonObject] = []
         unknown: Counter[str] = Counter()
+        where: dict[str, list[int]] = {}
         for number, entry in zip(_entry_numbers(page), page):
             if number in cursor.seen:
                 counts.skipped["alreadyImported"] += 1
                 continue
-            _tally(map_ledger_entry(self.ctx, entry), messages, unknown, counts)
+            mapped = map_ledger_entry(self.ctx, entry)
+            _tally(mapped, messages, unknown, counts)
+            if mapped.unknown is not None:
+                where.setdefault(mapped.unknown, []).append(number)
         self._send(messages)
         counts.sent += len(messages)
         counts.unknown.update(unknown)
         cursor.processed(_entry_numbers(page))
-        self._note_unknown(unknown, "generalLedger")
+        self._note_unknown(unknown, "generalLedger", entries=where)
 
     # -- project values no host project carries: reported once ----------------------------------------
 
@@ -412,18 +428,89 @@ class _ConnectorRun:
                             if isinstance(entry, dict)}
         return self.unknown
 
-    def _note_unknown(self, unknown: Counter[str], source: str) -> None:
-        """Remember values seen for the first time (before anything else happens, so none is forgotten)."""
+    def _note_unknown(self, unknown: Counter[str], source: str, *, documents: dict[str, set[str]] | None = None,
+                      entries: dict[str, list[int]] | None = None) -> None:
+        """Remember values seen for the first time, and where their postings are (before anything else
+        happens, so none is forgotten): the late-project re-import reads exactly those again."""
         if not unknown:
             return
         values = self._unknown_values()
         new = [v for v in unknown if v not in values][: max(0, _MAX_UNKNOWN_VALUES - len(values))]
-        if not new:
-            return
         for value in new:
             values[value] = {"firstSeenAt": self._now(), "source": source, "lines": unknown[value],
                              "notified": False}
-        self.use.cursors.save(self.name, UNKNOWN_PROJECTS_ROW, {"values": {**values}}, cursor="", at=self._now())
+        for value in unknown:
+            if value in values and (documents or entries):
+                self._note_where(value, source, (documents or {}).get(value, set()), (entries or {}).get(value, []))
+        if new:
+            self.use.cursors.save(self.name, UNKNOWN_PROJECTS_ROW, {"values": {**values}}, cursor="", at=self._now())
+
+    def _note_where(self, value: str, source: str, document_ids: set[str], numbers: list[int]) -> None:
+        row = _where_row(value)
+        where = self.use.cursors.load(self.name, row) or {}
+        docs = where.setdefault("documents", {})
+        known = list(docs.get(source) or [])
+        fresh = sorted(document_ids - set(known))
+        room = _MAX_WHERE_DOCUMENTS - len(known)
+        if fresh:
+            docs[source] = known + fresh[:max(0, room)]
+            where["overflow"] = bool(where.get("overflow")) or len(fresh) > room
+        if numbers:
+            ranges = RangeSet(where.get("entries") or [])
+            for n in numbers:
+                ranges.add(n)
+            kept = ranges.to_json()
+            where["overflow"] = bool(where.get("overflow")) or len(kept) > _MAX_WHERE_RANGES
+            where["entries"] = kept[:_MAX_WHERE_RANGES]
+        if fresh or numbers:
+            self.use.cursors.save(self.name, row, where, cursor="", at=self._now())
+
+    # -- costs that arrived before their project: imported once when the project appears --------------
+
+    def _late_projects(self) -> None:
+        """Values reported unknown that a host project now carries (exported since, or its mapping changed):
+        send their postings from where they were seen, once, then forget the value (no longer reported).
+
+        Reads only what was recorded: for documents one `$batch` per 100 documents, for G/L entries one
+        request per 1,000 entries of the recorded entry-number ranges. The documents were marked done and
+        their other lines sent at the time, so these lines were never sent: no duplicate; a crash before the
+        value is forgotten sends them again under the same keys (at-least-once, like every page)."""
+        values = self._unknown_values()
+        resolved = sorted(v for v in values if v in self.ctx.projects)
+        for value in resolved:
+            where = self.use.cursors.load(self.name, _where_row(value)) or {}
+            counts = self.summary.counts("generalLedger" if self.settings.expenses_source == "generalLedger"
+                                         else "purchaseInvoices")
+            sent = 0
+            if self.settings.expenses_source == "generalLedger":
+                for first, last in where.get("entries") or []:
+                    pages = ledger_pages(self.client, self.ctx.company_id, after=int(first) - 1, up_to=int(last),
+                                         from_date=self.ctx.from_date, page_size=self.options.ledger_page_size)
+                    while (page := self._next_page(pages)) is not None:
+                        sent += self._send_for(value, [map_ledger_entry(self.ctx, e) for e in page])
+            else:
+                for source, ids in sorted((where.get("documents") or {}).items()):
+                    kind = DOCUMENT_KINDS.get(source)
+                    if kind is None:
+                        continue
+                    for document in documents_by_id(self.client, self.ctx.company_id, kind, list(ids)):
+                        lines = [ln for ln in document.get(kind.lines) or [] if isinstance(ln, dict)]
+                        sent += self._send_for(value, [map_document_line(self.ctx, kind, document, ln)
+                                                       for ln in lines])
+            counts.sent += sent
+            log.info("Connector %s: project value %s is now a host project; %d earlier expenses sent%s", self.name,
+                     value, sent, " (more were seen than recorded: see unknownProjects overflow)"
+                     if where.get("overflow") else "")
+            del values[value]
+            self.use.cursors.save(self.name, UNKNOWN_PROJECTS_ROW, {"values": {**values}}, cursor="", at=self._now())
+            self.use.cursors.save(self.name, _where_row(value), {}, cursor="", at=self._now())
+
+    def _send_for(self, value: str, mapped: list[Mapped]) -> int:
+        messages = [m.message for m in mapped if m.message is not None
+                    and str((m.message.get("project") or {}).get("number") or "").upper() == value]
+        if messages:
+            self._send(messages)
+        return len(messages)
 
     def _report_unknown(self) -> None:
         """Notify values not notified yet (this run's, or a crashed run's), then remember they were."""
@@ -441,6 +528,11 @@ class _ConnectorRun:
                                   at=self._now())
         except Exception:  # noqa: BLE001 - retried by the next run (the values stay un-notified)
             log.warning("Connector %s: could not report unknown project values", self.name, exc_info=True)
+
+
+def _where_row(value: str) -> str:
+    """The ImportCursors row of where an unknown value's postings are (hex: any Code value is a safe key)."""
+    return f"{UNKNOWN_PROJECTS_ROW}|{value.encode('utf-8').hex()}"
 
 
 def _marker(document: JsonObject, lines: int) -> DocumentMarker:

@@ -221,3 +221,20 @@ def test_the_timer_imports_enabled_connectors_and_logs_a_past_due_run(services, 
     assert "Expense import timer is past due" in caplog.text
     assert f"Expense import of connector {name} completed" in caplog.text
     assert len(sent_messages(services, name)) == 6
+
+
+def test_costs_posted_before_their_project_are_sent_once_when_the_project_is_exported(services, connector):
+    from shared.adapters import table_key
+
+    name = connector()
+    run_now(name)
+    assert all(m["project"]["number"] != "P-1003" for m in sent_messages(services, name))
+    services.table("ledger").upsert_entity({"PartitionKey": f"{name}|project", "RowKey": table_key("prj-1003"),
+                                            "bcNumber": "P-1003", "status": "synced"})
+    status, summary = run_now(name)
+    late = sent_messages(services, name)
+    assert status == 200 and [m["project"] for m in late] == [{"id": "prj-1003", "number": "P-1003"}]
+    assert [m["documentNumber"] for m in late] == ["PP-INV108003"]
+    assert "P-1003" not in summary.get("unknownProjectValues", [])
+    status, summary = run_now(name)
+    assert (status, summary["sent"], sent_messages(services, name)) == (200, 0, [])
