@@ -96,7 +96,7 @@ class ExpenseNotifications:
         unknown connector or clientState), InvalidInput (not BC's shape), TransientError (not recorded)."""
         items = _items(body)
         try:
-            name = parse_connector_name(connector)
+            name = parse_connector_name(connector if isinstance(connector, str) else None)
         except SettingsInvalid:
             raise _refused() from None
         expected = self._secrets.get_secret(webhook_state_name(name))
@@ -144,7 +144,8 @@ class ExpenseNotifications:
         nothing to run (connector gone, expenses off, a message that is not ours)."""
         try:
             payload = json.loads(text)
-            name = parse_connector_name(payload.get("connector") if isinstance(payload, dict) else None)
+            named = payload.get("connector") if isinstance(payload, dict) else None
+            name = parse_connector_name(named if isinstance(named, str) else None)
         except (ValueError, SettingsInvalid):
             log.warning("bc-import-requests: a message that names no connector was dropped")
             return None
