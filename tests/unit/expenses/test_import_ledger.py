@@ -146,3 +146,18 @@ def test_entries_answered_out_of_order_stop_the_run_before_anything_is_sent():
     summary = world.run()
     assert (summary.status, summary.error["code"]) == ("failed", "OutOfOrder")
     assert world.keys == []
+
+
+def test_entries_on_a_value_that_becomes_a_host_project_later_are_sent_once_and_no_longer_reported():
+    world = ledger_world()
+    early = [world.bc.post_entry(debit=10 * n, project="P-9") for n in (1, 2)]
+    known = world.bc.post_entry(debit=5, project="P-1")
+    first = world.run()
+    assert world.keys == [key(known)] and first.to_dict()["unknownProjectValues"] == ["P-9"]
+    world.projects.set(NAME, "host-9", "P-9")
+    world.clock.advance(minutes=1)
+    world.run()
+    world.clock.advance(minutes=1)
+    again = world.run()
+    assert sorted(world.keys) == sorted([key(known)] + [key(e) for e in early])
+    assert "P-9" not in again.to_dict().get("unknownProjectValues", [])
