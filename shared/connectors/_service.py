@@ -69,14 +69,14 @@ USE_APP_WIDE_SECRET = "app-wide"
 #: Fields of the view that a save does not set (docs/contract.md §2, "The connector view").
 READ_ONLY_FIELDS = ("status", "companyId", "companyName", "companyCountry", "taxMode", "refreshTokenExpiresAt",
                     "createdAt", "updatedAt", "reconnectReason", "reconnectRequiredSince", "lastExports",
-                    "expenseImport")
+                    "expenseImport", "realtime")
 #: Of those, the ones read from the activity table rather than the connector's row.
 ACTIVITY_FIELDS = ("lastExports",)
 #: Of those, reports that change without a save (every export, import run, token renewal): a GET body saved
 #: back a moment later carries older values, so they are ignored rather than compared. The ETag (If-Match)
 #: is what protects a read-modify-write against changes made meanwhile.
 REPORT_FIELDS = ("updatedAt", "refreshTokenExpiresAt", "reconnectReason", "reconnectRequiredSince", "lastExports",
-                 "expenseImport")
+                 "expenseImport", "realtime")
 
 #: A client secret written less than this long ago may belong to a save still running: the clean-up
 #: pass leaves it (HTTP functions end within 230 seconds; Learn, "Azure Functions HTTP trigger").

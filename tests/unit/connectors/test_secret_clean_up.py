@@ -10,7 +10,7 @@ from shared.adapters.secrets import InMemorySecretStore, new_client_secret_name
 from shared.clock import SYSTEM_CLOCK
 from shared.connectors import ConnectorOptions, ConnectorRecord, ConnectorService, ConnectorSettings
 
-from ._fakes import FakeConsent, NoBc, Recorded
+from ._fakes import FakeConsent, NoBc, NoRealtime, Recorded
 
 NOW = datetime.now(timezone.utc)
 
@@ -18,7 +18,7 @@ NOW = datetime.now(timezone.utc)
 def service(store, secrets):
     recorded = Recorded()
     return ConnectorService(store=store, secrets=secrets, bc_clients=NoBc(), consent=FakeConsent(lambda r: "x"),
-                            purger=recorded, activity=recorded, notifier=recorded, clock=SYSTEM_CLOCK,
+                            purger=recorded, activity=recorded, notifier=recorded, realtime=NoRealtime(), clock=SYSTEM_CLOCK,
                             options=ConnectorOptions())
 
 
