@@ -28,6 +28,7 @@ import hmac
 import json
 import logging
 import re
+import threading
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -56,6 +57,9 @@ class NotificationOptions:
     stale_after: _dt.timedelta = _dt.timedelta(minutes=10)
     #: When a run finds the import busy (the timer's run holds the lease), the next one waits this long.
     busy_delay_seconds: int = 15
+    #: How long a worker keeps a connector's clientState, and how soon it asks Key Vault again after a miss.
+    state_ttl_seconds: float = 600.0
+    recheck_after_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ class ExpenseNotifications:
         self._importer = importer
         self._clock = clock
         self._options = options
+        self._states: dict[str, tuple[str | None, float]] = {}
+        self._lock = threading.Lock()
 
     # -- BC's calls ----------------------------------------------------------------------------------
 
@@ -99,7 +105,9 @@ class ExpenseNotifications:
             name = parse_connector_name(connector if isinstance(connector, str) else None)
         except SettingsInvalid:
             raise _refused() from None
-        expected = self._secrets.get_secret(webhook_state_name(name))
+        expected = self._client_state(name)
+        if expected and not all(_same(item.get("clientState"), expected) for item in items):
+            expected = self._client_state(name, mismatch=True)
         if not expected or not all(_same(item.get("clientState"), expected) for item in items):
             log.warning("Webhook notification for connector %s refused: unknown or wrong clientState", name)
             raise _refused()
@@ -108,6 +116,27 @@ class ExpenseNotifications:
         log.info("Webhook notification for connector %s: %d items (%s); import run %s", name, len(items),
                  ",".join(kinds), "queued" if queued else "already queued")
         return Receipt(name, len(items), queued, kinds)
+
+    def _client_state(self, name: str, *, mismatch: bool = False) -> str | None:
+        """The connector's clientState, cached per worker so an anonymous caller cannot turn every request
+        into a Key Vault read: a value for `state_ttl`, an absence for `recheck_after`; after a mismatch the
+        vault is asked again at most once per `recheck_after` (the secret is replaced only when real time is
+        switched off and on again)."""
+        now = self._clock.monotonic()
+        with self._lock:
+            cached = self._states.get(name)
+        if cached is not None:
+            value, read_at = cached
+            age = now - read_at
+            fresh = age < (self._options.state_ttl_seconds if value else self._options.recheck_after_seconds)
+            if fresh and not (mismatch and age >= self._options.recheck_after_seconds):
+                return value
+        value = self._secrets.get_secret(webhook_state_name(name))
+        with self._lock:
+            if len(self._states) >= 10_000:
+                self._states.clear()
+            self._states[name] = (value, now)
+        return value
 
     # -- coalescing --------------------------------------------------------------------------------------
 

@@ -171,3 +171,27 @@ def test_a_requested_run_message_that_names_no_connector_is_dropped():
     for text in ("", "{}", '{"connector": 5}', '{"connector": "../x"}'):
         assert intake.run_requested(text) is None
     assert importer.runs == []
+
+
+class _CountingSecrets(InMemorySecretStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get_secret(self, name: str) -> str | None:
+        self.reads += 1
+        return super().get_secret(name)
+
+
+def test_refused_notifications_do_not_turn_into_a_key_vault_read_each():
+    secrets = _CountingSecrets()
+    secrets.set_secret(webhook_state_name("acme"), "s3cret-state")
+    intake = ExpenseNotifications(connectors=None, secrets=secrets, rows=InMemoryImportRequestRows(),  # type: ignore[arg-type]
+                                  queue=InMemoryRequestQueue(), importer=_Importer(), clock=_Clock())
+    intake.receive("acme", _body("s3cret-state"))
+    for _ in range(20):
+        with pytest.raises(NotFound):
+            intake.receive("acme", _body("guess"))
+        with pytest.raises(NotFound):
+            intake.receive("nobody", _body("guess"))
+    assert secrets.reads <= 3
