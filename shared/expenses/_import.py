@@ -53,15 +53,7 @@ from ._ports import (
     ReconnectReporter,
 )
 from ._ranges import RangeSet
-from ._reads import (
-    DOCUMENT_KINDS,
-    DocumentKind,
-    Prefetched,
-    document_pages,
-    documents_by_id,
-    ledger_pages,
-    read_catalog,
-)
+from ._reads import DOCUMENT_KINDS, DocumentKind, document_pages, documents_by_id, ledger_pages, read_catalog
 from ._state import DocumentCursor, LedgerCursor, format_stamp, parse_stamp
 from ._stats import STATS_KEY, failure_notification, record_summary, unknown_projects_notification
 from ._summary import ImportSummary, SourceCounts
@@ -329,18 +321,9 @@ class _ConnectorRun:
             log.info("Connector %s: expenses.fromDate moved %s to %s; %s are read again from that date", self.name,
                      change, self.ctx.from_date, kind.source)
             self._save(kind.source, cursor.to_state(), cursor.describe(), counts)
-        pages = Prefetched(document_pages(self.client, self.ctx.company_id, kind, from_date=self.ctx.from_date,
-                                          modified_since=cursor.read_from(self.overlap),
-                                          page_size=self.options.document_page_size))
-        try:
-            self._document_pages(kind, pages, cursor, counts)
-        finally:
-            pages.close()
-        counts.finished = True
-
-    def _document_pages(self, kind: DocumentKind, pages: Iterator[list[JsonObject]], cursor: DocumentCursor,
-                        counts: SourceCounts) -> None:
-        cursors = self.use.cursors
+        pages = document_pages(self.client, self.ctx.company_id, kind, from_date=self.ctx.from_date,
+                               modified_since=cursor.read_from(self.overlap),
+                               page_size=self.options.document_page_size)
         last = None
         while (page := self._next_page(pages)) is not None:
             counts.pages += 1
@@ -379,6 +362,7 @@ class _ConnectorRun:
             cursor.advance(str(page[-1]["lastModifiedDateTime"]))
             self._save(kind.source, cursor.to_state(), cursor.describe(), counts)
             self._note_unknown(unknown, kind.source, documents=where)
+        counts.finished = True
 
     def _ledger(self) -> None:
         source = "generalLedger"
@@ -402,20 +386,17 @@ class _ConnectorRun:
                 self._save(source, cursor.to_state(), cursor.describe(), counts)
             cursor.backfilled(backfill, backfill.up_to)
             self._save(source, cursor.to_state(), cursor.describe(), counts)
-        pages = Prefetched(ledger_pages(self.client, self.ctx.company_id, after=cursor.low,
-                                        from_date=self.ctx.from_date, page_size=size))
+        pages = ledger_pages(self.client, self.ctx.company_id, after=cursor.low, from_date=self.ctx.from_date,
+                             page_size=size)
         settled = self.use.clock.now() - self.overlap
         last = None
-        try:
-            while (page := self._next_page(pages)) is not None:
-                last = _in_order(last, _entry_numbers(page), "generalLedgerEntries", "entryNumber")
-                self._ledger_page(page, cursor, counts)
-                old = [n for n, e in zip(_entry_numbers(page), page)
-                       if parse_stamp(str(e["lastModifiedDateTime"])) <= settled]
-                cursor.advance_low(max(old, default=0))
-                self._save(source, cursor.to_state(), cursor.describe(), counts)
-        finally:
-            pages.close()
+        while (page := self._next_page(pages)) is not None:
+            last = _in_order(last, _entry_numbers(page), "generalLedgerEntries", "entryNumber")
+            self._ledger_page(page, cursor, counts)
+            old = [n for n, e in zip(_entry_numbers(page), page)
+                   if parse_stamp(str(e["lastModifiedDateTime"])) <= settled]
+            cursor.advance_low(max(old, default=0))
+            self._save(source, cursor.to_state(), cursor.describe(), counts)
         counts.finished = True
 
     def _ledger_page(self, page: list[JsonObject], cursor: LedgerCursor, counts: SourceCounts) -> None:

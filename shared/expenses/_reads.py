@@ -15,10 +15,9 @@ its cursor saved before the next one is read.
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
-from typing import Iterator, TypeVar
+from typing import Iterator
 
 from shared.bc import decode_error
 from shared.connectors._accounts import EXPENSE_CATEGORIES, category_key
@@ -26,9 +25,7 @@ from shared.connectors._accounts import EXPENSE_CATEGORIES, category_key
 from ._ports import BcReader
 
 __all__ = ["AccountCatalog", "DocumentKind", "DOCUMENT_KINDS", "read_catalog", "document_pages", "ledger_pages",
-           "documents_by_id", "Prefetched"]
-
-_Page = TypeVar("_Page")
+           "documents_by_id"]
 
 _DIMS = "dimensionSetLines($select=code,valueCode)"
 _HEADER_FIELDS = "id,number,postingDate,vendorNumber,vendorName,currencyCode,status,lastModifiedDateTime"
@@ -73,33 +70,6 @@ def read_catalog(client: BcReader, company_id: str) -> AccountCatalog:
     names = {a["number"]: a.get("displayName", "") for a in accounts}
     expense = frozenset(a["number"] for a in accounts if category_key(a.get("category", "")) in EXPENSE_CATEGORIES)
     return AccountCatalog(names, expense, (setup[0].get("localCurrencyCode") if setup else "") or "")
-
-
-class Prefetched(Iterator[_Page]):
-    """Reads the next page from BC while the caller processes this one (one page ahead, one thread).
-
-    The source iterator only ever runs on the prefetch thread, one step at a time; an error of a read is
-    raised where the caller asks for that page. Memory stays flat: at most two pages are held. `close()`
-    stops asking for more (a read in flight finishes and is dropped)."""
-
-    def __init__(self, source: Iterator[_Page]) -> None:
-        self._source = source
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bc-prefetch")
-        self._ahead: Future[_Page | None] | None = self._pool.submit(next, source, None)
-
-    def __next__(self) -> _Page:
-        if self._ahead is None:
-            raise StopIteration
-        page = self._ahead.result()
-        if page is None:
-            self.close()
-            raise StopIteration
-        self._ahead = self._pool.submit(next, self._source, None)
-        return page
-
-    def close(self) -> None:
-        self._ahead = None
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def pages(items: Iterator[dict], size: int) -> Iterator[list[dict]]:
