@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import quote, urlencode
 
+from shared.logfields import log_scope
 from shared.auth import RedeemedGrant, TokenError, authorize_nonce
 from shared.bc import BcError, is_guid
 from shared.clock import Clock, iso
@@ -340,8 +341,9 @@ class ConsentService:
             update_connector(self._connectors, self._clock, name, **fields)
         else:
             self._statuses.mark_connected(name, **fields)
-        log.info("Connector %s: consent completed by %s; company %s; refresh token generation %d stored", name,
-                 grant.username or "(unknown user)", company.name, version.generation)
+        with log_scope(operation="consent", connector=name, status="connected"):
+            log.info("Connector %s: consent completed by %s; company %s; refresh token generation %d stored", name,
+                     grant.username or "(unknown user)", company.name, version.generation)
         summary = None if disabled else self._replay_after_consent(name)
         connected = self._connectors.get(name)
         if connected is not None:
