@@ -46,6 +46,7 @@ from shared.tokens import (
 )
 
 from . import _pages as pages
+from ._admin import admin_consent_page
 from ._html import PAGE_HEADERS, Page, render_page
 from ._pkce import new_code_verifier, new_nonce, new_state, s256_challenge
 from ._ports import (
@@ -235,6 +236,11 @@ class ConsentService:
 
     def complete(self, params: Mapping[str, str]) -> Page:
         """Handle the redirect from Entra (`code`+`state`, or `error`+`state`) and return the page to show."""
+        admin = admin_consent_page(params)
+        if admin is not None:
+            with log_scope(operation="consent", outcome=admin.outcome):
+                log.info("Admin consent answer: %s", admin.outcome)
+            return admin
         progress = _Progress()
         try:
             state = self._take_state(params, progress)
