@@ -15,6 +15,7 @@ loaded by that first call (they cost about 340 ms of cold start when imported up
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -305,5 +306,6 @@ def readiness() -> ReadinessReport:
     try:
         app = worker_app()
     except Exception as err:  # noqa: BLE001 - an app that cannot be built is not ready; the log has the cause
+        logging.getLogger(__name__).warning("Readiness: the app could not be built", exc_info=True)
         return ReadinessReport.unbuilt(err, READINESS_CHECKS)
     return app.readiness.check()

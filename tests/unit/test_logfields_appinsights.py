@@ -2,7 +2,7 @@
 
 In Azure the worker's OpenTelemetry logging handler (PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY=true) turns
 each LogRecord into an OpenTelemetry log record, and the Azure Monitor exporter turns that into the `traces`
-row. This test runs the same two steps in process: the SDK's LoggingHandler, then the exporter's envelope
+row. This test runs the same two steps in process: the LoggingHandler the distro installs, then the exporter's envelope
 conversion (`_convert_log_to_envelope`, the exporter's own function, private: pinned with requirements.txt).
 """
 
@@ -17,7 +17,8 @@ from shared.logfields import log_scope
 pytest.importorskip("azure.monitor.opentelemetry.exporter")
 
 from azure.monitor.opentelemetry.exporter.export.logs._exporter import _convert_log_to_envelope  # noqa: E402
-from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler  # noqa: E402
+from opentelemetry.instrumentation.logging.handler import LoggingHandler  # noqa: E402  # the distro's handler
+from opentelemetry.sdk._logs import LoggerProvider  # noqa: E402
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor  # noqa: E402
 
 
