@@ -38,7 +38,7 @@ FIELDS: Mapping[str, str] = {
     "queue": "queue the message came from (bc-invoices, bc-invoices-poison, ...)",
     "messageId": "queue message id",
     "attempt": "delivery attempt of the message (1 to 5)",
-    "kind": "entity type of an export message: customer, project, invoice",
+    "kind": "entity type of an export message: customer, project, invoice, product",
     "hostId": "the host application's id of the entity",
     "outcome": "status of the outcome message (created, updated, unchanged, failed, parked) or of a run "
                "(completed, partial, failed, busy, skipped, reconnect_required)",
