@@ -21,8 +21,22 @@ bp = func.Blueprint()
 @bp.function_name("health")
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Liveness only: no secrets, no storage and no BC calls, so a probe can never cost a BC request."""
-    return json_response({"status": "ok", "service": "bc-connector"})
+    """Liveness and the app's version only: no secrets, no storage and no BC calls, whatever the query string
+    says (`?ready=1` included), so an anonymous caller learns nothing about the dependencies."""
+    from shared.bootstrap import health as answer  # see _app(): nothing heavy at indexing time
+
+    return json_response(answer())
+
+
+@bp.function_name("health_ready")
+@bp.route(route="health/ready", methods=["GET"])
+def health_ready(req: func.HttpRequest) -> func.HttpResponse:
+    """Readiness (function key): storage and Key Vault answer a cheap call each; 200 or 503 per dependency.
+    Never calls Business Central."""
+    from shared.bootstrap import readiness
+
+    report = readiness()
+    return json_response(report.to_dict(), report.http_status)
 
 
 @bp.function_name("list_connectors")

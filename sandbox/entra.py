@@ -7,6 +7,10 @@ Routes, under `/{tenant}/` where tenant is a GUID or a domain (`common`/`organiz
     POST /{tenant}/oauth2/v2.0/authorize                    the page's Accept / Cancel
     POST /{tenant}/oauth2/v2.0/token                        client_credentials, authorization_code, refresh_token
     GET  /{tenant}/oauth2/v2.0/logout                       signs out (nothing to do) and redirects back
+    GET  /{tenant}/adminconsent, /{tenant}/v2.0/adminconsent  tenant-wide admin consent page (HTML)
+    POST the same                                           the page's Accept / Cancel: back to the redirect URI
+                                                            with admin_consent=True&tenant=..., or error=...
+                                                            (https://learn.microsoft.com/entra/identity-platform/v2-admin-consent)
 
 Errors use Entra's shape and numbers (https://learn.microsoft.com/entra/identity-platform/reference-error-codes, quoted in docs/business-central.md §3):
 {"error", "error_description": "AADSTSnnn: text\\r\\nTrace ID: ..\\r\\nCorrelation ID: ..\\r\\nTimestamp: ..",
@@ -72,6 +76,10 @@ class EntraEndpoints:
                 return self._authorize(ctx, tenant_ref)
             if route == "oauth2/v2.0/logout":
                 return self._logout(request)
+            if route in ("adminconsent", "v2.0/adminconsent"):
+                if request.method == "POST":
+                    return self._admin_consent_decision(ctx)
+                return self._admin_consent(ctx, tenant_ref)
         except EntraError as err:
             return ctx.error_json(err)
         return None
@@ -443,6 +451,56 @@ class EntraEndpoints:
         )
         return back.respond({"code": code, "session_state": str(uuid.uuid4())})
 
+    # -- admin consent endpoint ----------------------------------------------------------------------
+
+    def _admin_consent(self, ctx: "_Ctx", tenant_ref: str) -> Response:
+        """The admin consent page. Without redirect_uri, Entra uses the app's registered reply URL (the v1
+        form `/{tenant}/adminconsent?client_id=` that docs/deploy.md sends an administrator)."""
+        args = ctx.request.args
+        well_known = self._directory.is_well_known(tenant_ref)
+        tenant = None if well_known else self._directory.tenant(tenant_ref)
+        if tenant is None and not well_known:
+            return ctx.error_page(_tenant_not_found(tenant_ref))
+        client_id = args.get("client_id")
+        if not client_id:
+            return ctx.error_page(_missing("client_id"))
+        app = self._directory.app(client_id)
+        if app is None or (tenant is not None and not self._directory.app_can_sign_in(app, tenant)):
+            return ctx.error_page(_app_not_found(client_id, tenant.display_name if tenant else tenant_ref))
+        redirect_uri = args.get("redirect_uri") or (app.redirect_uris[0] if app.redirect_uris else "")
+        if not redirect_uri:
+            return ctx.error_page(EntraError("invalid_request", 900971, "No reply address provided."))
+        if not any(_redirect_uri_matches(r, redirect_uri) for r in app.redirect_uris):
+            return ctx.error_page(EntraError(
+                "invalid_request", 50011,
+                f"The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs "
+                f"configured for the application '{app.client_id}'."))
+        target = tenant or self._directory.tenants()[0]
+        txn = self._directory.save_pending({
+            "kind": "admin_consent", "tenant": target.id, "client_id": app.client_id, "redirect_uri": redirect_uri,
+            "state": args.get("state"), "response_mode": "query", "scopes": ["user_impersonation"]})
+        return _html(_admin_consent_page(ctx.request.path, txn, app, list(target.users.values())), 200)
+
+    def _admin_consent_decision(self, ctx: "_Ctx") -> Response:
+        form = ctx.request.form
+        pending = self._directory.take_pending(form.get("txn", ""))
+        if pending is None or pending.get("kind") != "admin_consent":
+            return ctx.error_page(EntraError(
+                "invalid_request", 50089,
+                "Authentication failed due to flow token expired. Start the sign-in again from the application."))
+        back = _Redirect(pending["redirect_uri"], pending["state"], "query")
+        if form.get("action") != "accept":
+            return ctx.redirect_error(back, EntraError(
+                "access_denied", 65004, "The admin canceled the request."))
+        tenant = self._directory.tenant(pending["tenant"])
+        user = tenant.user(form.get("user", "")) if tenant is not None else None
+        if tenant is None or user is None:
+            return ctx.error_page(EntraError(
+                "invalid_request", 50034, f"The user account {form.get('user') or '(none)'} does not exist in the "
+                "directory."))
+        self._directory.grant_consent(tenant.id, pending["client_id"], user.upn, tuple(pending["scopes"]))
+        return back.respond({"admin_consent": "True", "tenant": tenant.id})
+
     def _logout(self, request: Request) -> Response:
         target = request.args.get("post_logout_redirect_uri")
         if target:
@@ -616,6 +674,22 @@ def _admin_approval_page(action: str, txn: str, app: App) -> str:
         + f'<input type="hidden" name="txn" value="{html.escape(txn)}">'
         + '<button type="submit" name="action" value="cancel" id="cancel">Return to the application without '
         + "granting consent</button></form>"
+        + _PAGE_FOOT
+    )
+
+
+def _admin_consent_page(action: str, txn: str, app: App, users: list[User]) -> str:
+    options = "".join(f'<option value="{html.escape(u.upn)}">{html.escape(u.upn)}</option>' for u in users)
+    return (
+        _PAGE_HEAD
+        + "<h1>Permissions requested</h1>"
+        + f"<p>{html.escape(app.display_name)} wants access for your whole organization: "
+        + "Access Dynamics 365 Business Central as organization users.</p>"
+        + f'<form method="post" action="{html.escape(action)}">'
+        + f'<input type="hidden" name="txn" value="{html.escape(txn)}">'
+        + f'<label>Administrator <select name="user" id="user">{options}</select></label> '
+        + '<button type="submit" name="action" value="accept" id="accept">Accept</button> '
+        + '<button type="submit" name="action" value="cancel" id="cancel">Cancel</button></form>'
         + _PAGE_FOOT
     )
 

@@ -15,13 +15,16 @@ loaded by that first call (they cost about 340 ms of cold start when imported up
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.config import AppSettings
+from shared.health import Readiness, ReadinessReport, liveness
+from shared.jsontypes import JsonObject
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; the modules load on first use
     import requests
@@ -53,7 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; the modules load on first u
     )
 
 __all__ = ["App", "Adapters", "bootstrap", "build_adapters", "worker_app", "set_worker_app",
-           "consent_callback_page"]
+           "consent_callback_page", "health", "readiness", "READINESS_CHECKS"]
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,7 @@ class App:
     upkeep: "TokenUpkeep"
     webhooks: "WebhookSubscriptions"
     notifications: "ExpenseNotifications"
+    readiness: Readiness
     adapters: Adapters
 
 
@@ -236,6 +240,7 @@ def bootstrap(environ: Mapping[str, str] | None = None, *, adapters: Adapters | 
         notifications=ExpenseNotifications(
             connectors=a.connector_store, secrets=a.secrets, rows=a.import_requests, queue=a.request_queue,
             importer=expenses, clock=a.clock),
+        readiness=Readiness(_probes(a)),
         adapters=a,
     )
 
@@ -271,3 +276,36 @@ def consent_callback_page(params: Mapping[str, str]) -> "RenderedPage":
     except Exception:  # noqa: BLE001 - the page says "unexpected" with a reference; the log has the cause
         return RenderedPage.unexpected()
     return app.consent.callback(params)
+
+
+#: The dependencies readiness checks, by the name the answer uses (docs/contract.md §3).
+READINESS_CHECKS = ("storage", "keyVault")
+_PROBE_KEY = "health-probe"
+
+
+def _probes(a: Adapters) -> dict[str, Callable[[], None]]:
+    """One cheap call each: a point read of a row that does not exist (one table request, 404) and a read of a
+    secret name that does not exist (one Key Vault request, 404; no secret value is ever read). Both prove
+    the service answers and the app's identity may use it. Never Business Central."""
+    def storage() -> None:
+        a.ledger.get(_PROBE_KEY, "customer", _PROBE_KEY)
+
+    def key_vault() -> None:
+        a.secrets.get_secret(_PROBE_KEY)
+
+    return dict(zip(READINESS_CHECKS, (storage, key_vault)))
+
+
+def health() -> JsonObject:
+    """The anonymous health answer: the app runs, and its version. Builds nothing and calls nothing."""
+    return liveness()
+
+
+def readiness() -> ReadinessReport:
+    """Readiness of the worker's app (function-key route): storage and Key Vault, checked now."""
+    try:
+        app = worker_app()
+    except Exception as err:  # noqa: BLE001 - an app that cannot be built is not ready; the log has the cause
+        logging.getLogger(__name__).warning("Readiness: the app could not be built", exc_info=True)
+        return ReadinessReport.unbuilt(err, READINESS_CHECKS)
+    return app.readiness.check()

@@ -16,6 +16,7 @@ from tests._app import FUNCTIONS
 HTTP_CONTRACT = {
     # name: (route, methods)
     "health": ("health", ["GET"]),
+    "health_ready": ("health/ready", ["GET"]),
     "list_connectors": ("connectors", ["GET"]),
     "put_connector": ("connectors/{name}", ["PUT"]),
     "get_connector": ("connectors/{name}", ["GET"]),

@@ -123,10 +123,19 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
           value: applicationInsightsConnectionString
         }
-        // Entra-authenticated ingestion (local auth is off on the Application Insights resource).
+        // Entra-authenticated ingestion (local auth is off on the Application Insights resource). The host
+        // and the worker's Azure Monitor exporter both read it (the exporter makes a
+        // ManagedIdentityCredential for this client id).
         {
           name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
           value: 'ClientId=${identityClientId};Authorization=AAD'
+        }
+        // The Python worker sends its logs itself, through OpenTelemetry (host.json telemetryMode), so the
+        // structured fields of shared/logfields.py land in customDimensions; the host's own forwarding drops
+        // them. https://learn.microsoft.com/azure/azure-functions/opentelemetry-howto
+        {
+          name: 'PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY'
+          value: 'true'
         }
         // Never Development: Development would allow the unencrypted local secret store.
         {

@@ -24,6 +24,7 @@ import requests
 import urllib3.exceptions
 from requests.utils import requote_uri
 
+from shared.logfields import log_scope
 from shared.auth import BC_SCOPE, TokenCredential
 from shared.jsontypes import JsonValue
 
@@ -423,8 +424,9 @@ class BcClient(SubscriptionMethods):
     def _log_retry(self, method: str, url: str, cause: str, state: RetryState, delay: float,
                    client_request_id: str) -> None:
         # INFO, not WARNING: a retry that succeeds is normal operation.
-        log.info("BC %s %s: %s; attempt %d of %d, retrying in %.1f s (client-request-id %s)", method,
-                 _log_path(url), cause, state.attempt, self._retry.total, delay, client_request_id)
+        with log_scope(bcStatus=cause, bcAttempt=state.attempt, clientRequestId=client_request_id):
+            log.info("BC %s %s: %s; attempt %d of %d, retrying in %.1f s (client-request-id %s)", method,
+                     _log_path(url), cause, state.attempt, self._retry.total, delay, client_request_id)
 
 
 # -- helpers ------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from shared.logfields import log_scope
 from shared.clock import Clock, iso
 from shared.errors import ConflictError
 from shared.guarded import guarded_update
@@ -54,7 +55,8 @@ class ConnectorStatuses:
             return False
         if done is None:
             return False
-        log.warning("Connector %s needs reconnecting (was %s): %s", name, done[1], reason)
+        with log_scope(connector=name, status="reconnect_required"):
+            log.warning("Connector %s needs reconnecting (was %s): %s", name, done[1], reason)
         return True
 
     def mark_connected(self, name: str, **fields: JsonValue) -> ConnectorRecord | None:

@@ -15,6 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+from shared.logfields import log_scope
 from shared.adapters import LeaseLost
 from shared.jsontypes import JsonObject
 
@@ -75,6 +76,10 @@ class Replays:
     def run(self, name: str, *, include_failed: bool = False) -> ReplaySummary:
         """Replay `name`'s parked messages, and with `include_failed` its failed ones (`POST /replay` only:
         after a consent only parked work is due; failed messages wait for someone to fix their cause)."""
+        with log_scope(operation="replay", connector=name):
+            return self._run(name, include_failed)
+
+    def _run(self, name: str, include_failed: bool) -> ReplaySummary:
         lease = self._leases.acquire(name, uuid.uuid4().hex, ttl=REPLAY_LEASE_TTL)
         if lease is None:
             log.info("Connector %s: a replay is already running; leaving it to finish", name)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import quote, urlencode
 
+from shared.logfields import log_scope
 from shared.auth import RedeemedGrant, TokenError, authorize_nonce
 from shared.bc import BcError, is_guid
 from shared.clock import Clock, iso
@@ -45,6 +46,7 @@ from shared.tokens import (
 )
 
 from . import _pages as pages
+from ._admin import admin_consent_page
 from ._html import PAGE_HEADERS, Page, render_page
 from ._pkce import new_code_verifier, new_nonce, new_state, s256_challenge
 from ._ports import (
@@ -234,6 +236,11 @@ class ConsentService:
 
     def complete(self, params: Mapping[str, str]) -> Page:
         """Handle the redirect from Entra (`code`+`state`, or `error`+`state`) and return the page to show."""
+        admin = admin_consent_page(params)
+        if admin is not None:
+            with log_scope(operation="consent", outcome=admin.outcome):
+                log.info("Admin consent answer: %s", admin.outcome)
+            return admin
         progress = _Progress()
         try:
             state = self._take_state(params, progress)
@@ -340,8 +347,9 @@ class ConsentService:
             update_connector(self._connectors, self._clock, name, **fields)
         else:
             self._statuses.mark_connected(name, **fields)
-        log.info("Connector %s: consent completed by %s; company %s; refresh token generation %d stored", name,
-                 grant.username or "(unknown user)", company.name, version.generation)
+        with log_scope(operation="consent", connector=name, status="connected"):
+            log.info("Connector %s: consent completed by %s; company %s; refresh token generation %d stored", name,
+                     grant.username or "(unknown user)", company.name, version.generation)
         summary = None if disabled else self._replay_after_consent(name)
         connected = self._connectors.get(name)
         if connected is not None:

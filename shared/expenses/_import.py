@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator, TypeVar
 
+from shared.logfields import log_scope
 from shared.clock import Clock
 from shared.connectors import (
     ConnectorNotFound,
@@ -152,7 +153,8 @@ class ExpenseImport:
             try:
                 summaries.append(_ConnectorRun(current, self, deadline).execute())
             except Exception:  # noqa: BLE001 - one connector's trouble must not stop the others
-                log.exception("Expense import of connector %s could not run", record.name)
+                with log_scope(operation="expense_import", connector=record.name, outcome="failed"):
+                    log.exception("Expense import of connector %s could not run", record.name)
         return summaries
 
 
@@ -160,7 +162,8 @@ def _enabled(record: ConnectorRecord) -> bool:
     try:
         return record.settings.expenses_enabled
     except Exception:  # noqa: BLE001 - a stored document gone bad must not stop the timer for the others
-        log.exception("Expense import of connector %s could not run", record.name)
+        with log_scope(operation="expense_import", connector=record.name, outcome="failed"):
+            log.exception("Expense import of connector %s could not run", record.name)
         return False
 
 
@@ -183,6 +186,10 @@ class _ConnectorRun:
     # -- the run --------------------------------------------------------------------------------------
 
     def execute(self) -> ImportSummary:
+        with log_scope(operation="expense_import", connector=self.name, source=self.summary.source):
+            return self._execute()
+
+    def _execute(self) -> ImportSummary:
         clock = self.use.clock
         t0 = clock.monotonic()
         self.summary.started_at = self._now()
@@ -192,7 +199,11 @@ class _ConnectorRun:
         if write_stats:
             self._record()
         message, args = self.summary.log_line()
-        log.log(logging.WARNING if self.summary.status == "failed" else logging.INFO, message, *args)
+        with log_scope(outcome=self.summary.status, read=self.summary.total("read"),
+                       sent=self.summary.total("sent"), skipped=self.summary.skipped,
+                       durationMs=self.summary.duration_ms,
+                       errorCode=self.summary.failure.code if self.summary.failure is not None else None):
+            log.log(logging.WARNING if self.summary.status == "failed" else logging.INFO, message, *args)
         return self.summary
 
     def _run(self) -> bool:

@@ -37,6 +37,7 @@ from shared.errors import (
     disposition,
 )
 from shared.jsontypes import JsonValue, json_type
+from shared.logfields import log_scope, note
 from shared.messages import (
     MAX_PAYLOAD_BYTES,
     PAYLOAD_CONTAINER,
@@ -133,6 +134,13 @@ class ExportService:
     def process(self, delivery: Delivery) -> Outcome:
         """Export one message; sends and returns its outcome. Raises only when the queue should retry."""
         kind = QUEUE_TYPES[delivery.queue]
+        connector, host_id, _ = peek_identity(delivery.text)
+        with log_scope(operation="export", queue=delivery.queue, messageId=delivery.message_id,
+                       attempt=delivery.dequeue_count, kind=kind, connector=_field(connector),
+                       hostId=_field(host_id)):
+            return self._process(delivery, kind)
+
+    def _process(self, delivery: Delivery, kind: str) -> Outcome:
         try:
             envelope = parse_envelope(delivery.text, queue_type=kind)
         except MessageInvalid as err:
@@ -174,6 +182,7 @@ class ExportService:
             return self._conclude(subject, err)
         except Exception as exc:  # noqa: BLE001 - a storage error while reading the blob: _conclude decides
             return self._conclude(subject, exc)
+        note(hostId=data.id)
         return self._export(replace(subject, host_id=data.id), record, settings, data)
 
     def _claimed(self, ref: DataRef) -> Mapping[str, JsonValue]:
@@ -220,8 +229,9 @@ class ExportService:
                        status=result.status, bc_id=result.bc_id, bc_number=result.bc_number,
                        attempts=subject.delivery.dequeue_count, at=self._clock.now(), warnings=ctx.warnings)
         self._outbox.send_outcome(sent)
-        log.info("Export %s %s/%s: %s (BC %s)", subject.kind, record.name, subject.host_id, result.status,
-                 result.bc_number or result.bc_id)
+        with log_scope(outcome=result.status):
+            log.info("Export %s %s/%s: %s (BC %s)", subject.kind, record.name, subject.host_id, result.status,
+                     result.bc_number or result.bc_id)
         return sent
 
     def _conclude(self, subject: _Subject, exc: BaseException, warnings: list[str] | None = None) -> Outcome:
@@ -233,8 +243,9 @@ class ExportService:
         if action == "parked" and isinstance(err, ReconnectRequired) and subject.record is not None:
             self._reconnects.report(subject.record.name, str(err))
             return self._park(subject, str(err))
-        log.info("Export %s %s/%s: transient failure, the queue retries (attempt %d): %s: %s", subject.kind,
-                 subject.connector, subject.host_id, subject.delivery.dequeue_count, type(exc).__name__, exc)
+        with log_scope(errorCode=type(exc).__name__, **_bc_ids(err)):
+            log.info("Export %s %s/%s: transient failure, the queue retries (attempt %d): %s: %s", subject.kind,
+                     subject.connector, subject.host_id, subject.delivery.dequeue_count, type(exc).__name__, exc)
         raise exc
 
     def _failed(self, subject: _Subject, err: PermanentError, warnings: list[str]) -> Outcome:
@@ -253,8 +264,9 @@ class ExportService:
                        bc_number=failed.bc.number if failed else None, error=error,
                        attempts=subject.delivery.dequeue_count, at=now, warnings=warnings)
         self._outbox.send_outcome(sent)
-        log.warning("Export %s %s/%s failed: %s %s (%s)", subject.kind, subject.connector, subject.host_id,
-                    error["code"], error["field"], error["message"])
+        with log_scope(outcome="failed", errorCode=str(error["code"]), **_bc_ids(err)):
+            log.warning("Export %s %s/%s failed: %s %s (%s)", subject.kind, subject.connector, subject.host_id,
+                        error["code"], error["field"], error["message"])
         return sent
 
     def _record_failure(self, subject: _Subject, record: ConnectorRecord, err: ConnectorError) -> None:
@@ -277,7 +289,8 @@ class ExportService:
                        version=subject.version_raw, status="parked", error=ReconnectRequired(reason).to_error(),
                        attempts=subject.delivery.dequeue_count, at=self._clock.now())
         self._outbox.send_outcome(sent)
-        log.warning("Export %s %s/%s parked: %s", subject.kind, subject.record.name, subject.host_id, reason)
+        with log_scope(outcome="parked"):
+            log.warning("Export %s %s/%s parked: %s", subject.kind, subject.record.name, subject.host_id, reason)
         return sent
 
     # -- the poison queues ------------------------------------------------------------------------
@@ -319,8 +332,15 @@ class ExportService:
     def _poison(self, delivery: Delivery) -> Outcome:
         queue = POISON_QUEUES[delivery.queue]
         kind = QUEUE_TYPES[queue]
-        now = self._clock.now()
         connector, host_id, version_raw = peek_identity(delivery.text)
+        with log_scope(operation="poison", queue=delivery.queue, messageId=delivery.message_id,
+                       attempt=delivery.dequeue_count, kind=kind, connector=_field(connector),
+                       hostId=_field(host_id)):
+            return self._process_poison(delivery, queue, kind, connector, host_id, version_raw)
+
+    def _process_poison(self, delivery: Delivery, queue: str, kind: str, connector: str | None,
+                        host_id: str | None, version_raw: JsonValue) -> Outcome:
+        now = self._clock.now()
         record = self._readable(connector)
         row = self._ledger.get(connector, kind, host_id) if record is not None and connector and host_id else None
         version = _version(version_raw)
@@ -330,6 +350,9 @@ class ExportService:
             sent = outcome(connector=connector, kind=kind, host_id=host_id, version=version_raw, status="unchanged",
                            bc_id=bc_id, bc_number=bc_number, attempts=row.attempts or None, at=now)
             self._outbox.send_outcome(sent)
+            with log_scope(outcome="unchanged"):
+                log.info("Export %s %s/%s: in %s, but already exported at this version; outcome unchanged", kind,
+                         connector, host_id, delivery.queue)
             return sent
         attempts = row.attempts if row is not None and row.attempts else None
         err = exhausted_error(connector, attempts, row.last_error if row is not None else None)
@@ -341,8 +364,9 @@ class ExportService:
         sent = outcome(connector=connector, kind=kind, host_id=host_id, version=version_raw, status="failed",
                        bc_id=bc_id, bc_number=bc_number, error=err.to_error(), attempts=attempts, at=now)
         self._outbox.send_outcome(sent)
-        log.error("Export %s %s/%s: moved to %s after %s attempts", kind, connector, host_id, delivery.queue,
-                  attempts or "repeated")
+        with log_scope(outcome="failed", errorCode=str(err.to_error()["code"])):
+            log.error("Export %s %s/%s: moved to %s after %s attempts", kind, connector, host_id, delivery.queue,
+                      attempts or "repeated")
         return sent
 
     # -- replay -----------------------------------------------------------------------------------
@@ -393,6 +417,18 @@ def _export_failed(subject: _Subject, recipients: list[str], error: Mapping[str,
         details={"type": subject.kind, "id": subject.host_id, "version": subject.version_raw, "code": error["code"],
                  "field": error.get("field"), "retryable": error.get("retryable", False), **extra},
         at=at)
+
+
+def _field(value: JsonValue) -> str | None:
+    """A peeked identifier as a log field: only a short string (a bad message may hold anything there)."""
+    return value[:200] if isinstance(value, str) else None
+
+
+def _bc_ids(err: BaseException) -> dict[str, str]:
+    """BC's ids of the failing call, from a tree error's details, as log fields for Microsoft support."""
+    details = getattr(err, "details", None) or {}
+    names = {"requestId": "bcRequestId", "correlationId": "correlationId", "clientRequestId": "clientRequestId"}
+    return {field: str(details[key]) for key, field in names.items() if isinstance(details.get(key), str)}
 
 
 def _version(raw: JsonValue) -> Version | None:

@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from shared.logfields import log_scope
 from shared.auth import TokenError
 from shared.clock import Clock, iso, parse_iso
 from shared.connectors import ConnectorRecord, ConnectorSettings
@@ -151,13 +152,16 @@ class TokenUpkeep:
             if record.status not in _REFRESHABLE:
                 summary.skipped.append(record.name)
                 continue
-            self._keep_one(record, settings, summary)
+            with log_scope(operation="keepalive", connector=record.name):
+                self._keep_one(record, settings, summary)
         try:
             summary.states_purged = self._states.purge_expired(before=self._clock.now())
         except Exception:  # noqa: BLE001 - housekeeping only
             log.warning("Keep-alive: could not delete expired consent states", exc_info=True)
-        log.info("Keep-alive: %d refreshed, %d need reconnecting, %d failed, %d skipped", len(summary.refreshed),
-                 len(summary.reconnect_required), len(summary.failed), len(summary.skipped))
+        with log_scope(operation="keepalive"):
+            log.info("Keep-alive: %d refreshed, %d need reconnecting, %d failed, %d skipped",
+                     len(summary.refreshed), len(summary.reconnect_required), len(summary.failed),
+                     len(summary.skipped))
         return summary
 
     def _keep_one(self, record: ConnectorRecord, settings: ConnectorSettings, summary: KeepAliveSummary) -> None:
