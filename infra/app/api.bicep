@@ -78,9 +78,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         }
       }
       scaleAndConcurrency: {
-        // See main.bicep, parameter maximumInstanceCount: BC allows 5 concurrent requests per user
-        // and the per-connector gate works inside one instance only, so more instances only means
-        // more 429s until BC requests are coordinated across instances.
+        // See main.bicep, parameter maximumInstanceCount: every instance takes its BC requests from one
+        // budget per BC user (table BcBudgets), so more instances are safe; they add throughput across
+        // BC users, up to 1,200 requests per minute per user.
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
         triggers: {

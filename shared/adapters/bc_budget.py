@@ -10,8 +10,8 @@ The row holds
 - `pausedUntil`: a 429 seen by any instance holds everyone off until then.
 
 **Few storage round trips.** A process does not go to storage for every BC request: it leases slots for a
-short term (`lease_seconds`, renewed by every refill) and takes rate tokens in small batches (as many as
-it has requests waiting or in flight, at most `max_batch`). A request that finds a leased slot free and
+short term (`lease_seconds`, renewed by every refill) and takes rate tokens in small batches (twice as
+many as it has requests waiting or in flight, at most `max_batch`). A request that finds a leased slot free and
 a token in hand costs no storage call; a refill is one read and one conditional write (more when another
 instance wrote first). When the process has nothing in flight and nobody waiting, it hands its slots back
 at once (one write), so an idle instance never holds a slot other instances need.
@@ -179,7 +179,7 @@ class SharedBudget:
                     local.refilling = True
                     want_slots = min(self.limits.max_in_flight, local.in_flight + local.waiters)
                     want_tokens = 0 if local.tokens > 0 and local.tokens_until > now else \
-                        min(self.max_batch, max(1, local.in_flight + local.waiters))
+                        min(self.max_batch, max(1, 2 * (local.in_flight + local.waiters)))
                     local.cond.release()
                     try:
                         refill = self._refill(user, want_slots, want_tokens, local.in_flight)
@@ -303,25 +303,40 @@ class SharedBudget:
             leases = {k: v for k, v in leases_in.items()  # type: ignore[union-attr]
                       if isinstance(v, list) and len(v) == 2 and float(v[1]) > now_ms and k != owner}
             others = sum(int(v[0]) for v in leases.values())
-            others_until = [float(v[1]) / 1000 for v in leases.values()]
-            slots = max(0, min(want_slots, limits.max_in_flight - others))
+            wants_in = state.get("wants") if isinstance(state.get("wants"), dict) else {}
+            wants = {k: v for k, v in wants_in.items()  # type: ignore[union-attr]
+                     if isinstance(v, (int, float)) and v > now_ms and k != owner}
+            paused = float(state.get("pausedUntil") or 0) / 1000  # type: ignore[arg-type]
             until = now + self.lease_seconds
-            if slots:
-                leases[owner] = [slots, round(until * 1000)]
+            # Fair shares: the slots are split evenly between the instances that hold or want some; an
+            # instance may use more than its share only while no other instance is short of its own.
+            members = sorted(set(leases) | set(wants) | {owner})
+            base, extra = divmod(limits.max_in_flight, len(members))
+            share = {m: base + (1 if i < extra else 0) for i, m in enumerate(members)}
+            unmet = sum(max(0, share[o] - (int(leases[o][0]) if o in leases else 0)) for o in wants)
+            free = limits.max_in_flight - others
+            # After a 429 nobody gets anything until BC's Retry-After has passed.
+            slots = 0 if paused > now else max(0, min(want_slots, max(min(share[owner], free), free - unmet)))
+            held = max(slots, in_flight)  # requests still running keep their slots until they end
+            if held:
+                leases[owner] = [held, round(until * 1000)]
+            if want_slots > slots:
+                # Renewed by every look while short; lapses soon after the instance stops asking.
+                wants[owner] = round((now + min(2.0, self.lease_seconds)) * 1000)
             life = self.bucket_seconds + self.token_seconds + TRIP_MARGIN + limits.window_seconds
             grants = {b: int(n) for b, n in grants_in.items()  # type: ignore[union-attr]
                       if (int(b) * self.bucket_seconds + life) > now}
             used = sum(grants.values())
-            tokens = max(0, min(want_tokens, limits.requests_per_window - used))
+            tokens = 0 if paused > now else max(0, min(want_tokens, limits.requests_per_window - used))
             bucket = int(now // self.bucket_seconds)
             if tokens:
                 grants[str(bucket)] = grants.get(str(bucket), 0) + tokens
-            paused = float(state.get("pausedUntil") or 0) / 1000  # type: ignore[arg-type]
             opening = 0.0
             if paused > now:
                 opening = paused
             if want_slots and slots <= in_flight:
-                opening = max(opening, min(others_until, default=now + 0.05))
+                # Fair shares move at the holders' next refill (every few requests): look again soon.
+                opening = max(opening, now + min(0.5, self.lease_seconds))
             if want_tokens and not tokens:
                 remaining = used + want_tokens - limits.requests_per_window
                 expiring = sorted((int(b) * self.bucket_seconds + life, n) for b, n in grants.items())
@@ -333,9 +348,9 @@ class SharedBudget:
                         break
                 opening = max(opening, when)
             result.append(_Refill(slots, until, tokens, now + self.token_seconds, opening, paused))
-            new_state: JsonObject = {"leases": leases, "grants": grants,  # type: ignore[dict-item]
+            new_state: JsonObject = {"leases": leases, "grants": grants, "wants": wants,  # type: ignore[dict-item]
                                      "pausedUntil": state.get("pausedUntil") or 0}
-            if new_state == {"leases": leases_in, "grants": grants_in,
+            if new_state == {"leases": leases_in, "grants": grants_in, "wants": wants_in,
                              "pausedUntil": state.get("pausedUntil") or 0} and etag is not None:
                 return None  # nothing to change
             return new_state, etag
