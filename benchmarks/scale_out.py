@@ -77,12 +77,17 @@ class Bench:
 
     def start_hosts(self, count: int) -> None:
         for _ in range(count):
-            log = open(Path(self.state_dir) / f"host-{len(self.hosts)}.log", "w")
+            log = open(Path(self.state_dir) / f"host-{uuid.uuid4().hex[:8]}.log", "w")
             self.hosts.append(subprocess.Popen(
                 [sys.executable, "-m", "devtools.devhost", "--port", "0", "--no-timers", "--settings",
                  str(Path(self.state_dir) / "none.json")], cwd=REPO, env=self.env, stdout=log,
                 stderr=subprocess.STDOUT, text=True))
         time.sleep(3)
+
+    def deferrals(self) -> int:
+        """Deferrals the dev hosts logged so far (their logs are this run's)."""
+        return sum(path.read_text(errors="replace").count(" deferred ")
+                   for path in Path(self.state_dir).glob("host-*.log"))
 
     def stop_hosts(self) -> None:
         for host in self.hosts:
@@ -159,13 +164,15 @@ def one_connector(b: Bench, processes: int, invoices: int) -> dict[str, Any]:
     name = b.connector()
     b.reset_limits()
     mark = b.admin.last_seq()
-    before = b.usage()
+    deferred_before = b.deferrals()
     b.start_hosts(processes)
     b.send(name, invoices, f"one{processes}")
     seen = b.collect({name: invoices}, timeout=invoices / (CEILING_PER_MIN / 60) * 3 + 60)
     b.stop_hosts()
+    deferred = b.deferrals() - deferred_before
     after = b.usage()
     requests = b.admin.requests(since=mark, kind="bc")
+    load = os.getloadavg()[0]
     throttled = sum(1 for r in requests if r.get("status") == 429)
     times = sorted(seen[name])
     sustained = _sustained(times)
@@ -176,7 +183,8 @@ def one_connector(b: Bench, processes: int, invoices: int) -> dict[str, Any]:
             "invoices_per_minute_overall": _rate(times), "invoices_per_minute_sustained": sustained,
             "ceiling_per_minute": CEILING_PER_MIN,
             "percent_of_ceiling": round(100 * sustained / CEILING_PER_MIN, 1),
-            "seconds": round(times[-1] - times[0], 1) if times else None}
+            "seconds": round(times[-1] - times[0], 1) if times else None, "deferrals": deferred,
+            "load_1min_at_end": round(load, 1)}
 
 
 def main() -> None:
@@ -184,11 +192,13 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=500)
     parser.add_argument("--flood", type=int, default=3000)
     parser.add_argument("--processes", default="1,2,4")
+    parser.add_argument("--pair", type=int, default=150, help="invoices per connector, two-connector runs")
     parser.add_argument("--skip", default="")
     args = parser.parse_args()
     from devtools._services import start_azurite_on_free_ports
 
-    results: dict[str, Any] = {"latency_ms": LATENCY_MS, "window": WINDOW, "ceiling_per_minute": CEILING_PER_MIN}
+    results: dict[str, Any] = {"latency_ms": LATENCY_MS, "window": WINDOW, "ceiling_per_minute": CEILING_PER_MIN,
+                               "cores": os.cpu_count(), "load_1min_at_start": round(os.getloadavg()[0], 1)}
     with tempfile.TemporaryDirectory() as state_dir, _sandbox(state_dir, True) as (url, ca):
         child, connection = start_azurite_on_free_ports(log_path=Path(state_dir) / "azurite.log")
         b = Bench(url, ca, connection, state_dir)
@@ -204,10 +214,39 @@ def main() -> None:
             if "noisy" not in args.skip:
                 results["noisy_neighbour"] = noisy(b, args.flood)
                 print(json.dumps(results["noisy_neighbour"]), flush=True)
+            if "two" not in args.skip:
+                results["two_connectors"] = [two_connectors(b, args.pair, same) for same in (False, True)]
+                for row in results["two_connectors"]:
+                    print(json.dumps(row), flush=True)
         finally:
             b.stop_hosts()
             child.stop()
     print(json.dumps(results, indent=2))
+
+
+def two_connectors(b: Bench, count: int, same_user: bool) -> dict[str, Any]:
+    """Two connectors export `count` invoices each at once, on two BC users or on one."""
+    if same_user:
+        names = [b.connector(), b.connector()]
+    else:
+        other = b.admin.register_app(homeTenant=constants.TENANT_ID, displayName="Bench C",
+                                     clientSecret="bench-c-secret-not-for-production")
+        names = [b.connector(), b.connector(other["clientId"], "bench-c-secret-not-for-production")]
+    b.reset_limits()
+    mark = b.admin.last_seq()
+    b.start_hosts(2)
+    for n, name in enumerate(names):
+        b.send(name, count, f"two{n}")
+    seen = b.collect({name: count for name in names}, timeout=count * 2 / (CEILING_PER_MIN / 60) * 3 + 60)
+    b.stop_hosts()
+    requests = b.admin.requests(since=mark, kind="bc")
+    rates = [_sustained(sorted(seen[name])) for name in names]
+    return {"same_bc_user": same_user, "invoices_each": count, "outcomes": [len(seen[n]) for n in names],
+            "invoices_per_minute_sustained": rates, "sum": sum(rates),
+            "one_users_ceiling_per_minute": CEILING_PER_MIN,
+            "bc_429": sum(1 for r in requests if r.get("status") == 429),
+            "bc_peak_in_flight_per_user": {k[-12:]: u.get("peakActive") for k, u in b.usage().items()},
+            "load_1min_at_end": round(os.getloadavg()[0], 1)}
 
 
 def noisy(b: Bench, flood: int) -> dict[str, Any]:
@@ -225,7 +264,8 @@ def noisy(b: Bench, flood: int) -> dict[str, Any]:
     times_b = seen[bb]
     return {"flood_a": flood, "b_invoices": 20, "b_outcomes": len(times_b),
             "b_last_outcome_seconds_after_send": round(max(times_b) - sent_b, 1) if times_b else None,
-            "statuses": seen["_statuses"]}
+            "statuses": seen["_statuses"], "deferrals": b.deferrals(),
+            "load_1min_at_end": round(os.getloadavg()[0], 1)}
 
 
 if __name__ == "__main__":

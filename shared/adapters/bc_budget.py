@@ -33,7 +33,10 @@ Unused tokens of a dead worker lapse with their bucket like any other grant.
 **Budget exhausted.** When neither a slot nor a token can be had, `acquire` waits if the next opening is
 within `max_wait` seconds, else raises `BudgetExhausted(retry_after=seconds to the opening)` (the queue
 functions put their message back with that visibility delay). The local state remembers the opening so
-the next requests of this process raise at once, without a storage call.
+the next requests of this process raise at once, without a storage call, and spreads them: the k-th
+refusal of a closed window comes back k request-intervals (`window / requests_per_window`) after the
+opening, at most one window later, so a backlog returns at the pace the budget admits it rather than all
+at the opening (where most of it would be refused again).
 """
 
 from __future__ import annotations
@@ -104,6 +107,7 @@ class _Local:
     waiters: int = 0
     refilling: bool = False
     closed_until: float = 0.0  # no room before this (cached opening)
+    refused: int = 0  # requests refused since the budget closed (spreads their returns)
     paused_until: float = 0.0
 
 
@@ -161,6 +165,7 @@ class SharedBudget:
                             and local.tokens_until > now:
                         local.in_flight += 1
                         local.tokens -= 1
+                        local.refused = 0
                         self.stats.permits += 1
                         return _Permit(self, user)
                     closed = max(local.closed_until, local.paused_until)
@@ -239,7 +244,14 @@ class SharedBudget:
         local.cond.wait(max(0.01, min(seconds, self.max_wait)))
 
     def _exhausted(self, local: _Local, seconds: float) -> None:
+        """Raise BudgetExhausted. While the rate window is closed, the k-th refusal is told to come back k
+        request-intervals after the opening (at most one window later), so deferred messages return at
+        about the pace the budget admits them instead of all at once (called holding local.cond)."""
         self.stats.exhausted += 1
+        if local.closed_until > self._now():
+            spacing = self.limits.window_seconds / self.limits.requests_per_window
+            seconds += min(local.refused * spacing, self.limits.window_seconds)
+            local.refused += 1
         raise BudgetExhausted(
             f"The Business Central request budget of this BC user is used up for now; it opens again in "
             f"{math.ceil(seconds)} s.", retry_after=max(0.001, seconds))

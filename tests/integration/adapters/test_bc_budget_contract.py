@@ -168,3 +168,19 @@ def test_bc_users_have_budgets_of_their_own(instances):
     budget.acquire(USER)
 
     assert budget.acquire(OTHER_USER) is not None
+
+
+def test_refusals_while_the_window_is_closed_are_spread_at_the_pace_the_budget_admits(instances):
+    clock = FakeClock()
+    limits = BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60)
+    budget = instances(limits, clock=clock, max_wait=0.0)
+    for _ in range(10):
+        budget.acquire(USER).release()
+
+    delays = []
+    for _ in range(4):
+        with pytest.raises(BudgetExhausted) as refused:
+            budget.acquire(USER)
+        delays.append(refused.value.retry_after)
+
+    assert [round(b - a, 3) for a, b in zip(delays, delays[1:])] == [6.0, 6.0, 6.0]  # 60 s / 10 requests
