@@ -162,6 +162,19 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           name: 'TOKEN_KEEPALIVE_SCHEDULE'
           value: tokenKeepaliveSchedule
         }
+        // One BC request budget per BC user across every instance: BC Online's published limits.
+        {
+          name: 'BC_MAX_CONCURRENT_REQUESTS'
+          value: '5'
+        }
+        {
+          name: 'BC_REQUESTS_PER_WINDOW'
+          value: '6000'
+        }
+        {
+          name: 'BC_RATE_WINDOW_SECONDS'
+          value: '300'
+        }
       ]
     }
   }
