@@ -201,7 +201,11 @@ def main() -> None:
                                "cores": os.cpu_count(), "load_1min_at_start": round(os.getloadavg()[0], 1)}
     with tempfile.TemporaryDirectory() as state_dir, _sandbox(state_dir, True) as (url, ca):
         child, connection = start_azurite_on_free_ports(log_path=Path(state_dir) / "azurite.log")
-        b = Bench(url, ca, connection, state_dir)
+        try:
+            b = Bench(url, ca, connection, state_dir)
+        except BaseException:
+            child.stop()
+            raise
         try:
             b.admin.set_latency(LATENCY_MS)
             b.admin.set_limits(**WINDOW)

@@ -28,7 +28,10 @@ The price is ~1.3 % of the rate (window + bucket + token term + margin instead o
 either finished or still running in BC; if still running, BC sees at most one request more than 5 for
 the rest of that request and *queues* it (up to 95 queued, for up to 8 minutes) rather than failing it,
 and the queued request waits only for one of the 5 running ones to finish, far less than 8 minutes.
-Unused tokens of a dead worker lapse with their bucket like any other grant.
+Unused tokens of a dead worker lapse with their bucket like any other grant. The same bound covers a live
+instance whose only request runs longer than `lease_seconds` without a refill in between (a busy
+instance refills every few requests): its slot may be leased again, BC then sees one more request than
+5 and queues it.
 
 **Budget exhausted.** When neither a slot nor a token can be had, `acquire` waits if the next opening is
 within `max_wait` seconds, else raises `BudgetExhausted(retry_after=seconds to the opening)` (the queue
