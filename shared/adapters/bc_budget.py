@@ -201,7 +201,11 @@ class SharedBudget:
                     if local.in_flight < local.held and local.lease_until > now and has_tokens:
                         continue
                     if 0 < local.held <= local.in_flight and local.lease_until > now and has_tokens:
-                        local.cond.wait(0.05)  # our own slots are busy: one of them frees soon
+                        # Our share of the slots is busy: wait for one of our own requests to end (a
+                        # release wakes us), then look at storage again for a larger share.
+                        local.cond.wait(0.5)
+                        if self.clock.monotonic() > deadline + 30:
+                            self._exhausted(local, 1.0)
                         continue
                     opening = max(refill.opening, now + 0.05)
                     if opening - now > self.max_wait:
