@@ -36,10 +36,10 @@ instance refills every few requests): its slot may be leased again, BC then sees
 **Budget exhausted.** When neither a slot nor a token can be had, `acquire` waits if the next opening is
 within `max_wait` seconds, else raises `BudgetExhausted(retry_after=seconds to the opening)` (the queue
 functions put their message back with that visibility delay). The local state remembers the opening so
-the next requests of this process raise at once, without a storage call, and spreads them: the k-th
-refusal of a closed window comes back k request-intervals (`window / requests_per_window`) after the
-opening, at most one window later, so a backlog returns at the pace the budget admits it rather than all
-at the opening (where most of it would be refused again).
+the next requests of this process raise at once, without a storage call, and spreads them: each refusal
+gets the next free return time, one request-interval (`window / requests_per_window`) after the previous
+one and never before the opening (at most `MAX_SPREAD` ahead), so a backlog returns at the pace the
+budget admits it rather than all at the opening, where most of it would be refused again.
 """
 
 from __future__ import annotations
@@ -71,6 +71,9 @@ log = logging.getLogger(__name__)
 BUDGET_ROW = "budget"
 #: Seconds added to a grant's life for the trip from this process to BC.
 TRIP_MARGIN = 0.25
+#: Deferred requests are told to come back at most this far ahead (a backlog of 18,000 requests at BC
+#: Online's 20 per second); beyond it they come back together and are spread again then.
+MAX_SPREAD = 900.0
 
 
 class _Rows(Protocol):
@@ -110,7 +113,7 @@ class _Local:
     waiters: int = 0
     refilling: bool = False
     closed_until: float = 0.0  # no room before this (cached opening)
-    refused: int = 0  # requests refused since the budget closed (spreads their returns)
+    return_at: float = 0.0  # the next free return time for a refused request (spreads deferrals)
     paused_until: float = 0.0
 
 
@@ -168,7 +171,6 @@ class SharedBudget:
                             and local.tokens_until > now:
                         local.in_flight += 1
                         local.tokens -= 1
-                        local.refused = 0
                         self.stats.permits += 1
                         return _Permit(self, user)
                     closed = max(local.closed_until, local.paused_until)
@@ -251,14 +253,17 @@ class SharedBudget:
         local.cond.wait(max(0.01, min(seconds, self.max_wait)))
 
     def _exhausted(self, local: _Local, seconds: float) -> None:
-        """Raise BudgetExhausted. While the rate window is closed, the k-th refusal is told to come back k
-        request-intervals after the opening (at most one window later), so deferred messages return at
-        about the pace the budget admits them instead of all at once (called holding local.cond)."""
+        """Raise BudgetExhausted. While the rate window is closed, refusals are given return times one
+        request-interval apart from the opening on (at most `MAX_SPREAD` ahead), so deferred messages come
+        back at about the pace the budget admits them instead of all at once (called holding local.cond)."""
         self.stats.exhausted += 1
-        if local.closed_until > self._now():
+        now = self._now()
+        if local.closed_until > now:
             spacing = self.limits.window_seconds / self.limits.requests_per_window
-            seconds += min(local.refused * spacing, self.limits.window_seconds)
-            local.refused += 1
+            back = max(now + seconds, local.return_at)
+            if back - now <= MAX_SPREAD:
+                local.return_at = back + spacing
+            seconds = min(back - now, MAX_SPREAD)
         raise BudgetExhausted(
             f"The Business Central request budget of this BC user is used up for now; it opens again in "
             f"{math.ceil(seconds)} s.", retry_after=max(0.001, seconds))

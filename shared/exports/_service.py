@@ -251,8 +251,8 @@ class ExportService:
         messages. No outcome (the message is not done). The new copy starts at dequeue count 1: a deferral
         is not an attempt (only failures count toward the poison queue). A duplicate delivery is harmless:
         the ledger makes it `unchanged`."""
-        # Spread the returns over a second or two so they do not all come back at the same instant.
-        seconds = max(1, math.ceil(retry_after + random.uniform(0, 1 + retry_after / 10)))
+        # Up to a second of jitter (the budget already spreads the returns of a backlog).
+        seconds = max(1, math.ceil(retry_after + random.uniform(0, 1)))
         self._requeue.send_text(subject.delivery.queue, subject.delivery.text, visibility_timeout=seconds)
         log.info("Export %s %s/%s deferred %d s: the BC user's request budget is used up (%s)", subject.kind,
                  subject.connector, subject.host_id, seconds, reason,
