@@ -209,6 +209,10 @@ def main() -> None:
         try:
             b.admin.set_latency(LATENCY_MS)
             b.admin.set_limits(**WINDOW)
+            if "cost" not in args.skip:
+                results["coordination_cost"] = [coordination_cost(connection, n) for n in (1, 2, 4)]
+                for row in results["coordination_cost"]:
+                    print(json.dumps(row), flush=True)
             if "one" not in args.skip:
                 results["one_connector"] = []
                 for n in [int(p) for p in args.processes.split(",")]:
@@ -226,6 +230,61 @@ def main() -> None:
             b.stop_hosts()
             child.stop()
     print(json.dumps(results, indent=2))
+
+
+def coordination_cost(connection: str, instances: int, requests: int = 400) -> dict[str, Any]:
+    """Storage transactions and milliseconds the budget adds per BC request: `instances` budgets (one per
+    simulated instance) on Azurite's BcBudgets, 5 threads each sending requests of 50 ms, the limits wide
+    enough not to bind."""
+    import threading
+
+    from azure.data.tables import TableServiceClient
+
+    from shared.adapters import ensure_table
+    from shared.adapters.bc_budget import TableRequestBudget
+    from shared.bc import BudgetExhausted, BudgetLimits
+
+    table = ensure_table(TableServiceClient.from_connection_string(connection).get_table_client("BcBudgets"))
+    limits = BudgetLimits(max_in_flight=5, requests_per_window=100_000, window_seconds=300)
+    budgets = [TableRequestBudget(table, limits=limits) for _ in range(instances)]
+    user = f"bench-cost-{uuid.uuid4().hex[:8]}"
+    left = [requests]
+    lock = threading.Lock()
+    waits: list[float] = []
+
+    def work(budget: Any) -> None:
+        while True:
+            with lock:
+                if left[0] <= 0:
+                    return
+                left[0] -= 1
+            started = time.perf_counter()
+            while True:
+                try:
+                    permit = budget.acquire(user)
+                    break
+                except BudgetExhausted as exc:
+                    time.sleep(min(exc.retry_after or 0.1, 0.5))
+            waits.append(time.perf_counter() - started)
+            time.sleep(LATENCY_MS / 1000)
+            permit.release()
+
+    threads = [threading.Thread(target=work, args=(budget,)) for budget in budgets for _ in range(5)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    tx = sum(b.stats.transactions for b in budgets)
+    storage_seconds = sum(b.stats.seconds for b in budgets)
+    return {"instances": instances, "threads_each": 5, "requests": requests,
+            "storage_transactions_per_request": round(tx / requests, 3),
+            "conflicts": sum(b.stats.conflicts for b in budgets),
+            "storage_ms_per_request": round(storage_seconds / requests * 1000, 2),
+            "mean_acquire_ms": round(sum(waits) / len(waits) * 1000, 2),
+            "requests_per_second": round(requests / seconds, 1),
+            "ideal_requests_per_second": round(5 / (LATENCY_MS / 1000), 1)}
 
 
 def two_connectors(b: Bench, count: int, same_user: bool) -> dict[str, Any]:
