@@ -362,15 +362,11 @@ class SharedBudget:
                 # Fair shares move at the holders' next refill (every few requests): look again soon.
                 opening = max(opening, now + min(0.5, self.lease_seconds))
             if want_tokens and not tokens:
-                remaining = used + want_tokens - limits.requests_per_window
-                expiring = sorted((int(b) * self.bucket_seconds + life, n) for b, n in grants.items())
-                freed, when = 0, now + self.bucket_seconds
-                for moment, n in expiring:
-                    freed += n
-                    when = moment
-                    if freed >= min(remaining, want_tokens):
-                        break
-                opening = max(opening, when)
+                # The budget opens when its oldest grant ages out: a request may go then (waiting for
+                # a whole batch to free would hold requests back that the budget already admits).
+                oldest = min((int(b) * self.bucket_seconds + life for b in grants),
+                             default=now + self.bucket_seconds)
+                opening = max(opening, oldest)
             result.append(_Refill(slots, until, tokens, now + self.token_seconds, opening, paused))
             new_state: JsonObject = {"leases": leases, "grants": grants, "wants": wants,  # type: ignore[dict-item]
                                      "pausedUntil": state.get("pausedUntil") or 0}
