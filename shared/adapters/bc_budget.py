@@ -114,6 +114,7 @@ class _Local:
     refilling: bool = False
     closed_until: float = 0.0  # no room before this (cached opening)
     return_at: float = 0.0  # the next free return time for a refused request (spreads deferrals)
+    next_look: float = 0.0  # (monotonic) a busy instance at its share asks storage for more not before
     paused_until: float = 0.0
 
 
@@ -179,7 +180,8 @@ class SharedBudget:
                         continue
                     has_tokens = local.tokens > 0 and local.tokens_until > now
                     busy = 0 < local.held <= local.in_flight and local.lease_until > now
-                    if local.refilling or (busy and has_tokens and local.held >= self.limits.max_in_flight):
+                    at_share = local.held >= self.limits.max_in_flight or self.clock.monotonic() < local.next_look
+                    if local.refilling or (busy and has_tokens and at_share):
                         # Another thread is at storage, or all of the user's slots are ours and busy: wait
                         # for a release here, without a storage call.
                         local.cond.wait(0.05)
@@ -204,7 +206,8 @@ class SharedBudget:
                         continue
                     if 0 < local.held <= local.in_flight and local.lease_until > now and has_tokens:
                         # Our share of the slots is busy: wait for one of our own requests to end (a
-                        # release wakes us), then look at storage again for a larger share.
+                        # release wakes us); look at storage for a larger share again only in a while.
+                        local.next_look = self.clock.monotonic() + 0.25
                         local.cond.wait(0.5)
                         if self.clock.monotonic() > deadline + 30:
                             self._exhausted(local, 1.0)
