@@ -63,6 +63,11 @@ class Bench:
         from shared.bootstrap import bootstrap, build_adapters
 
         self.queues = QueueServiceClient.from_connection_string(connection)
+        for queue in ("bc-invoices", "bc-outcomes"):
+            try:
+                self.queues.get_queue_client(queue).create_queue()
+            except Exception:  # noqa: BLE001 - it exists
+                pass
         os.environ["REQUESTS_CA_BUNDLE"] = ca
         adapters = build_adapters(self.env, secrets=LocalDevSecretStore(REPO / ".local-secrets" / "secrets.json"),
                                   notifier=_Quiet())
