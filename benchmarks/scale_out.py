@@ -75,10 +75,17 @@ class Bench:
         self.hosts: list[subprocess.Popen[str]] = []
 
     def connector(self, client_id: str = constants.DEMO_CLIENT_ID, secret: str = constants.DEMO_CLIENT_SECRET) -> str:
+        from shared.bc import BudgetExhausted
+
         name = f"bench-{uuid.uuid4().hex[:8]}"
-        self.app.connectors.save(name, settings(auth={"mode": "clientCredentials", "clientId": client_id,
-                                                      "clientSecret": secret}))
-        return name
+        for _ in range(20):
+            try:
+                self.app.connectors.save(name, settings(auth={"mode": "clientCredentials", "clientId": client_id,
+                                                              "clientSecret": secret}))
+                return name
+            except BudgetExhausted as exc:  # the previous run used the BC user's budget up: a save waits too
+                time.sleep(min(exc.retry_after or 1.0, 10.0))
+        raise RuntimeError("the BC user's budget stayed used up")
 
     def start_hosts(self, count: int) -> None:
         for _ in range(count):
