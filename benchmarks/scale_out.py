@@ -74,6 +74,13 @@ class Bench:
         self.app = bootstrap(adapters=adapters)
         self.hosts: list[subprocess.Popen[str]] = []
 
+    def other_app(self, secret: str) -> str:
+        """Another app registration (another BC user), enabled in the BC environment; its client id."""
+        app = self.admin.register_app(homeTenant=constants.TENANT_ID, displayName="Bench " + secret[:8],
+                                      clientSecret=secret, applicationPermissions=["API.ReadWrite.All"])
+        self.admin.set_bc_app_enabled(constants.TENANT_ID, constants.ENVIRONMENT, app["clientId"])
+        return app["clientId"]
+
     def connector(self, client_id: str = constants.DEMO_CLIENT_ID, secret: str = constants.DEMO_CLIENT_SECRET) -> str:
         from shared.bc import BudgetExhausted
 
@@ -304,9 +311,8 @@ def two_connectors(b: Bench, count: int, same_user: bool) -> dict[str, Any]:
     if same_user:
         names = [b.connector(), b.connector()]
     else:
-        other = b.admin.register_app(homeTenant=constants.TENANT_ID, displayName="Bench C",
-                                     clientSecret="bench-c-secret-not-for-production")
-        names = [b.connector(), b.connector(other["clientId"], "bench-c-secret-not-for-production")]
+        other = b.other_app("bench-c-secret-not-for-production")
+        names = [b.connector(), b.connector(other, "bench-c-secret-not-for-production")]
     b.reset_limits()
     mark = b.admin.last_seq()
     b.start_hosts(2)
@@ -325,10 +331,9 @@ def two_connectors(b: Bench, count: int, same_user: bool) -> dict[str, Any]:
 
 
 def noisy(b: Bench, flood: int) -> dict[str, Any]:
-    other = b.admin.register_app(homeTenant=constants.TENANT_ID, displayName="Bench B",
-                                 clientSecret="bench-b-secret-not-for-production")
+    other = b.other_app("bench-b-secret-not-for-production")
     a = b.connector()
-    bb = b.connector(other["clientId"], "bench-b-secret-not-for-production")
+    bb = b.connector(other, "bench-b-secret-not-for-production")
     b.reset_limits()
     b.start_hosts(2)
     b.send(a, flood, "floodA")
