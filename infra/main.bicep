@@ -38,18 +38,18 @@ param expenseImportSchedule string = '0 */15 * * * *'
 @description('NCRONTAB (UTC) of the token keep-alive timer. Required by the Functions host: a %SETTING% schedule has no default.')
 param tokenKeepaliveSchedule string = '0 0 3 * * *'
 
-// Business Central allows 5 concurrent requests and 6,000 requests per 5-minute window per BC user,
-// and every connector is one BC user (the app's user on the customer's Microsoft Entra applications
-// page, or the consenting user). host.json already lets one instance keep 5 messages of a queue in
-// flight (batchSize 4 + newBatchThreshold 1), and the per-connector gate in the worker
-// (shared/sync/_gate.py) holds BC calls at 5 per connector, but only inside one instance. Until BC
-// requests are coordinated across instances, every further instance only adds requests that BC queues
-// (up to 8 minutes, then 503) or refuses (429). So: 1. Raise it only together with a cross-instance
-// limit per connector. See https://learn.microsoft.com/dynamics365/business-central/dev-itpro/administration/operational-limits-online
+// Business Central allows 5 concurrent requests and 6,000 requests per 5-minute window per BC user
+// (the app's user in a customer's tenant, or the consenting user). Every BC request of every instance
+// takes a permit of its BC user's budget (table BcBudgets, shared/adapters/bc_budget.py), so more
+// instances cannot exceed BC's limits: a user whose budget is used up gets its messages put back on the
+// queue with a visibility delay, and other connectors keep flowing. Instances therefore add throughput
+// only across BC users: one user tops out at 1,200 requests per minute however many instances run.
+// 4 instances x 5 messages per queue covers 4 BC users at full speed; raise it with the number of
+// busy BC users. See https://learn.microsoft.com/dynamics365/business-central/dev-itpro/administration/operational-limits-online
 @minValue(1)
 @maxValue(1000)
-@description('Flex Consumption maximumInstanceCount. Keep 1 until BC requests are coordinated across instances (see the comment above).')
-param maximumInstanceCount int = 1
+@description('Flex Consumption maximumInstanceCount. BC requests share one budget per BC user across instances (see the comment above).')
+param maximumInstanceCount int = 4
 
 // HTTP requests (connector saves, lookups, run-now imports) each make several BC calls; 5 requests in
 // flight per instance matches BC's 5 concurrent requests per user.
@@ -134,6 +134,7 @@ var tableNames = [
   'TokenVersions'
   'WebhookSubscriptions'
   'ImportRequests'
+  'BcBudgets'
 ]
 // Large invoices travel by claim check: the host application writes the payload here and sends its
 // name on bc-invoices; the app reads and deletes it.

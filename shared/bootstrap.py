@@ -126,7 +126,8 @@ def build_adapters(environ: Mapping[str, str] | None = None, *, secrets: "Secret
         TableSubscriptionStore,
     )
     from shared.auth import CredentialCache
-    from shared.bc import ConnectorGates
+    from shared.adapters.bc_budget import TableRequestBudget
+    from shared.bc import BudgetLimits, ConnectorGates
     from shared.consent import REPLAY_LEASE
     from shared.expenses import IMPORT_LEASE
     from shared.exports import LookupCache
@@ -152,6 +153,12 @@ def build_adapters(environ: Mapping[str, str] | None = None, *, secrets: "Secret
     queues = QueueSender(queue_service)
     secret_store = secrets if secrets is not None else secret_store_from_settings(env, credentials)
     token_versions = TableTokenVersionStore(table("tokens"))
+    limits = BudgetLimits(settings.bc_max_concurrent_requests, settings.bc_requests_per_window,
+                          settings.bc_rate_window_seconds)
+    if gates is None:
+        # One BC request budget per BC user, shared by every instance through table BcBudgets (issue 13).
+        gates = ConnectorGates(limits.max_in_flight,
+                               budget=TableRequestBudget(lambda: table("budgets"), limits=limits, clock=clock))
     return Adapters(
         settings=settings, clock=clock, queues=queues, secrets=secret_store,
         connector_store=TableConnectorStore(table("connectors"), clock=clock),
@@ -168,7 +175,7 @@ def build_adapters(environ: Mapping[str, str] | None = None, *, secrets: "Secret
         notifier=notifier if notifier is not None else QueueNotifier(queues),
         bc_clients=BcClients(app=settings, secrets=secret_store, token_versions=token_versions,
                              credentials=CredentialCache(), session=bc_session or default_session(),
-                             gates=gates if gates is not None else ConnectorGates(), clock=clock),
+                             gates=gates, clock=clock),
         lookups=LookupCache(clock=clock),
         payloads=BlobPayloadStore(lambda: payloads),
         subscriptions=TableSubscriptionStore(table("subscriptions")),
@@ -229,7 +236,8 @@ def bootstrap(environ: Mapping[str, str] | None = None, *, adapters: Adapters | 
         exports=ExportService(
             connectors=a.connector_store, ledger=a.ledger, bc_clients=a.bc_clients,
             outbox=OutcomeOutbox(a.queues, a.activity), notifier=a.notifier, parking=a.parking, reconnects=consent,
-            clock=a.clock, lookups=a.lookups, payloads=a.payloads, options=export_options or ExportOptions()),
+            clock=a.clock, lookups=a.lookups, payloads=a.payloads, requeue=a.queues,
+            options=export_options or ExportOptions()),
         consent=consent,
         expenses=expenses,
         upkeep=TokenUpkeep(

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
+from shared.errors import ConfigurationError
+
 DEFAULT_BC_API_URL = "https://api.businesscentral.dynamics.com"
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 
@@ -24,6 +26,10 @@ class AppSettings:
     public_base_url: str | None
     key_vault_url: str | None
     functions_environment: str | None
+    #: One BC user's budget, shared by every instance (issue 13; BC Online's published limits by default).
+    bc_max_concurrent_requests: int = 5
+    bc_requests_per_window: int = 6000
+    bc_rate_window_seconds: float = 300.0
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> "AppSettings":
@@ -35,6 +41,9 @@ class AppSettings:
             public_base_url=(_blank_to_none(env.get("PUBLIC_BASE_URL")) or "").rstrip("/") or None,
             key_vault_url=_blank_to_none(env.get("KEY_VAULT_URL")),
             functions_environment=_blank_to_none(env.get("AZURE_FUNCTIONS_ENVIRONMENT")),
+            bc_max_concurrent_requests=int(_number(env, "BC_MAX_CONCURRENT_REQUESTS", 5)),
+            bc_requests_per_window=int(_number(env, "BC_REQUESTS_PER_WINDOW", 6000)),
+            bc_rate_window_seconds=_number(env, "BC_RATE_WINDOW_SECONDS", 300.0),
         )
 
 
@@ -43,3 +52,17 @@ def _blank_to_none(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number setting; a bad value is a ConfigurationError naming the setting."""
+    raw = _blank_to_none(env.get(name))
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value != value or value == float("inf"):
+        raise ConfigurationError(f"App setting {name} must be a positive number, got {raw!r}.", field=name)
+    return value

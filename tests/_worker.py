@@ -52,13 +52,13 @@ class Worker:
         """Start over with no cached token, as a fresh worker (or one an hour later) would."""
         from shared.adapters.http import new_session
         from shared.auth import CredentialCache
-        from shared.bc import ConnectorGates
         from shared.tokens import BcClients
 
         a = self.adapters
+        # The worker's gates (and the BC users' shared budget) stay: only tokens are forgotten.
         self.replace_adapters(bc_clients=BcClients(app=a.settings, secrets=a.secrets, token_versions=a.token_versions,
                                                    credentials=CredentialCache(), session=new_session(),
-                                                   gates=ConnectorGates(), clock=a.clock))
+                                                   gates=a.bc_clients._gates, clock=a.clock))
 
     # -- the use cases
     def connectors(self):  # noqa: ANN201 - the App's types

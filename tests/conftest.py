@@ -132,10 +132,10 @@ def _check_output_queues() -> None:
     from tests._schemas import OUTPUT_SCHEMAS, check_sent
 
     def checking_send_text(original):
-        def send_text(self, queue, text):
+        def send_text(self, queue, text, **options):
             if queue in OUTPUT_SCHEMAS:
                 check_sent(OUTPUT_SCHEMAS[queue], text)
-            return original(self, queue, text)
+            return original(self, queue, text, **options)
         return send_text
 
     def checking_send_many(original):

@@ -78,9 +78,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         }
       }
       scaleAndConcurrency: {
-        // See main.bicep, parameter maximumInstanceCount: BC allows 5 concurrent requests per user
-        // and the per-connector gate works inside one instance only, so more instances only means
-        // more 429s until BC requests are coordinated across instances.
+        // See main.bicep, parameter maximumInstanceCount: every instance takes its BC requests from one
+        // budget per BC user (table BcBudgets), so more instances are safe; they add throughput across
+        // BC users, up to 1,200 requests per minute per user.
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
         triggers: {
@@ -170,6 +170,19 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'TOKEN_KEEPALIVE_SCHEDULE'
           value: tokenKeepaliveSchedule
+        }
+        // One BC request budget per BC user across every instance: BC Online's published limits.
+        {
+          name: 'BC_MAX_CONCURRENT_REQUESTS'
+          value: '5'
+        }
+        {
+          name: 'BC_REQUESTS_PER_WINDOW'
+          value: '6000'
+        }
+        {
+          name: 'BC_RATE_WINDOW_SECONDS'
+          value: '300'
         }
       ]
     }

@@ -21,6 +21,7 @@ TABLES = {
     "tokens": "TokenVersions",
     "subscriptions": "WebhookSubscriptions",
     "requests": "ImportRequests",
+    "budgets": "BcBudgets",
 }
 
 #: Queue names by key: the four export queues, the three output queues, the exports' poison queues, and

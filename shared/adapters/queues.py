@@ -45,10 +45,12 @@ class QueueSender:
     def send_json(self, queue: str, payload: Mapping[str, JsonValue]) -> None:
         self.send_text(queue, to_json_text(payload))
 
-    def send_text(self, queue: str, text: str) -> None:
+    def send_text(self, queue: str, text: str, *, visibility_timeout: int | None = None) -> None:
+        """Send `text`; with `visibility_timeout` (seconds) it becomes visible only then (a deferral)."""
         _check(queue, self._queues)
         with storage_errors(f"queue {queue}"):
-            ensure_queue(self._service.get_queue_client(queue)).send_message(text)
+            ensure_queue(self._service.get_queue_client(queue)).send_message(
+                text, visibility_timeout=visibility_timeout)
 
 
 class InMemoryQueueSender:
@@ -57,16 +59,19 @@ class InMemoryQueueSender:
     def __init__(self, *, queues: frozenset[str] = CONTRACT_QUEUES) -> None:
         self._queues = queues
         self._sent: dict[str, list[str]] = {}
+        #: The visibility delay each text was sent with (None: at once), per queue.
+        self.delays: dict[str, list[int | None]] = {}
         self._lock = threading.Lock()
 
     def send_json(self, queue: str, payload: Mapping[str, JsonValue]) -> None:
         self.send_text(queue, to_json_text(payload))
 
-    def send_text(self, queue: str, text: str) -> None:
+    def send_text(self, queue: str, text: str, *, visibility_timeout: int | None = None) -> None:
         _check(queue, self._queues)
         text.encode("utf-8")  # as the SDK does: an unpaired surrogate cannot be sent
         with self._lock:
             self._sent.setdefault(queue, []).append(text)
+            self.delays.setdefault(queue, []).append(visibility_timeout)
 
     def texts(self, queue: str) -> list[str]:
         with self._lock:

@@ -28,6 +28,7 @@ from ._errors import (
     BcValidationError,
     decode_error,
 )
+from ._budget import BudgetExhausted, BudgetLimits, Permit, RequestBudget, UnlimitedBudget, budget_user
 from ._gate import BC_CONCURRENCY_PER_USER, ConnectorGates, Gate, GateBusy
 from ._odata import (
     ODataKey,
@@ -51,6 +52,12 @@ __all__ = [
     "MAX_BATCH_OPERATIONS",
     "MAX_PAGE_SIZE",
     "ConnectorGates",
+    "BudgetExhausted",
+    "BudgetLimits",
+    "Permit",
+    "RequestBudget",
+    "UnlimitedBudget",
+    "budget_user",
     "Gate",
     "GateBusy",
     "BC_CONCURRENCY_PER_USER",

@@ -80,7 +80,8 @@ class BcClient(SubscriptionMethods):
     Webhook subscriptions (`api/v2.0/subscriptions`, not company-scoped) are in `SubscriptionMethods`.
 
     Thread-safe: it keeps no per-call state; the session (`shared.adapters.http.default_session`) and
-    the gate (`ConnectorGates.gate(key)`) are the worker's, shared by every client of the same key.
+    the gate (`ConnectorGates.gate(user)`) are the worker's, shared by every client of the same BC user;
+    the gate's budget is shared by every instance.
     """
 
     def __init__(
@@ -376,6 +377,9 @@ class BcClient(SubscriptionMethods):
             if isinstance(error, BcTransientError):
                 retry_after = policy.parse_retry_after(response.headers.get("Retry-After"))
                 delay = policy.delay(state, retry_after)
+                if response.status_code == 429:
+                    # Throttled anyway: every instance holds this BC user's requests off as long (budget).
+                    self._gate.throttled(delay)
                 if policy.is_retryable_status(judged, response.status_code) and policy.can_wait(state, delay):
                     self._log_retry(method, url, str(response.status_code), state, delay, client_request_id)
                     state = policy.wait(state, delay)

@@ -1,13 +1,17 @@
-"""At most 5 BC requests in flight per connector from one worker: BC processes 5 per user at once and
-queues the rest, so more would only wait in BC's queue, where they count against the 95-request queue
-limit and the 8-minute timeout (https://learn.microsoft.com/dynamics365/business-central/dev-itpro/
-administration/operational-limits-online).
+"""The gate step of the BC client: a request first takes a local slot (at most 5 in flight per BC user from
+one worker process), then a permit of the BC user's budget shared by every instance (`RequestBudget`,
+`shared.bc._budget`; the Table Storage adapter is `shared.adapters.bc_budget`). BC processes 5 requests per
+user at once and queues the rest, so more would only wait in BC's queue, where they count against the
+95-request queue limit and the 8-minute timeout (https://learn.microsoft.com/dynamics365/business-central/
+dev-itpro/administration/operational-limits-online).
 
 The three export queues each run `batchSize + newBatchThreshold` messages at once (host.json), so
 without this gate one instance could hold three times that many BC calls for one connector. The gate is
 a step of `BcClient._send`: every request of a client (each page of a `list_*`, each `$batch` call)
 takes a slot for its duration, including the client's own short retry waits (back-pressure during
-throttling). The key is the connector's name today.
+throttling). The key is the BC user the request runs as (`budget_user`), so connectors sharing a BC
+user share its gate and budget. A budget with no room raises `BudgetExhausted` (a TransientError with
+`retry_after`) instead of blocking; a 429 that arrives anyway is passed to the budget (`throttled`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Iterator
 
 from shared.errors import TransientError
+
+from ._budget import RequestBudget, UnlimitedBudget
 
 __all__ = ["ConnectorGates", "Gate", "GateBusy", "BC_CONCURRENCY_PER_USER"]
 
@@ -33,8 +39,11 @@ class GateBusy(TransientError):
 class ConnectorGates:
     """One semaphore per key (connector) for the worker process."""
 
-    def __init__(self, limit: int = BC_CONCURRENCY_PER_USER, *, acquire_timeout: float = 120.0) -> None:
+    def __init__(self, limit: int = BC_CONCURRENCY_PER_USER, *, acquire_timeout: float = 120.0,
+                 budget: RequestBudget | None = None) -> None:
         self.limit = limit
+        #: The BC users' budgets shared by every instance (UnlimitedBudget: this process's gate only).
+        self.budget: RequestBudget = budget if budget is not None else UnlimitedBudget()
         self.acquire_timeout = acquire_timeout
         self._gates: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
@@ -60,6 +69,11 @@ class ConnectorGates:
         if not semaphore.acquire(timeout=self.acquire_timeout):
             raise GateBusy(f"{self.limit} Business Central requests of connector '{key}' have been in "
                            f"flight for over {self.acquire_timeout:.0f} s; the message is retried later.")
+        try:
+            permit = self.budget.acquire(key)
+        except BaseException:
+            semaphore.release()
+            raise
         with self._lock:
             count = self._in_flight.get(key, 0) + 1
             self._in_flight[key] = count
@@ -69,7 +83,12 @@ class ConnectorGates:
         finally:
             with self._lock:
                 self._in_flight[key] -= 1
+            permit.release()
             semaphore.release()
+
+    def throttled(self, key: str, seconds: float) -> None:
+        """BC answered 429 anyway: the budget holds every instance's requests of `key` off `seconds`."""
+        self.budget.throttled(key, seconds)
 
 
 class Gate:
@@ -81,6 +100,9 @@ class Gate:
 
     def slot(self) -> AbstractContextManager[None]:
         return self.gates.slot(self.key)
+
+    def throttled(self, seconds: float) -> None:
+        self.gates.throttled(self.key, seconds)
 
     def __repr__(self) -> str:
         return f"Gate({self.key!r}, limit={self.gates.limit})"

@@ -63,3 +63,9 @@ class ExportOptions:
     stale_claim_seconds: float = 360.0
     #: How often a waiting attempt reads the other worker's claim again.
     claim_poll_seconds: float = 0.2
+
+
+class Requeue(Protocol):
+    """Puts a message back on its queue, visible only after `visibility_timeout` seconds (a deferral)."""
+
+    def send_text(self, queue: str, text: str, *, visibility_timeout: int | None = None) -> None: ...

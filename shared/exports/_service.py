@@ -23,9 +23,12 @@ import datetime as _dt
 import hashlib
 import json
 import logging
+import math
+import random
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
+from shared.bc import BcThrottledError, BudgetExhausted
 from shared.clock import Clock
 from shared.connectors import ConnectorRecord, ConnectorSettings, SettingsInvalid
 from shared.errors import (
@@ -73,6 +76,7 @@ from ._ports import (
     Outbox,
     PayloadStore,
     ReconnectReporter,
+    Requeue,
 )
 from ._products import export_product
 from ._projects import export_project
@@ -123,11 +127,13 @@ class ExportService:
 
     def __init__(self, *, connectors: ConnectorStore, ledger: Ledger, bc_clients: BcClientSource, outbox: Outbox,
                  notifier: Notifier, parking: ParkingLot, reconnects: ReconnectReporter, clock: Clock,
-                 lookups: LookupCache, payloads: PayloadStore, options: ExportOptions = ExportOptions()) -> None:
+                 lookups: LookupCache, payloads: PayloadStore, requeue: Requeue,
+                 options: ExportOptions = ExportOptions()) -> None:
         self._connectors, self._ledger, self._bc_clients = connectors, ledger, bc_clients
         self._payloads = payloads
         self._outbox, self._notifier, self._parking, self._reconnects = outbox, notifier, parking, reconnects
         self._clock, self._lookups, self._options = clock, lookups, options
+        self._requeue = requeue
 
     # -- the queues -------------------------------------------------------------------------------
 
@@ -243,10 +249,29 @@ class ExportService:
         if action == "parked" and isinstance(err, ReconnectRequired) and subject.record is not None:
             self._reconnects.report(subject.record.name, str(err))
             return self._park(subject, str(err))
+        if isinstance(err, (BudgetExhausted, BcThrottledError)) and err.retry_after:
+            return self._defer(subject, err.retry_after, err.code)
         with log_scope(errorCode=type(exc).__name__, **_bc_ids(err)):
             log.info("Export %s %s/%s: transient failure, the queue retries (attempt %d): %s: %s", subject.kind,
                      subject.connector, subject.host_id, subject.delivery.dequeue_count, type(exc).__name__, exc)
         raise exc
+
+    def _defer(self, subject: _Subject, retry_after: float, reason: str) -> Outcome:
+        """The BC user's budget is used up (or BC said 429): put the same text back on its queue, visible
+        when the budget opens again, and complete this delivery, so the worker moves on to other connectors'
+        messages. No outcome (the message is not done). The new copy starts at dequeue count 1: a deferral
+        is not an attempt (only failures count toward the poison queue). A duplicate delivery is harmless:
+        the ledger makes it `unchanged`."""
+        # Up to a second of jitter (the budget already spreads the returns of a backlog).
+        seconds = max(1, math.ceil(retry_after + random.uniform(0, 1)))
+        self._requeue.send_text(subject.delivery.queue, subject.delivery.text, visibility_timeout=seconds)
+        log.info("Export %s %s/%s deferred %d s: the BC user's request budget is used up (%s)", subject.kind,
+                 subject.connector, subject.host_id, seconds, reason,
+                 extra={"event": "export_deferred", "connector": subject.connector, "type": subject.kind,
+                        "hostId": subject.host_id, "queue": subject.delivery.queue, "delaySeconds": seconds,
+                        "reason": reason, "dequeueCount": subject.delivery.dequeue_count})
+        return {"status": "deferred", "connector": subject.connector, "type": subject.kind, "id": subject.host_id,
+                "retryAfter": seconds}
 
     def _failed(self, subject: _Subject, err: PermanentError, warnings: list[str]) -> Outcome:
         now = self._clock.now()

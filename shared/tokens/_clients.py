@@ -8,18 +8,21 @@
   `reconnect_required` no token is asked for: `ReconnectRequiredError` at once, so its work is parked.
 
 Every client shares the worker's HTTP session, credential cache and gates, and takes its gate slots
-under the connector's name.
+under the BC user it runs as (`shared.bc.budget_user`): the tenant and client id for app-only access, the
+consenting user (`TokenVersions.consentedBy`) for delegated access. Connectors that share a BC user share
+its budget across every instance (issue 13).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
 
 import requests
 
 from shared.adapters.secrets import APP_CLIENT_SECRET_NAME
 from shared.auth import BC_SCOPE, CredentialCache, RefreshTokenCredential, ReconnectRequiredError, TokenCredential
-from shared.bc import BcClient, ConnectorGates
+from shared.bc import BcClient, ConnectorGates, budget_user
 from shared.config import AppSettings
 from shared.clock import Clock
 from shared.connectors import ConnectorRecord, ConnectorSettings, FieldError, SettingsInvalid
@@ -55,6 +58,8 @@ class BcClients:
         self._session = session
         self._gates = gates
         self._clock = clock
+        self._delegated_users: dict[str, str] = {}
+        self._users_lock = threading.Lock()
 
     def for_record(self, record: ConnectorRecord) -> BcClient:
         """A client for a stored connector in its auth mode.
@@ -65,9 +70,24 @@ class BcClients:
         settings = record.settings
         if settings.auth_mode == "clientCredentials":
             client_id, secret = self._app_credentials(settings, secret_name=record.client_secret_name)
-            return self._app_client(settings.tenant_id, settings.environment, client_id, secret, key=record.name)
-        return self._client(settings, self.delegated_credential(record), key=record.name,
-                            scope=DELEGATED_BC_SCOPE, delegated=True)
+            return self._app_client(settings.tenant_id, settings.environment, client_id, secret,
+                                    key=budget_user(settings.tenant_id, client_id=client_id))
+        credential = self.delegated_credential(record)
+        return self._client(settings, credential, key=self._delegated_user(record), scope=DELEGATED_BC_SCOPE,
+                            delegated=True)
+
+    def _delegated_user(self, record: ConnectorRecord) -> str:
+        """The budget key of a delegated connector: the person who consented (read once per worker)."""
+        with self._users_lock:
+            known = self._delegated_users.get(record.name)
+        if known is not None:
+            return known
+        version = self._versions.get(record.name)
+        user = budget_user(record.settings.tenant_id, user=version.consented_by if version else None,
+                           connector=record.name)
+        with self._users_lock:
+            self._delegated_users[record.name] = user
+        return user
 
     def delegated_credential(self, record: ConnectorRecord) -> RefreshTokenCredential:
         """The worker's refresh-token credential of a delegated connector (the keep-alive redeems it)."""
@@ -92,17 +112,21 @@ class BcClients:
         app-wide one.
         """
         client_id, secret = self._app_credentials(settings, client_secret=client_secret)
-        return self._app_client(settings.tenant_id, settings.environment, client_id, secret, key=name)
+        return self._app_client(settings.tenant_id, settings.environment, client_id, secret,
+                                key=budget_user(settings.tenant_id, client_id=client_id))
 
     def with_token(self, settings: ConnectorSettings, access_token: str, expires_in: int, *,
                    name: str) -> BcClient:
         """A delegated client over an access token in hand (the consent callback checks BC with it)."""
-        return self._client(settings, StaticTokenCredential(access_token, expires_in), key=name,
-                            scope=DELEGATED_BC_SCOPE, delegated=True)
+        return self._client(settings, StaticTokenCredential(access_token, expires_in),
+                            key=budget_user(settings.tenant_id, connector=name), scope=DELEGATED_BC_SCOPE,
+                            delegated=True)
 
     def forget(self, name: str) -> None:
         """Drop the connector's delegated credential (after a new consent its tokens are the old grant's)."""
         self._credentials.forget(name)
+        with self._users_lock:
+            self._delegated_users.pop(name, None)
 
     # -- internals ----------------------------------------------------------------------------------
 

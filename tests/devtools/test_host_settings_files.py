@@ -37,7 +37,7 @@ def test_host_json_targets_functions_v4_with_extension_bundle_4() -> None:
 def test_queue_settings_keep_at_most_five_messages_in_flight_per_function() -> None:
     queues = HostConfig.from_dict(host_json()).queues
     assert queues == QueueSettings(batch_size=4, new_batch_threshold=1, max_dequeue_count=5,
-                                   visibility_timeout=30.0, max_polling_interval=30.0, message_encoding="none")
+                                   visibility_timeout=30.0, max_polling_interval=2.0, message_encoding="none")
     assert queues.max_in_flight == 5  # BC allows 5 concurrent requests per user
 
 

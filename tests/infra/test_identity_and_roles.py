@@ -114,13 +114,11 @@ def test_the_function_app_runs_python_3_11_on_flex_consumption_with_a_user_assig
     assert site["properties"]["httpsOnly"] is True
 
 
-def test_the_instance_limit_keeps_one_connectors_requests_within_bcs_concurrency() -> None:
-    # One instance runs batchSize + newBatchThreshold messages of a queue at once (host.json); until BC
-    # calls are coordinated across instances, instances x that must stay within BC's per-user limit.
-    queues = json.loads((_templates.ROOT / "host.json").read_text(encoding="utf-8"))["extensions"]["queues"]
-    in_flight_per_instance = queues["batchSize"] + queues["newBatchThreshold"]
+def test_more_instances_are_allowed_because_bc_requests_share_one_budget_per_bc_user() -> None:
+    # Every BC request takes a permit of its BC user's budget in table BcBudgets, across instances.
     instances = _templates.main()["parameters"]["maximumInstanceCount"]["default"]
-    assert instances * in_flight_per_instance <= _code.module_level_literal("BC_CONCURRENCY_PER_USER")
+    assert instances > 1
+    assert "BcBudgets" in _code.module_level_literal("TABLES").values()
 
 
 def test_http_concurrency_per_instance_is_within_bcs_concurrency() -> None:

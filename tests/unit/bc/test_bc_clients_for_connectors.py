@@ -9,7 +9,7 @@ import requests
 from shared.clock import SYSTEM_CLOCK
 from shared.adapters.secrets import APP_CLIENT_SECRET_NAME, InMemorySecretStore, client_secret_name
 from shared.auth import ClientCredentialsCredential, CredentialCache, ReconnectRequiredError, RefreshTokenCredential
-from shared.bc import ConnectorGates
+from shared.bc import ConnectorGates, budget_user
 from shared.config import AppSettings
 from shared.connectors import ConnectorRecord, ConnectorSettings, SettingsInvalid
 from shared.errors import ReconnectRequired, disposition
@@ -55,14 +55,15 @@ def clients(secrets, gates) -> BcClients:
                      credentials=CredentialCache(), session=requests.Session(), gates=gates, clock=SYSTEM_CLOCK)
 
 
-def test_a_client_credentials_connector_uses_the_secret_its_row_names_and_its_gate(clients, secrets, gates):
+def test_a_client_credentials_connector_uses_the_secret_its_row_names_and_the_gate_of_its_bc_user(
+        clients, secrets, gates):
     secrets.set_secret(OWN_SECRET_NAME, "own-secret")
     client = clients.for_record(_record())
     assert client.api_base == f"https://bc.test/v2.0/{TENANT}/Production/api/v2.0"
     credential = client._credential
     assert isinstance(credential, ClientCredentialsCredential) and credential.client_id == OWN_CLIENT
     assert credential._client_secret == "own-secret"
-    assert client._gate.key == "acme" and client._gate.gates is gates
+    assert client._gate.key == budget_user(TENANT, client_id=OWN_CLIENT) and client._gate.gates is gates
 
 
 def test_without_its_own_secret_the_app_wide_secret_and_client_id_are_used(clients):

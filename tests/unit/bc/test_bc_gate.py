@@ -121,3 +121,27 @@ def test_a_gate_that_stays_full_lets_the_queue_retry_the_message():
     assert isinstance(caught.value, TransientError) and disposition(caught.value).action == "retry"
     release.set()
     blocker.join()
+
+
+class _ClosedBudget:
+    def acquire(self, user: str) -> object:
+        from shared.bc import BudgetExhausted
+
+        raise BudgetExhausted("used up", retry_after=9)
+
+    def throttled(self, user: str, seconds: float) -> None:
+        pass
+
+
+def test_a_used_up_budget_refuses_the_request_before_anything_is_sent_and_frees_the_local_slot():
+    from shared.bc import BudgetExhausted
+
+    gates, session = ConnectorGates(limit=1, budget=_ClosedBudget()), SlowSession()
+    client = _client(session, gates)
+
+    for _ in range(2):  # the local slot is given back each time
+        with pytest.raises(BudgetExhausted) as refused:
+            client.list_companies()
+        assert refused.value.retry_after == 9
+    assert session.calls == 0
+    assert disposition(refused.value).retry_after == 9

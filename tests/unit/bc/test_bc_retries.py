@@ -250,3 +250,12 @@ def test_parse_retry_after_reads_seconds_and_http_dates(value, expected):
 def test_a_policy_needs_at_least_one_attempt():
     with pytest.raises(ValueError, match="at least 1"):
         RetryPolicy(total=0)
+
+
+def test_a_429_tells_the_bc_users_budget_to_hold_every_instance_off_for_retry_after(client, fake_bc, sleeps, gates):
+    fake_bc.get(f"{COMPANY}/customers", status=429, json=THROTTLED, headers={"Retry-After": "7"})
+    fake_bc.get(f"{COMPANY}/customers", json={"value": []})
+
+    list(client.list_entities(COMPANY_ID, "customers"))
+
+    assert gates.budget.pauses == [("acme", 7.0)]

@@ -3,6 +3,8 @@ a clock that moves only when slept on, and an `ExportService` built on them."""
 
 from __future__ import annotations
 
+from shared.adapters.queues import InMemoryQueueSender
+
 import copy
 import datetime as _dt
 import itertools
@@ -148,6 +150,7 @@ class Sent:
     outcomes: list[dict] = field(default_factory=list)
     notifications: list[dict] = field(default_factory=list)
     reconnects: list[tuple[str, str]] = field(default_factory=list)
+    requeue: "InMemoryQueueSender" = field(default_factory=lambda: InMemoryQueueSender())
 
     def send_outcome(self, outcome: dict) -> None:
         check_sent("outcome-message", outcome)
@@ -183,6 +186,6 @@ def deps_for(rec: ConnectorRecord, bc: FakeBc | None = None) -> tuple[Ports, Sen
     payloads = InMemoryPayloadStore()
     service = ExportService(connectors=store, ledger=ledger, bc_clients=FixedBc(bc) if bc is not None else NoBc(),
                             outbox=sent, notifier=sent, parking=parking, reconnects=sent, clock=clock,
-                            lookups=LookupCache(clock), payloads=payloads,
+                            lookups=LookupCache(clock), payloads=payloads, requeue=sent.requeue,
                             options=ExportOptions(claim_wait_seconds=0.05))
     return Ports(service, ledger, parking, store, clock, payloads), sent

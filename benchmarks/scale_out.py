@@ -1,0 +1,352 @@
+"""Scale-out: 1, 2 and 4 dev-host processes (`devtools.devhost`, queue triggers on Azurite) against one
+sandbox with BC's limits on and 50 ms of latency per BC request. Runnable alone (it takes minutes; not
+part of `make bench` or `make test`):
+
+    python -m benchmarks.scale_out [--invoices N] [--flood N] [--processes 1,2,4]
+
+The sandbox's rate window is scaled down 10x in time (600 requests per 30 s: the same 20 requests per
+second, 1,200 per minute, as 6,000 per 5 minutes) and the app's budget settings get the same numbers.
+Figures:
+- one connector, by process count: BC's in-flight maximum (sandbox `peakActive`), 429s, sustained
+  invoices per minute between the first and the last outcome vs the 1,200/min ceiling;
+- noisy neighbour: connector A floods, then connector B (another BC user: another app registration)
+  sends 20; seconds from B's send to B's last outcome;
+- two connectors: on two BC users (throughput adds up) and on one BC user (their sum stays under one
+  budget).
+
+Uses the repository's `.local-secrets/secrets.json` (AZURE_FUNCTIONS_ENVIRONMENT=Development) so the
+dev hosts find the connectors' client secrets, as `make run` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from benchmarks.export_harness import REPO, _sandbox, invoice, settings
+from sandbox import constants
+from sandbox.admin import SandboxAdmin
+
+LATENCY_MS = 50
+#: 6,000 per 300 s scaled 10x in time (30 s) and 6x in rate (100): this 2-core machine cannot run 1,200
+#: invoices/min through Python dev hosts and Azurite, so the budget (not the CPU) must be what binds.
+WINDOW = {"requestsPerWindow": int(os.environ.get("SCALE_OUT_REQUESTS", "100")), "windowSeconds": 30}
+CEILING_PER_MIN = WINDOW["requestsPerWindow"] * 60 / WINDOW["windowSeconds"]
+
+
+class _Quiet:
+    def notify(self, _notification: Any) -> None:
+        pass
+
+
+class Bench:
+    def __init__(self, url: str, ca: str, connection: str, state_dir: str) -> None:
+        self.url, self.ca, self.connection, self.state_dir = url, ca, connection, state_dir
+        self.admin = SandboxAdmin(url, ca)
+        self.env = {**os.environ, "AzureWebJobsStorage": connection, "BC_API_URL": url, "BC_AUTHORITY_HOST": url,
+                    "BC_CLIENT_ID": constants.DEMO_CLIENT_ID, "AZURE_FUNCTIONS_ENVIRONMENT": "Development",
+                    "REQUESTS_CA_BUNDLE": ca, "BC_MAX_CONCURRENT_REQUESTS": "5",
+                    "BC_REQUESTS_PER_WINDOW": str(WINDOW["requestsPerWindow"]),
+                    "BC_RATE_WINDOW_SECONDS": str(WINDOW["windowSeconds"]),
+                    "EXPENSE_IMPORT_SCHEDULE": "0 0 0 1 1 *", "TOKEN_KEEPALIVE_SCHEDULE": "0 0 0 1 1 *"}
+        from azure.storage.queue import QueueServiceClient
+
+        from shared.adapters.secrets import LocalDevSecretStore
+        from shared.bootstrap import bootstrap, build_adapters
+
+        self.queues = QueueServiceClient.from_connection_string(connection)
+        for queue in ("bc-invoices", "bc-outcomes"):
+            try:
+                self.queues.get_queue_client(queue).create_queue()
+            except Exception:  # noqa: BLE001 - it exists
+                pass
+        os.environ["REQUESTS_CA_BUNDLE"] = ca
+        adapters = build_adapters(self.env, secrets=LocalDevSecretStore(REPO / ".local-secrets" / "secrets.json"),
+                                  notifier=_Quiet())
+        self.app = bootstrap(adapters=adapters)
+        self.hosts: list[subprocess.Popen[str]] = []
+
+    def other_app(self, secret: str) -> str:
+        """Another app registration (another BC user), enabled in the BC environment; its client id."""
+        app = self.admin.register_app(homeTenant=constants.TENANT_ID, displayName="Bench " + secret[:8],
+                                      clientSecret=secret, applicationPermissions=["API.ReadWrite.All"])
+        self.admin.set_bc_app_enabled(constants.TENANT_ID, constants.ENVIRONMENT, app["clientId"])
+        return app["clientId"]
+
+    def connector(self, client_id: str = constants.DEMO_CLIENT_ID, secret: str = constants.DEMO_CLIENT_SECRET) -> str:
+        from shared.bc import BudgetExhausted
+
+        name = f"bench-{uuid.uuid4().hex[:8]}"
+        for _ in range(20):
+            try:
+                self.app.connectors.save(name, settings(auth={"mode": "clientCredentials", "clientId": client_id,
+                                                              "clientSecret": secret}))
+                return name
+            except BudgetExhausted as exc:  # the previous run used the BC user's budget up: a save waits too
+                time.sleep(min(exc.retry_after or 1.0, 10.0))
+        raise RuntimeError("the BC user's budget stayed used up")
+
+    def start_hosts(self, count: int) -> None:
+        for _ in range(count):
+            log = open(Path(self.state_dir) / f"host-{uuid.uuid4().hex[:8]}.log", "w")
+            self.hosts.append(subprocess.Popen(
+                [sys.executable, "-m", "devtools.devhost", "--port", "0", "--no-timers", "--settings",
+                 str(Path(self.state_dir) / "none.json")], cwd=REPO, env=self.env, stdout=log,
+                stderr=subprocess.STDOUT, text=True))
+        time.sleep(3)
+
+    def deferrals(self) -> int:
+        """Deferrals the dev hosts logged so far (their logs are this run's)."""
+        return sum(path.read_text(errors="replace").count(" deferred ")
+                   for path in Path(self.state_dir).glob("host-*.log"))
+
+    def stop_hosts(self) -> None:
+        for host in self.hosts:
+            host.terminate()
+        for host in self.hosts:
+            try:
+                host.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                host.kill()
+        self.hosts.clear()
+
+    def send(self, connector: str, count: int, tag: str) -> float:
+        queue = self.queues.get_queue_client("bc-invoices")
+        try:
+            queue.create_queue()
+        except Exception:  # noqa: BLE001 - exists
+            pass
+        started = time.time()
+        for n in range(count):
+            queue.send_message(json.dumps({"connector": connector, "type": "invoice", "version": 1,
+                                           "data": invoice(f"{tag}-{n}", customer_id=f"cust-{connector}")}))
+        return started
+
+    def collect(self, expected: dict[str, int], timeout: float) -> dict[str, list[float]]:
+        """Outcome arrival times per connector until `expected` many each (or the timeout)."""
+        queue = self.queues.get_queue_client("bc-outcomes")
+        seen: dict[str, list[float]] = {c: [] for c in expected}
+        statuses: dict[str, int] = {}
+        deadline = time.time() + timeout
+        while time.time() < deadline and any(len(seen[c]) < n for c, n in expected.items()):
+            got = False
+            for m in queue.receive_messages(messages_per_page=32, visibility_timeout=60).by_page():
+                for message in m:
+                    got = True
+                    body = json.loads(message.content)
+                    statuses[body.get("status")] = statuses.get(body.get("status"), 0) + 1
+                    if body.get("connector") in seen:
+                        seen[body["connector"]].append(time.time())
+                    queue.delete_message(message)
+                break
+            if not got:
+                time.sleep(0.2)
+        seen["_statuses"] = statuses  # type: ignore[assignment]
+        return seen
+
+    def usage(self) -> dict[str, dict]:
+        return self.admin.limits().get("usage") or {}
+
+    def reset_limits(self) -> None:
+        self.admin.set_limits(requestsPerWindow=6000, windowSeconds=300)
+        time.sleep(0.5)
+        self.admin.set_limits(**WINDOW)
+
+
+def _rate(times: list[float]) -> float:
+    return round((len(times) - 1) / (times[-1] - times[0]) * 60) if len(times) > 1 else 0.0
+
+
+def _sustained(times: list[float]) -> float:
+    """Invoices per minute over the whole rate windows after the first (the first window may be spent in a
+    burst, which any sliding-window budget allows once), while work was still queued: outcomes in
+    [first + W, first + k*W) over (k - 1) * W, k the whole windows the run lasted."""
+    if len(times) < 2:
+        return 0.0
+    window = WINDOW["windowSeconds"]
+    k = int((times[-1] - times[0]) // window)
+    if k < 2:
+        return _rate(times)
+    start, end = times[0] + window, times[0] + k * window
+    return round(sum(1 for t in times if start <= t < end) / ((k - 1) * window) * 60)
+
+
+def one_connector(b: Bench, processes: int, invoices: int) -> dict[str, Any]:
+    name = b.connector()
+    b.reset_limits()
+    mark = b.admin.last_seq()
+    deferred_before = b.deferrals()
+    b.start_hosts(processes)
+    b.send(name, invoices, f"one{processes}")
+    seen = b.collect({name: invoices}, timeout=invoices / (CEILING_PER_MIN / 60) * 3 + 60)
+    b.stop_hosts()
+    deferred = b.deferrals() - deferred_before
+    after = b.usage()
+    requests = b.admin.requests(since=mark, kind="bc")
+    load = os.getloadavg()[0]
+    throttled = sum(1 for r in requests if r.get("status") == 429)
+    times = sorted(seen[name])
+    sustained = _sustained(times)
+    return {"processes": processes, "invoices": invoices, "outcomes": len(times), "statuses": seen["_statuses"],
+            "bc_requests": len(requests), "bc_429": throttled,
+            "bc_429_percent": round(100 * throttled / max(1, len(requests)), 2),
+            "bc_peak_in_flight": max((u.get("peakActive", 0) for u in after.values()), default=0),
+            "invoices_per_minute_overall": _rate(times), "invoices_per_minute_sustained": sustained,
+            "ceiling_per_minute": CEILING_PER_MIN,
+            "percent_of_ceiling": round(100 * sustained / CEILING_PER_MIN, 1),
+            "seconds": round(times[-1] - times[0], 1) if times else None, "deferrals": deferred,
+            "load_1min_at_end": round(load, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--invoices", type=int, default=500)
+    parser.add_argument("--flood", type=int, default=3000)
+    parser.add_argument("--processes", default="1,2,4")
+    parser.add_argument("--pair", type=int, default=150, help="invoices per connector, two-connector runs")
+    parser.add_argument("--skip", default="")
+    args = parser.parse_args()
+    from devtools._services import start_azurite_on_free_ports
+
+    results: dict[str, Any] = {"latency_ms": LATENCY_MS, "window": WINDOW, "ceiling_per_minute": CEILING_PER_MIN,
+                               "cores": os.cpu_count(), "load_1min_at_start": round(os.getloadavg()[0], 1)}
+    with tempfile.TemporaryDirectory() as state_dir, _sandbox(state_dir, True) as (url, ca):
+        child, connection = start_azurite_on_free_ports(log_path=Path(state_dir) / "azurite.log")
+        try:
+            b = Bench(url, ca, connection, state_dir)
+        except BaseException:
+            child.stop()
+            raise
+        try:
+            b.admin.set_latency(LATENCY_MS)
+            b.admin.set_limits(**WINDOW)
+            if "cost" not in args.skip:
+                results["coordination_cost"] = [coordination_cost(connection, n) for n in (1, 2, 4)]
+                for row in results["coordination_cost"]:
+                    print(json.dumps(row), flush=True)
+            if "one" not in args.skip:
+                results["one_connector"] = []
+                for n in [int(p) for p in args.processes.split(",")]:
+                    row = one_connector(b, n, args.invoices)
+                    print(json.dumps(row), flush=True)
+                    results["one_connector"].append(row)
+            if "noisy" not in args.skip:
+                results["noisy_neighbour"] = noisy(b, args.flood)
+                print(json.dumps(results["noisy_neighbour"]), flush=True)
+            if "two" not in args.skip:
+                results["two_connectors"] = [two_connectors(b, args.pair, same) for same in (False, True)]
+                for row in results["two_connectors"]:
+                    print(json.dumps(row), flush=True)
+        finally:
+            b.stop_hosts()
+            child.stop()
+    print(json.dumps(results, indent=2))
+
+
+def coordination_cost(connection: str, instances: int, requests: int = 400) -> dict[str, Any]:
+    """Storage transactions and milliseconds the budget adds per BC request: `instances` budgets (one per
+    simulated instance) on Azurite's BcBudgets, 5 threads each sending requests of 50 ms, the limits wide
+    enough not to bind."""
+    import threading
+
+    from azure.data.tables import TableServiceClient
+
+    from shared.adapters import ensure_table
+    from shared.adapters.bc_budget import TableRequestBudget
+    from shared.bc import BudgetExhausted, BudgetLimits
+
+    table = ensure_table(TableServiceClient.from_connection_string(connection).get_table_client("BcBudgets"))
+    limits = BudgetLimits(max_in_flight=5, requests_per_window=100_000, window_seconds=300)
+    budgets = [TableRequestBudget(table, limits=limits) for _ in range(instances)]
+    user = f"bench-cost-{uuid.uuid4().hex[:8]}"
+    left = [requests]
+    lock = threading.Lock()
+    waits: list[float] = []
+
+    def work(budget: Any) -> None:
+        while True:
+            with lock:
+                if left[0] <= 0:
+                    return
+                left[0] -= 1
+            started = time.perf_counter()
+            while True:
+                try:
+                    permit = budget.acquire(user)
+                    break
+                except BudgetExhausted as exc:
+                    time.sleep(min(exc.retry_after or 0.1, 0.5))
+            waits.append(time.perf_counter() - started)
+            time.sleep(LATENCY_MS / 1000)
+            permit.release()
+
+    threads = [threading.Thread(target=work, args=(budget,)) for budget in budgets for _ in range(5)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    tx = sum(b.stats.transactions for b in budgets)
+    storage_seconds = sum(b.stats.seconds for b in budgets)
+    return {"instances": instances, "threads_each": 5, "requests": requests,
+            "storage_transactions_per_request": round(tx / requests, 3),
+            "conflicts": sum(b.stats.conflicts for b in budgets),
+            "storage_ms_per_request": round(storage_seconds / requests * 1000, 2),
+            "mean_acquire_ms": round(sum(waits) / len(waits) * 1000, 2),
+            "requests_per_second": round(requests / seconds, 1),
+            "ideal_requests_per_second": round(5 / (LATENCY_MS / 1000), 1)}
+
+
+def two_connectors(b: Bench, count: int, same_user: bool) -> dict[str, Any]:
+    """Two connectors export `count` invoices each at once, on two BC users or on one."""
+    if same_user:
+        names = [b.connector(), b.connector()]
+    else:
+        other = b.other_app("bench-c-secret-not-for-production")
+        names = [b.connector(), b.connector(other, "bench-c-secret-not-for-production")]
+    b.reset_limits()
+    mark = b.admin.last_seq()
+    b.start_hosts(2)
+    for n, name in enumerate(names):
+        b.send(name, count, f"two{n}")
+    seen = b.collect({name: count for name in names}, timeout=count * 2 / (CEILING_PER_MIN / 60) * 3 + 60)
+    b.stop_hosts()
+    requests = b.admin.requests(since=mark, kind="bc")
+    rates = [_sustained(sorted(seen[name])) for name in names]
+    return {"same_bc_user": same_user, "invoices_each": count, "outcomes": [len(seen[n]) for n in names],
+            "invoices_per_minute_sustained": rates, "sum": sum(rates),
+            "one_users_ceiling_per_minute": CEILING_PER_MIN,
+            "bc_429": sum(1 for r in requests if r.get("status") == 429),
+            "bc_peak_in_flight_per_user": {k[-12:]: u.get("peakActive") for k, u in b.usage().items()},
+            "load_1min_at_end": round(os.getloadavg()[0], 1)}
+
+
+def noisy(b: Bench, flood: int) -> dict[str, Any]:
+    other = b.other_app("bench-b-secret-not-for-production")
+    a = b.connector()
+    bb = b.connector(other, "bench-b-secret-not-for-production")
+    b.reset_limits()
+    b.start_hosts(2)
+    b.send(a, flood, "floodA")
+    time.sleep(WINDOW["windowSeconds"] / 3)  # A is well into its budget
+    sent_b = b.send(bb, 20, "B")
+    seen = b.collect({bb: 20}, timeout=120)
+    b.stop_hosts()
+    times_b = seen[bb]
+    return {"flood_a": flood, "b_invoices": 20, "b_outcomes": len(times_b),
+            "b_last_outcome_seconds_after_send": round(max(times_b) - sent_b, 1) if times_b else None,
+            "statuses": seen["_statuses"], "deferrals": b.deferrals(),
+            "load_1min_at_end": round(os.getloadavg()[0], 1)}
+
+
+if __name__ == "__main__":
+    main()
