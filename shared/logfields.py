@@ -54,6 +54,7 @@ FIELDS: Mapping[str, str] = {
     "sent": "messages sent to bc-expenses by an import run",
     "skipped": "rows skipped by an import run",
     "durationMs": "duration of a run in milliseconds",
+    "delaySeconds": "how long a deferred export message stays invisible (its BC user's budget is used up)",
 }
 
 

@@ -265,11 +265,9 @@ class ExportService:
         # Up to a second of jitter (the budget already spreads the returns of a backlog).
         seconds = max(1, math.ceil(retry_after + random.uniform(0, 1)))
         self._requeue.send_text(subject.delivery.queue, subject.delivery.text, visibility_timeout=seconds)
-        log.info("Export %s %s/%s deferred %d s: the BC user's request budget is used up (%s)", subject.kind,
-                 subject.connector, subject.host_id, seconds, reason,
-                 extra={"event": "export_deferred", "connector": subject.connector, "type": subject.kind,
-                        "hostId": subject.host_id, "queue": subject.delivery.queue, "delaySeconds": seconds,
-                        "reason": reason, "dequeueCount": subject.delivery.dequeue_count})
+        with log_scope(outcome="deferred", errorCode=reason, delaySeconds=seconds):
+            log.info("Export %s %s/%s deferred %d s: the BC user's request budget is used up (%s)", subject.kind,
+                     subject.connector, subject.host_id, seconds, reason)
         return {"status": "deferred", "connector": subject.connector, "type": subject.kind, "id": subject.host_id,
                 "retryAfter": seconds}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from shared.bc import BcThrottledError, BcValidationError
+from shared.bc import BcUnavailableError, BcValidationError
 from shared.exports import Delivery
 from shared.logfields import FIELDS
 from tests.unit.exports._fakes import FakeBc, deps_for, record
@@ -57,15 +57,15 @@ def test_a_refused_customer_logs_failed_with_the_error_code_and_bcs_ids_for_supp
 def test_a_transient_failure_logs_the_attempt_and_no_outcome_because_the_queue_retries(caplog):
     caplog.set_level(logging.DEBUG)
     bc = FakeBc()
-    bc.fail["create_entity"] = [BcThrottledError("Too many requests.", status=429, retry_after=30)]
+    bc.fail["create_entity"] = [BcUnavailableError("Service unavailable.", status=503)]
     deps, _ = deps_for(record(), bc)
     try:
         _customer(deps, dequeue_count=3)
-    except BcThrottledError:
+    except BcUnavailableError:
         pass
     (line,) = [r for r in _export_lines(caplog) if "transient failure" in r.getMessage()]
     fields = _fields(line)
-    assert (fields["attempt"], fields["errorCode"]) == (3, "BcThrottledError")
+    assert (fields["attempt"], fields["errorCode"]) == (3, "BcUnavailableError")
     assert "outcome" not in fields
 
 
