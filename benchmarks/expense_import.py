@@ -99,7 +99,11 @@ def _one_run(admin: Any, expenses: Any, name: str, *, traced: bool) -> dict[str,
             "pages": sum(s["pages"] for s in counts["sources"].values())}
 
 
-def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
+SOURCES = ("purchaseInvoices", "generalLedger")
+
+
+def run(sizes: tuple[int, ...] = SIZES, *, sources: tuple[str, ...] = SOURCES, queue_sample: bool = True) -> dict[str, Any]:
+    """`sources` and `queue_sample` narrow the run (e.g. while iterating on one source)."""
     from dataclasses import replace
 
     from benchmarks._adapters import bench_adapters
@@ -131,8 +135,9 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
                 secrets=secrets)
             app = bootstrap(adapters=replace(adapters, connector_store=store))
             counted = _importer(app, InMemoryOutbox(keep=False))
-            for source, kind in (("purchaseInvoices", "purchaseInvoiceLines"), ("generalLedger",
-                                                                                  "generalLedgerEntries")):
+            kinds = {"purchaseInvoices": "purchaseInvoiceLines", "generalLedger": "generalLedgerEntries"}
+            for source in sources:
+                kind = kinds[source]
                 for size in sizes:
                     admin.reset()
                     inserted = admin.bulk_insert(*us, **{kind: size}, postingDate="2026-11-02")
@@ -145,6 +150,8 @@ def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
                           f"{row['seconds']:>6} s ({row['entries_per_second']:>6,}/s), peak {row['peak_mib']} MiB, "
                           f"{row['bc_requests']} BC requests", flush=True)
             # End to end with the real queue adapter, for the queue's own throughput.
+            if not queue_sample:
+                return results
             admin.reset()
             admin.bulk_insert(*us, generalLedgerEntries=QUEUE_SAMPLE, postingDate="2026-11-02")
             name = "bench-queue"

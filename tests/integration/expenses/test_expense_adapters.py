@@ -105,3 +105,19 @@ def test_the_ledger_port_maps_dimension_values_to_host_project_ids(table):
     projects = TableLedger(ledger).projects("acme")
     assert {code: (p.id, p.number) for code, p in projects.items()} == {"P-1001": ("prj/42#a", "P-1001")}
     assert TableLedger(ledger).projects("nobody") == {}
+
+
+def test_documents_recorded_done_by_one_worker_are_done_for_a_worker_that_did_not_claim_them(table):
+    rows = table("ImportCursors")
+    first, second = TableCursorStore(rows), TableCursorStore(rows)
+    markers = [DocumentMarker(f"00000000-0000-4000-8000-{n:012d}", f"PP-{n}", "", 0) for n in range(150)]
+    assert first.claim("acme", "purchaseInvoices", markers, at="t1") == {}
+    first.mark_imported("acme", "purchaseInvoices", [DocumentMarker(m.document_id, m.number, "", 10)
+                                                     for m in markers[:110]], at="t2")
+    # The second worker re-reads them: the first 110 are done, the rest were claimed by a run that died.
+    assert second.claim("acme", "purchaseInvoices", markers, at="t3") == {
+        **{m.document_id: "done" for m in markers[:110]}, **{m.document_id: "sending" for m in markers[110:]}}
+    # It sends those again and records them done in their own markers (it did not insert them).
+    second.mark_imported("acme", "purchaseInvoices", markers[110:], at="t4")
+    assert TableCursorStore(rows).claim("acme", "purchaseInvoices", markers, at="t5") == {
+        m.document_id: "done" for m in markers}
