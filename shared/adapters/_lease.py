@@ -37,7 +37,7 @@ from shared.clock import SYSTEM_CLOCK, Clock, iso, parse_iso
 from shared.errors import ConflictError
 from shared.guarded import guarded_update
 
-from ._tables import delete_if_unchanged, row_etag, write_if_unchanged
+from ._tables import LazyTable, delete_if_unchanged, row_etag, write_if_unchanged
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.data.tables import TableClient
@@ -131,16 +131,8 @@ class LeaseStore:
         return dict(current[0]) if current is not None else None
 
 
-class _TableRows:
-    def __init__(self, table: "TableClient | Callable[[], TableClient]") -> None:
-        self._source = table
-        self._client: "TableClient | None" = None
-
-    @property
-    def _table(self) -> "TableClient":
-        if self._client is None:
-            self._client = self._source() if callable(self._source) else self._source
-        return self._client
+class _TableRows(LazyTable):
+    """Rows of one table, read and written under their ETags."""
 
     def read(self, key: Key) -> tuple[Values, str] | None:
         from azure.core.exceptions import ResourceNotFoundError

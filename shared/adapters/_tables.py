@@ -13,7 +13,7 @@ import logging
 import threading
 from urllib.parse import unquote
 from itertools import groupby
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, Mapping
 
 from shared.errors import ConflictError
 
@@ -22,7 +22,7 @@ from ._errors import storage_errors
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.data.tables import TableClient
 
-__all__ = ["ensure_table", "delete_partitions", "write_if_unchanged", "delete_if_unchanged", "row_etag",
+__all__ = ["LazyTable", "ensure_table", "delete_partitions", "write_if_unchanged", "delete_if_unchanged", "row_etag",
            "MAX_TRANSACTION_OPERATIONS", "table_key", "from_table_key"]
 
 #: A table row as the SDK takes it: PartitionKey, RowKey and scalar columns.
@@ -59,6 +59,21 @@ def ensure_table(table: "TableClient") -> "TableClient":
                 raise
         _created.add(key)
     return table
+
+
+class LazyTable:
+    """A table client given as one, or as a function that makes it on first use (so building an adapter
+    needs no storage connection)."""
+
+    def __init__(self, table: "TableClient | Callable[[], TableClient]") -> None:
+        self._source = table
+        self._client: "TableClient | None" = None
+
+    @property
+    def _table(self) -> "TableClient":
+        if self._client is None:
+            self._client = self._source() if callable(self._source) else self._source
+        return self._client
 
 
 def row_etag(row: object) -> str:

@@ -59,7 +59,7 @@ from shared.errors import ConflictError
 from shared.guarded import guarded_update
 from shared.jsontypes import JsonObject
 
-from ._tables import row_etag, write_if_unchanged
+from ._tables import LazyTable, row_etag, write_if_unchanged
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.data.tables import TableClient
@@ -386,16 +386,8 @@ class SharedBudget:
         return result[0]
 
 
-class _TableRows:
-    def __init__(self, table: "TableClient | Callable[[], TableClient]") -> None:
-        self._source = table
-        self._client: "TableClient | None" = None
-
-    @property
-    def _table(self) -> "TableClient":
-        if self._client is None:
-            self._client = self._source() if callable(self._source) else self._source
-        return self._client
+class _TableRows(LazyTable):
+    """Rows of one table, read and written under their ETags."""
 
     def read(self, user: str) -> tuple[JsonObject, str] | None:
         from azure.core.exceptions import ResourceNotFoundError
