@@ -26,7 +26,6 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,18 +33,9 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from benchmarks.expense_import import _start_sandbox  # one way to start the sandbox process
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _start_sandbox(state_dir: str) -> tuple[subprocess.Popen, str]:
-    child = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", "0", "--state-dir", state_dir], cwd=REPO,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    if "ready on " not in line:
-        child.terminate()
-        raise RuntimeError(f"the BC sandbox did not start: {line.strip()}")
-    return child, line.split("ready on ", 1)[1].split()[0]
 
 
 class _Arrivals:

@@ -13,7 +13,7 @@ outside Azure would probe the instance metadata endpoint.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping, TypeVar
 
 from shared.errors import ConfigurationError
 
@@ -58,14 +58,7 @@ def table_service_from_settings(
     """Build the Table service client; raises ConfigurationError naming the setting when unusable."""
     from azure.data.tables import TableServiceClient
 
-    connection_string = _setting(environ, STORAGE_SETTING)
-    if connection_string:
-        try:
-            return TableServiceClient.from_connection_string(connection_string)
-        except ValueError as exc:
-            raise _malformed(exc) from None
-    endpoint = _service_endpoint(environ, "table")
-    return TableServiceClient(endpoint=endpoint, credential=_credential(environ, credential_factory))
+    return _service_client(TableServiceClient, "table", "endpoint", environ, credential_factory)
 
 
 def queue_service_from_settings(
@@ -78,14 +71,7 @@ def queue_service_from_settings(
     """
     from azure.storage.queue import QueueServiceClient
 
-    connection_string = _setting(environ, STORAGE_SETTING)
-    if connection_string:
-        try:
-            return QueueServiceClient.from_connection_string(connection_string)
-        except ValueError as exc:
-            raise _malformed(exc) from None
-    endpoint = _service_endpoint(environ, "queue")
-    return QueueServiceClient(account_url=endpoint, credential=_credential(environ, credential_factory))
+    return _service_client(QueueServiceClient, "queue", "account_url", environ, credential_factory)
 
 
 def blob_service_from_settings(
@@ -94,14 +80,24 @@ def blob_service_from_settings(
     """Build the Blob service client (container `bc-payloads`, docs/contract.md §4 "Claim check")."""
     from azure.storage.blob import BlobServiceClient
 
+    return _service_client(BlobServiceClient, "blob", "account_url", environ, credential_factory)
+
+
+Client = TypeVar("Client")
+
+
+def _service_client(cls: "type[Client]", service: str, endpoint_keyword: str, environ: Mapping[str, str],
+                    credential_factory: CredentialFactory) -> "Client":
+    """A service client from the connection string, else from the identity-based `__accountName` /
+    `__{service}ServiceUri` form with the app's credential (the SDKs name the endpoint differently)."""
     connection_string = _setting(environ, STORAGE_SETTING)
     if connection_string:
         try:
-            return BlobServiceClient.from_connection_string(connection_string)
+            return cls.from_connection_string(connection_string)  # type: ignore[attr-defined]
         except ValueError as exc:
             raise _malformed(exc) from None
-    endpoint = _service_endpoint(environ, "blob")
-    return BlobServiceClient(account_url=endpoint, credential=_credential(environ, credential_factory))
+    endpoint = _service_endpoint(environ, service)
+    return cls(**{endpoint_keyword: endpoint}, credential=_credential(environ, credential_factory))
 
 
 def _setting(environ: Mapping[str, str], name: str) -> str | None:
