@@ -176,7 +176,7 @@ def test_the_slots_of_a_killed_worker_come_back_when_its_lease_ends_and_not_befo
     from shared.adapters.bc_budget import BUDGET_ROW, TableRequestBudget
     from shared.bc import BudgetExhausted, BudgetLimits, budget_user
 
-    lease = 3.0
+    lease = 4.0
     table = ensure_table(make_table_client("BcBudgets"))
     user = budget_user(constants.TENANT_ID, client_id=str(uuid.uuid4()))
     holder = processes("tests.integration.scale_out._holder", "--table", table.table_name, "--user", user,
