@@ -1,7 +1,7 @@
 """One BC request budget per BC user across instances (issue 13), end to end: two independent App instances
 (each with its own adapters, gates, HTTP session and budget owner id, as two Functions instances have) on one
-Azurite and one sandbox. Two Apps in one test process rather than two host processes: starting dev-host
-processes takes seconds each on a loaded machine; `benchmarks/scale_out.py` runs real processes."""
+Azurite and one sandbox, in one test process. `tests/integration/scale_out/` proves the same bound with two
+host processes, and the release of a killed worker's slots; `benchmarks/scale_out.py` measures throughput."""
 
 from __future__ import annotations
 
