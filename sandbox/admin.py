@@ -500,7 +500,8 @@ class SandboxAdmin:
 
     def set_webhook_settings(self, **settings: Any) -> dict:
         """notificationDelaySeconds, retryInitialSeconds, retryMaxIntervalSeconds, retryWindowSeconds,
-        handshakeMethod ("POST" or "GET"), requestTimeoutSeconds."""
+        handshakeMethod ("POST" or "GET"), requestTimeoutSeconds, collectionThreshold (records changed within the
+        delay above which one `collection` notification is sent; BC's 1,000 by default)."""
         return self._call("PUT", "webhooks", settings)["settings"]
 
     def flush_webhooks(self) -> int:

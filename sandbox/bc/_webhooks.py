@@ -72,7 +72,6 @@ LINE_PARENTS = {
 
 LIFETIME_SECONDS = 3 * 24 * 3600
 MAX_SUBSCRIPTIONS = 200
-COLLECTION_THRESHOLD = 1000
 CLIENT_STATE_MAX = 2048
 _TICK_SECONDS = 0.1
 _WRITABLE = ("notificationUrl", "resource", "clientState")
@@ -100,22 +99,35 @@ class WebhookSettings:
     retryWindowSeconds: float = 36 * 3600.0  # BC: retries over 36 hours
     handshakeMethod: str = "POST"  # inferred (undocumented): POST ?validationToken=..., empty body
     requestTimeoutSeconds: float = 10.0  # inferred: how long BC waits for a subscriber's answer
+    collectionThreshold: int = 1000  # BC: more than 1,000 records changed within the delay -> one `collection`
 
     def update(self, values: dict) -> None:
-        for name, value in values.items():
-            if name not in self.__dataclass_fields__:
-                raise ValueError("unknown webhook setting %r (settings: %s)" % (
-                    name, ", ".join(self.__dataclass_fields__)))
-            if name == "handshakeMethod":
-                if not isinstance(value, str) or value.upper() not in ("POST", "GET"):
-                    raise ValueError('"handshakeMethod" must be "POST" or "GET"')
-                value = value.upper()
-            elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError('"%s" must be a number >= 0' % name)
-            setattr(self, name, value if name == "handshakeMethod" else float(value))
+        """Checks every value first, then applies them all (a refused body changes nothing)."""
+        checked = {name: _checked_setting(name, value, self.__dataclass_fields__) for name, value in values.items()}
+        for name, value in checked.items():
+            setattr(self, name, value)
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def _checked_setting(name: str, value: Any, fields: dict) -> float | int | str:
+    """One setting's value as stored, or a ValueError naming the setting (the control API answers 400)."""
+    if name not in fields:
+        raise ValueError("unknown webhook setting %r (settings: %s)" % (name, ", ".join(fields)))
+    if name == "handshakeMethod":
+        if not isinstance(value, str) or value.upper() not in ("POST", "GET"):
+            raise ValueError('"handshakeMethod" must be "POST" or "GET"')
+        return value.upper()
+    number = not isinstance(value, bool) and isinstance(value, (int, float))
+    if name == "collectionThreshold":
+        if not number or value < 0 or not float(value).is_integer():
+            raise ValueError('"collectionThreshold" must be a whole number >= 0 (records changed within the delay '
+                             'above which one collection notification is sent)')
+        return int(value)
+    if not number or value < 0:
+        raise ValueError('"%s" must be a number >= 0' % name)
+    return float(value)
 
 
 @dataclass
@@ -485,11 +497,12 @@ class Webhooks:
             self._cond.notify_all()
 
     def _freeze(self, sub: _Subscription, now: float) -> None:
-        """Pending changes -> one notification request (a `collection` one above 1,000 records)."""
+        """Pending changes -> one notification request (a `collection` one above `collectionThreshold` records,
+        1,000 by default as in BC)."""
         expiration = format_datetime(datetime.fromtimestamp(sub.expires, tz=timezone.utc))
         base = "api/v2.0/companies(%s)/%s" % (sub.company_id, sub.set_name)
         pending, sub.pending, sub.pending_due = sub.pending, {}, None
-        if len(pending) > COLLECTION_THRESHOLD:
+        if len(pending) > self.settings.collectionThreshold:
             since = _filter_time(sub.pending_since)
             items = [{"subscriptionId": sub.id, "clientState": sub.client_state,
                       "expirationDateTime": expiration,

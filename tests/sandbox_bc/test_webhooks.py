@@ -366,6 +366,15 @@ def test_1000_changes_are_still_sent_one_by_one(bc, subscriber, world):
     assert len(values) == 1000 and {n["changeType"] for n in values} == {"created"}
 
 
+def test_more_changes_than_a_lowered_collection_threshold_become_one_collection_notification(bc, subscriber, world):
+    world.webhooks.update_settings({"collectionThreshold": 2})
+    subscribe(bc, subscriber, "generalLedgerEntries")
+    world.change_data(world.resolve_tenant(bc.tenant), bc.environment, US,
+                      lambda comp, types, behaviors: bulk_insert(comp, {"generalLedgerEntries": 3}))
+    (request,) = subscriber.wait_for_notifications(1)
+    assert [n["changeType"] for n in request.json()["value"]] == ["collection"]
+
+
 def test_the_data_hook_that_posts_a_purchase_invoice_notifies_the_invoice_and_its_ledger_entries(bc, subscriber,
                                                                                                  world):
     subscribe(bc, subscriber, "purchaseInvoices")

@@ -96,3 +96,20 @@ def test_reset_restores_the_default_30_second_delay(admin):
     admin.set_webhook_settings(notificationDelaySeconds=0.1)
     admin.reset()
     assert admin.webhooks()["settings"]["notificationDelaySeconds"] == 30
+
+
+def test_the_collection_threshold_is_bcs_1000_until_the_control_api_sets_it_and_reset_restores_it(admin):
+    assert admin.webhooks()["settings"]["collectionThreshold"] == 1000
+    assert admin.set_webhook_settings(collectionThreshold=5)["collectionThreshold"] == 5
+    assert admin.webhooks()["settings"]["collectionThreshold"] == 5
+    admin.reset()
+    assert admin.webhooks()["settings"]["collectionThreshold"] == 1000
+
+
+@pytest.mark.parametrize("value", [-1, 2.5, "10", True, None])
+def test_a_collection_threshold_that_is_not_a_whole_number_of_records_is_refused_naming_it(admin, value):
+    with pytest.raises(SandboxAdminError) as err:
+        admin.set_webhook_settings(notificationDelaySeconds=7, collectionThreshold=value)
+    assert err.value.status == 400 and '"collectionThreshold" must be a whole number >= 0' in err.value.message
+    settings = admin.webhooks()["settings"]
+    assert (settings["collectionThreshold"], settings["notificationDelaySeconds"]) == (1000, 30)

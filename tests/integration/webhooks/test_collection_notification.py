@@ -2,8 +2,8 @@
 notification whose resource carries a `$filter` instead of record ids. The app does not read the filter: the
 notification asks for one import run, and the incremental import picks up every change.
 
-The sandbox runs in the test process; its threshold of 1,000 is lowered for this test so that the import
-behind the notification takes milliseconds rather than seconds (tests/sandbox_bc proves the 1,000 itself)."""
+The sandbox's `collectionThreshold` (BC's 1,000 by default) is lowered through its control API, so that the
+import behind the notification takes milliseconds rather than seconds (tests/sandbox_bc proves the 1,000 itself)."""
 
 from __future__ import annotations
 
@@ -31,9 +31,8 @@ def _delivered(bc) -> list[dict]:
 
 
 def test_a_collection_notification_from_bc_brings_every_change_in_with_one_import_run(push, realtime_connector,
-                                                                                     connector_name, bc,
-                                                                                     monkeypatch):
-    monkeypatch.setattr("sandbox.bc._webhooks.COLLECTION_THRESHOLD", THRESHOLD)
+                                                                                     connector_name, bc):
+    bc.set_webhook_settings(collectionThreshold=THRESHOLD)
     worker, host, _ = push
     realtime_connector(source="generalLedger")
     run_now(connector_name)  # the fixture company's history, as the first timer run would
