@@ -13,15 +13,16 @@ from tests._app import call_http, json_of
 MAPPED = {"P-1001": "prj-1001", "P-1002": "prj/1002"}
 
 
-def expense_settings(**expenses):
-    """A client-credentials connector on the sandbox's US company importing expenses from 2026-09-01."""
+def expense_settings(*, exports_projects: bool = False, **expenses):
+    """A client-credentials connector on the sandbox's US company importing expenses from 2026-09-01 (and
+    exporting projects to its PROJECT dimension when `exports_projects`)."""
     return {
         "tenantId": constants.TENANT_ID,
         "environment": constants.ENVIRONMENT,
         "company": urllib.parse.quote(constants.US_COMPANY),
         "auth": {"mode": "clientCredentials", "clientId": constants.DEMO_CLIENT_ID,
                  "clientSecret": constants.DEMO_CLIENT_SECRET},
-        "projects": {"enabled": False, "dimension": "PROJECT"},
+        "projects": {"enabled": exports_projects, "dimension": "PROJECT"},
         "expenses": {"enabled": True, "fromDate": "2026-09-01", "source": "purchaseInvoices",
                      "activity": "Purchases", "billable": True, **expenses},
         "notifications": {"recipients": ["ops@example.com"]},

@@ -16,9 +16,9 @@ def connector(services, connector_name):
 
     created = []
 
-    def save(**expenses) -> str:
+    def save(*, exports_projects: bool = False, **expenses) -> str:
         response = call_http("put_connector", route_params={"name": connector_name},
-                             body=expense_settings(**expenses))
+                             body=expense_settings(exports_projects=exports_projects, **expenses))
         assert response.status_code in (200, 201), json_of(response)
         if not created:
             ledger = services.table("ledger")

@@ -11,8 +11,11 @@ from azure.functions.timer import TimerRequest
 
 from sandbox import constants
 from sandbox.bc._fixturegen import COMPANY_IDS, gid
+from shared.expenses import UNKNOWN_PROJECTS_ROW
+from shared.exports import Delivery
 from tests._app import FUNCTIONS, call_http, json_of
 from tests.integration.expenses._helpers import expense_settings, run_now, sent_messages
+from tests.integration.exports._helpers import message
 
 pytestmark = pytest.mark.integration
 
@@ -223,18 +226,22 @@ def test_the_timer_imports_enabled_connectors_and_logs_a_past_due_run(services, 
     assert len(sent_messages(services, name)) == 6
 
 
-def test_costs_posted_before_their_project_are_sent_once_when_the_project_is_exported(services, connector):
-    from shared.adapters import table_key
-
-    name = connector()
-    run_now(name)
+def test_costs_posted_before_their_project_are_sent_once_by_the_run_after_the_project_export(services, connector):
+    name = connector(exports_projects=True)
+    status, before = run_now(name)
+    assert status == 200 and "P-1003" in before["unknownProjectValues"]
     assert all(m["project"]["number"] != "P-1003" for m in sent_messages(services, name))
-    services.table("ledger").upsert_entity({"PartitionKey": f"{name}|project", "RowKey": table_key("prj-1003"),
-                                            "bcNumber": "P-1003", "status": "synced"})
-    status, summary = run_now(name)
+
+    exported = services.exports().process(Delivery("bc-projects", message(name, "project", {
+        "id": "prj-1003", "number": "P-1003", "name": "Warehouse fit-out", "customerId": "cust-1",
+        "status": "active"}), "p-1003"))
+    assert exported["status"] == "updated", exported  # BC's value P-1003, adopted
+
+    status, after = run_now(name)
     late = sent_messages(services, name)
-    assert status == 200 and [m["project"] for m in late] == [{"id": "prj-1003", "number": "P-1003"}]
-    assert [m["documentNumber"] for m in late] == ["PP-INV108003"]
-    assert "P-1003" not in summary.get("unknownProjectValues", [])
-    status, summary = run_now(name)
-    assert (status, summary["sent"], sent_messages(services, name)) == (200, 0, [])
+    assert status == 200 and [(m["documentNumber"], m["project"]) for m in late] == [
+        ("PP-INV108003", {"id": "prj-1003", "number": "P-1003"})]
+    assert "P-1003" not in after["unknownProjectValues"]
+    assert "P-1003" not in services.adapters.cursors.load(name, UNKNOWN_PROJECTS_ROW)["values"]  # no longer reported
+    status, again = run_now(name)
+    assert (status, again["sent"], sent_messages(services, name)) == (200, 0, [])
