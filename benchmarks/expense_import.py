@@ -5,21 +5,29 @@ lease in Azurite), against the BC sandbox in a child process (so tracemalloc her
 The sandbox's bulk hook inserts the data (`POST /_sandbox/bulk/...`): invoices of 10 lines, entries on
 expense accounts, every line/entry on one of three mapped projects.
 
-What is measured, per source and size:
-- throughput: entries read and messages produced per second, for one full run from an empty cursor;
-- peak memory: tracemalloc's peak during the run (Python allocations of this process: the importer);
-  it must not grow with the number of entries;
+What is measured, per source and size, in two full runs from an empty cursor (two connectors on the same
+data):
+- throughput: entries read and messages produced per second, in a run without tracing;
+- peak memory: tracemalloc's peak during a second, traced run (Python allocations of this process: the
+  importer); it must not grow with the number of entries. Tracing slows the run down (about three times
+  for the purchase-invoice source, whose time goes to the Table SDK's allocation-heavy transactions), so
+  the traced run's time is reported apart (`traced_seconds`) and is not the throughput;
 - BC requests (from the sandbox's request log) and Entra ID token requests.
 
 The messages go to a counting outbox: putting 200,000 messages on Azurite's queue alone takes minutes on a
-small machine (about 550 messages/s measured), and that is the queue's figure, not the importer's. A
-separate end-to-end sample sends 2,000 messages to Azurite's `bc-expenses` queue to give that figure.
+small machine, and that is the queue's figure, not the importer's. A separate end-to-end sample imports
+2,000 G/L entries into Azurite's `bc-expenses` queue through the real queue adapter to give that figure.
+
+`send_sweep()` (alone: `python -m benchmarks.expense_import --sweep`) measures the queue adapter by itself:
+messages per second and the CPU each process spends per message, by concurrency, straight to Azurite and
+through a proxy that adds the round trip of a real storage account (`benchmarks/_latency_proxy.py`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -143,12 +151,15 @@ def run(sizes: tuple[int, ...] = SIZES, *, sources: tuple[str, ...] = SOURCES, q
                     inserted = admin.bulk_insert(*us, **{kind: size}, postingDate="2026-11-02")
                     name = f"bench-{source.lower()}-{size}"
                     _connector(store, name, source, company_id)
+                    _connector(store, f"{name}-traced", source, company_id)
                     row = {"source": source, "entries": size, "insert_seconds": inserted["seconds"],
-                           **_one_run(admin, counted, name, traced=True)}
+                           **_one_run(admin, counted, name, traced=False)}
+                    traced = _one_run(admin, counted, f"{name}-traced", traced=True)
+                    row.update(peak_mib=traced["peak_mib"], traced_seconds=traced["seconds"])
                     results["runs"].append(row)
                     print(f"  {source:>16} {size:>7,}: {row['read']:>7,} read, {row['sent']:>7,} sent in "
-                          f"{row['seconds']:>6} s ({row['entries_per_second']:>6,}/s), peak {row['peak_mib']} MiB, "
-                          f"{row['bc_requests']} BC requests", flush=True)
+                          f"{row['seconds']:>6} s ({row['entries_per_second']:>6,}/s), peak {row['peak_mib']} MiB "
+                          f"(traced run: {row['traced_seconds']} s), {row['bc_requests']} BC requests", flush=True)
             # End to end with the real queue adapter, for the queue's own throughput.
             if not queue_sample:
                 return results
@@ -175,5 +186,83 @@ def run(sizes: tuple[int, ...] = SIZES, *, sources: tuple[str, ...] = SOURCES, q
     return results
 
 
+def _message(n: int) -> dict[str, Any]:
+    """A `bc-expenses` message of the usual size (about 450 bytes)."""
+    return {"connector": "bench-sweep", "key": f"6f1d3c2a-5b4e-4d7a-9c8b-1a2b3c4d5e6f:gl:{n}", "source": "generalLedger",
+            "postingDate": "2026-11-02", "documentNumber": f"G{n:08d}", "vendor": {"number": None, "name": None},
+            "description": "Travel to the customer site", "quantity": 1, "amount": 125.5, "currencyCode": "USD",
+            "account": {"number": "61000", "name": "Travel"}, "project": {"id": "host-1", "number": "P-1001"},
+            "activity": "Expenses", "billable": False}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def send_sweep(delays_ms: tuple[float, ...] = (0, 5, 20), concurrency: tuple[int, ...] = (1, 8, 16, 32), *,
+               messages: int = 1_000) -> dict[str, Any]:
+    """The queue adapter alone (`QueueOutbox.send_many`, one call of `messages` messages): messages/s and
+    the CPU per message of this process (the Azure SDK), of Azurite and of the proxy, by concurrency; with
+    `delay` > 0 through a proxy process adding that round trip. Each row sends to a queue of its own."""
+    from devtools._services import start_azurite_on_free_ports
+    from shared.adapters.expense_outbox import QueueOutbox
+    from shared.adapters._settings import queue_service_from_settings
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as state_dir:
+        azurite, connection = start_azurite_on_free_ports(log_path=Path(state_dir) / "azurite.log")
+        node = [int(p) for p in subprocess.run(["pgrep", "-P", str(azurite.process.pid)], capture_output=True,
+                                                  text=True).stdout.split()] or [azurite.process.pid]
+        queue_port = int(re.search(r"QueueEndpoint=http://127\.0\.0\.1:(\d+)/", connection).group(1))
+        batch = [_message(n) for n in range(messages)]
+        try:
+            for delay in delays_ms:
+                proxy = None
+                endpoint = connection
+                if delay:
+                    proxy = subprocess.Popen([sys.executable, "-m", "benchmarks._latency_proxy", "--target",
+                                              f"127.0.0.1:{queue_port}", "--delay-ms", str(delay)], cwd=REPO,
+                                             stdout=subprocess.PIPE, text=True)
+                    assert proxy.stdout is not None
+                    port = proxy.stdout.readline().split("127.0.0.1:", 1)[1].strip()
+                    endpoint = connection.replace(f"127.0.0.1:{queue_port}/", f"127.0.0.1:{port}/")
+                try:
+                    service = queue_service_from_settings({"AzureWebJobsStorage": endpoint})
+                    for n in concurrency:
+                        queue = service.get_queue_client(f"sweep-{int(delay)}-{n}")
+                        queue.create_queue()
+                        outbox = QueueOutbox(lambda: queue, concurrency=n)
+                        outbox.send_many(batch[:20])  # connections open, nothing measured
+                        cpu, node_cpu, proxy_cpu = (time.process_time(), sum(_cpu_seconds(p) for p in node),
+                                                    _cpu_seconds(proxy.pid) if proxy is not None else 0.0)
+                        started = time.perf_counter()
+                        outbox.send_many(batch)
+                        seconds = time.perf_counter() - started
+                        row = {"added_rtt_ms": delay, "concurrency": n, "messages": messages,
+                               "seconds": round(seconds, 2), "messages_per_second": round(messages / seconds),
+                               "client_cpu_ms_per_message": round((time.process_time() - cpu) * 1000 / messages, 2),
+                               "azurite_cpu_ms_per_message": round(
+                                   (sum(_cpu_seconds(p) for p in node) - node_cpu) * 1000 / messages, 2),
+                               "proxy_cpu_ms_per_message": round(
+                                   (_cpu_seconds(proxy.pid) - proxy_cpu) * 1000 / messages, 2) if proxy else 0.0}
+                        rows.append(row)
+                        print(f"  +{delay:>4} ms round trip, {n:>2} in flight: {row['messages_per_second']:>5}/s; "
+                              f"CPU per message: client {row['client_cpu_ms_per_message']} ms, "
+                              f"Azurite {row['azurite_cpu_ms_per_message']} ms, proxy {row['proxy_cpu_ms_per_message']} ms",
+                              flush=True)
+                finally:
+                    if proxy is not None:
+                        proxy.terminate()
+                        proxy.wait(10)
+        finally:
+            azurite.stop()
+    return {"rows": rows}
+
+
 if __name__ == "__main__":
-    print(json.dumps(run(), indent=2))
+    if "--sweep" in sys.argv[1:]:
+        print(json.dumps(send_sweep(), indent=2))
+    else:
+        print(json.dumps(run(), indent=2))

@@ -39,6 +39,7 @@ from shared.connectors import (
 from shared.errors import ConnectorError, InvalidInput, ReconnectRequired
 from shared.jsontypes import JsonObject
 
+from ._ahead import ReadAhead
 from ._failures import OutOfOrder, OutOfTime, as_connector_error
 from ._mapping import ImportContext, Mapped, is_posted, map_document_line, map_ledger_entry
 from ._ports import (
@@ -332,9 +333,14 @@ class _ConnectorRun:
             log.info("Connector %s: expenses.fromDate moved %s to %s; %s are read again from that date", self.name,
                      change, self.ctx.from_date, kind.source)
             self._save(kind.source, cursor.to_state(), cursor.describe(), counts)
-        pages = document_pages(self.client, self.ctx.company_id, kind, from_date=self.ctx.from_date,
-                               modified_since=cursor.read_from(self.overlap),
-                               page_size=self.options.document_page_size)
+        with ReadAhead(document_pages(self.client, self.ctx.company_id, kind, from_date=self.ctx.from_date,
+                                      modified_since=cursor.read_from(self.overlap),
+                                      page_size=self.options.document_page_size)) as pages:
+            self._document_pages(kind, cursor, counts, pages)
+
+    def _document_pages(self, kind: DocumentKind, cursor: DocumentCursor, counts: SourceCounts,
+                        pages: Iterator[list[JsonObject]]) -> None:
+        cursors = self.use.cursors
         last = None
         while (page := self._next_page(pages)) is not None:
             counts.pages += 1
@@ -387,27 +393,28 @@ class _ConnectorRun:
             self._save(source, cursor.to_state(), cursor.describe(), counts)
         size = self.options.ledger_page_size
         for backfill in backfills:
-            pages = ledger_pages(self.client, self.ctx.company_id, after=backfill.after, up_to=backfill.up_to,
-                                 from_date=self.ctx.from_date, before=backfill.before, page_size=size)
+            with ReadAhead(ledger_pages(self.client, self.ctx.company_id, after=backfill.after, up_to=backfill.up_to,
+                                        from_date=self.ctx.from_date, before=backfill.before,
+                                        page_size=size)) as pages:
+                last = None
+                while (page := self._next_page(pages)) is not None:
+                    last = _in_order(last, _entry_numbers(page), "generalLedgerEntries", "entryNumber")
+                    self._ledger_page(page, cursor, counts)
+                    cursor.backfilled(backfill, _entry_numbers(page)[-1])
+                    self._save(source, cursor.to_state(), cursor.describe(), counts)
+            cursor.backfilled(backfill, backfill.up_to)
+            self._save(source, cursor.to_state(), cursor.describe(), counts)
+        settled = self.use.clock.now() - self.overlap
+        with ReadAhead(ledger_pages(self.client, self.ctx.company_id, after=cursor.low, from_date=self.ctx.from_date,
+                                    page_size=size)) as pages:
             last = None
             while (page := self._next_page(pages)) is not None:
                 last = _in_order(last, _entry_numbers(page), "generalLedgerEntries", "entryNumber")
                 self._ledger_page(page, cursor, counts)
-                cursor.backfilled(backfill, _entry_numbers(page)[-1])
+                old = [n for n, e in zip(_entry_numbers(page), page)
+                       if parse_stamp(str(e["lastModifiedDateTime"])) <= settled]
+                cursor.advance_low(max(old, default=0))
                 self._save(source, cursor.to_state(), cursor.describe(), counts)
-            cursor.backfilled(backfill, backfill.up_to)
-            self._save(source, cursor.to_state(), cursor.describe(), counts)
-        pages = ledger_pages(self.client, self.ctx.company_id, after=cursor.low, from_date=self.ctx.from_date,
-                             page_size=size)
-        settled = self.use.clock.now() - self.overlap
-        last = None
-        while (page := self._next_page(pages)) is not None:
-            last = _in_order(last, _entry_numbers(page), "generalLedgerEntries", "entryNumber")
-            self._ledger_page(page, cursor, counts)
-            old = [n for n, e in zip(_entry_numbers(page), page)
-                   if parse_stamp(str(e["lastModifiedDateTime"])) <= settled]
-            cursor.advance_low(max(old, default=0))
-            self._save(source, cursor.to_state(), cursor.describe(), counts)
         counts.finished = True
 
     def _ledger_page(self, page: list[JsonObject], cursor: LedgerCursor, counts: SourceCounts) -> None:

@@ -277,3 +277,66 @@ def test_a_page_whose_send_fails_is_sent_by_the_next_run_exactly_once():
     world.clock.advance(minutes=15)
     world.run()
     assert sorted(world.keys) == sorted(f"{COMPANY_ID}:{d['purchaseInvoiceLines'][0]['id']}" for d in docs)
+
+
+def test_reading_ahead_never_records_a_page_before_the_pages_before_it():
+    world = World()
+    docs = [invoice(world, "P-1", modified=world.clock.now() + _dt.timedelta(seconds=n)) for n in range(5)]
+    recorded: list[tuple[list[str], int]] = []
+    saved: list[str] = []
+    real_mark, real_save = world.cursors.mark_imported, world.cursors.save
+
+    def mark(connector, source, markers, *, at):
+        reads = sum(1 for _, path in world.bc.requests if path.startswith("purchaseInvoices"))
+        recorded.append(([m.document_id for m in markers], reads))
+        real_mark(connector, source, markers, at=at)
+
+    def save(connector, name, state, **kwargs):
+        if name == "purchaseInvoices":
+            saved.append(state["modifiedSince"])
+        real_save(connector, name, state, **kwargs)
+
+    world.cursors.mark_imported, world.cursors.save = mark, save
+    assert world.run().status == "completed"
+    pages = [[d["id"] for d in docs[0:2]], [d["id"] for d in docs[2:4]], [d["id"] for d in docs[4:]]]
+    assert [ids for ids, _ in recorded] == pages  # each page recorded once, in BC's order
+    assert all(reads <= n + 2 for n, (_, reads) in enumerate(recorded))  # at most the next page read meanwhile
+    assert saved == [docs[1]["lastModifiedDateTime"], docs[3]["lastModifiedDateTime"], docs[4]["lastModifiedDateTime"]]
+
+
+def test_a_page_whose_read_fails_leaves_the_pages_before_it_sent_and_recorded_and_nothing_is_sent_twice():
+    world = World()
+    docs = [invoice(world, "P-1", modified=world.clock.now() + _dt.timedelta(seconds=n)) for n in range(5)]
+    real_list = world.bc.list_entities
+
+    def second_page_fails(*args, **kwargs):
+        items = real_list(*args, **kwargs)
+        for n, item in enumerate(items):
+            if n == 2:  # the first item of the second page (pages of 2)
+                raise BcThrottledError("BC is busy", retry_after=None)
+            yield item
+
+    world.bc.list_entities = second_page_fails
+    failed = world.run()
+    assert failed.status == "failed"
+    assert world.keys == [f"{COMPANY_ID}:{d['purchaseInvoiceLines'][0]['id']}" for d in docs[:2]]
+    assert world.cursors.load(NAME, "purchaseInvoices")["modifiedSince"] == docs[1]["lastModifiedDateTime"]
+    world.bc.list_entities = real_list
+    world.clock.advance(minutes=15)
+    assert world.run().status == "completed"
+    assert sorted(world.keys) == sorted(f"{COMPANY_ID}:{d['purchaseInvoiceLines'][0]['id']}" for d in docs)
+
+
+def test_a_page_whose_sends_partly_fail_is_not_recorded_and_the_next_run_sends_all_of_it_again():
+    world = World()
+    docs = [invoice(world, "P-1", modified=world.clock.now() + _dt.timedelta(seconds=n)) for n in range(5)]
+    keys = [f"{COMPANY_ID}:{d['purchaseInvoiceLines'][0]['id']}" for d in docs]
+    world.outbox.fail_after, world.outbox.partial = 3, True  # page 1 sent; of page 2 one message, then a failure
+    failed = world.run()
+    assert (failed.status, failed.error["retryable"]) == ("failed", True)
+    assert world.keys == keys[:3]
+    assert world.cursors.load(NAME, "purchaseInvoices")["modifiedSince"] == docs[1]["lastModifiedDateTime"]
+    world.outbox.fail_after = None
+    world.clock.advance(minutes=15)
+    assert world.run().status == "completed"
+    assert sorted(world.keys) == sorted(keys + [keys[2]])  # page 2 sent again whole; the host drops keys[2] by key
