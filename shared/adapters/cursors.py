@@ -26,6 +26,17 @@ spends about 2.5 ms on each operation of a transaction). A document whose claim 
 (an earlier run's `sending` marker, sent again) is set `done` in its own marker, as before. A `sending`
 marker found later whose page row does not list it means a run died between the two: its document is sent
 again (at-least-once; the host drops repeats by key).
+
+Every imported document keeps its marker, not only those a later run could re-read through the overlap
+window: a document comes back in a later read for three reasons, and only the first is bounded by the window
+of the cursor a run ends with: (1) its `lastModifiedDateTime` lies within `expenses.overlapMinutes` before
+that cursor; (2) it is modified after its import (paid, for instance), which moves its timestamp past any
+cursor, however old the document; (3) `expenses.fromDate` moved earlier, which reads everything from the new
+date again. Without a marker, (2) and (3) would import the document twice, with or without a crash. So the
+markers stay, and what is made cheap is writing them: one insert transaction and one page row per page,
+written while the import reads BC's next page (`shared/expenses/_ahead.py`). Reading ahead writes nothing
+here: the run claims, sends and records each page in order, the next one only after the one before it is
+recorded.
 """
 
 from __future__ import annotations

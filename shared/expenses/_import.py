@@ -7,7 +7,8 @@ A run, for a connector with `expenses.enabled`:
 3. per source (posted purchase invoices then credit memos, or G/L entries), page by page: read a page
    (`_reads.py`), map each entry to a message or a skip reason (`_mapping.py`), renew the lease, send the
    page's messages, then record the page as done (document markers, cursor): a crash re-sends at most
-   one page, and the message `key` lets the host drop the repeats;
+   one page, and the message `key` lets the host drop the repeats. BC's next page is read meanwhile
+   (`_ahead.py`: one page ahead, recorded only after this one);
 4. stops before reading another page once the time budget is spent (`partial`: the next run continues);
 5. leaves its summary on the connector and in the log, notifies `import_failed` when a failure streak
    starts, reports project values no host project carries once, and on a revoked grant has the

@@ -9,8 +9,8 @@
   posting dates.
 
 Pages hold `page_size` entities: `Prefer: odata.maxpagesize` asks BC for that many, and the client's
-lazy iterator fetches the next page only when the caller asks for more, so a page is processed, sent and
-its cursor saved before the next one is read.
+lazy iterator fetches the next page only when the caller asks for more. The import asks for page N+1 while
+it sends and records page N (`_ahead.ReadAhead`: one page ahead at most, so memory stays flat).
 """
 
 from __future__ import annotations
