@@ -29,7 +29,7 @@ __all__ = ["QueueOutbox", "InMemoryOutbox"]
 class QueueOutbox:
     """Messages as plain UTF-8 JSON on a storage queue (docs/contract.md §4). Raises the first failed send's error."""
 
-    def __init__(self, queue_client: "Callable[[], QueueClient]", *, concurrency: int = 8) -> None:
+    def __init__(self, queue_client: "Callable[[], QueueClient]", *, concurrency: int = 16) -> None:
         self._queue_client = queue_client
         self._concurrency = concurrency
 
