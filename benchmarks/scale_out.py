@@ -40,6 +40,7 @@ LATENCY_MS = 50
 #: invoices/min through Python dev hosts and Azurite, so the budget (not the CPU) must be what binds.
 WINDOW = {"requestsPerWindow": int(os.environ.get("SCALE_OUT_REQUESTS", "100")), "windowSeconds": 30}
 CEILING_PER_MIN = WINDOW["requestsPerWindow"] * 60 / WINDOW["windowSeconds"]
+NOISY_PROCESSES = 2
 
 
 class _Quiet:
@@ -335,16 +336,23 @@ def noisy(b: Bench, flood: int) -> dict[str, Any]:
     a = b.connector()
     bb = b.connector(other, "bench-b-secret-not-for-production")
     b.reset_limits()
-    b.start_hosts(2)
-    b.send(a, flood, "floodA")
+    deferred_before = b.deferrals()
+    b.start_hosts(NOISY_PROCESSES)
+    sent_a = b.send(a, flood, "floodA")
     time.sleep(WINDOW["windowSeconds"] / 3)  # A is well into its budget
+    deferred_at_b, at_b = b.deferrals(), time.time()
     sent_b = b.send(bb, 20, "B")
-    seen = b.collect({bb: 20}, timeout=120)
+    seen = b.collect({bb: 20}, timeout=240)
+    deferred_at_end, at_end = b.deferrals(), time.time()
     b.stop_hosts()
     times_b = seen[bb]
-    return {"flood_a": flood, "b_invoices": 20, "b_outcomes": len(times_b),
+    return {"processes": NOISY_PROCESSES, "flood_a": flood, "flood_send_seconds": round(sent_b - sent_a, 1),
+            "b_invoices": 20, "b_outcomes": len(times_b),
             "b_last_outcome_seconds_after_send": round(max(times_b) - sent_b, 1) if times_b else None,
-            "statuses": seen["_statuses"], "deferrals": b.deferrals(),
+            "statuses": seen["_statuses"], "deferrals": deferred_at_end - deferred_before,
+            # What bounds B: the hosts work through A's messages ahead of B's, deferring them.
+            "deferrals_per_second_per_process_while_b_waited": round(
+                (deferred_at_end - deferred_at_b) / max(0.1, at_end - at_b) / NOISY_PROCESSES, 1),
             "load_1min_at_end": round(os.getloadavg()[0], 1)}
 
 

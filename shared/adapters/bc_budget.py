@@ -74,6 +74,8 @@ TRIP_MARGIN = 0.25
 #: Deferred requests are told to come back at most this far ahead (a backlog of 18,000 requests at BC
 #: Online's 20 per second); beyond it they come back together and are spread again then.
 MAX_SPREAD = 900.0
+#: At most this many return times are reserved from a user's schedule in one write.
+MAX_BLOCK = 8
 
 
 class _Rows(Protocol):
@@ -109,13 +111,19 @@ class _Local:
     lease_until: float = 0.0
     tokens: int = 0
     tokens_until: float = 0.0
+    tokens_bucket: int = -1  # the bucket the tokens in hand were granted in (to give unused ones back)
     in_flight: int = 0
     waiters: int = 0
     refilling: bool = False
     closed_until: float = 0.0  # no room before this (cached opening)
-    return_at: float = 0.0  # the next free return time for a refused request (spreads deferrals)
     next_look: float = 0.0  # (monotonic) a busy instance at its share asks storage for more not before
     paused_until: float = 0.0
+    # Return times reserved from the user's one return schedule (row column `returnAt`), handed to refusals:
+    return_next: float = 0.0  # epoch seconds
+    return_left: int = 0
+    return_end_ms: int = 0  # what this reservation set `returnAt` to (the tail can go back while it is the last)
+    block: int = 2  # return times to reserve at once (doubles while refusals come fast, halves when left over)
+    block_taken: float = 0.0  # (monotonic) when the block in hand was reserved
 
 
 @dataclass
@@ -124,8 +132,12 @@ class _Refill:
     lease_until: float
     tokens: int
     tokens_until: float
+    tokens_bucket: int
     opening: float  # epoch seconds when room opens again (0: room now)
     paused_until: float
+    returns_start: float = 0.0  # epoch seconds of the first return time reserved
+    returns: int = 0  # how many were reserved (one `spacing` apart)
+    returns_end_ms: int = 0
 
 
 class _Permit:
@@ -157,6 +169,10 @@ class SharedBudget:
         window = self.limits.window_seconds
         self.bucket_seconds = window / 240
         self.token_seconds = window / 120
+        #: How long a grant counts against the budget (see "Sliding window").
+        self.grant_life = self.bucket_seconds + self.token_seconds + TRIP_MARGIN + window
+        #: The pace the budget admits requests at in the long run: one return time per `spacing`.
+        self.spacing = self.grant_life / self.limits.requests_per_window
 
     # -- the port ---------------------------------------------------------------------------------
 
@@ -168,56 +184,78 @@ class SharedBudget:
             try:
                 while True:
                     now = self._now()
-                    if local.in_flight < local.held and local.lease_until > now and local.tokens > 0 \
-                            and local.tokens_until > now:
+                    if self._room(local, now):
                         local.in_flight += 1
                         local.tokens -= 1
                         self.stats.permits += 1
                         return _Permit(self, user)
                     closed = max(local.closed_until, local.paused_until)
                     if closed > now:
-                        self._wait_or_raise(local, closed - now, deadline)
-                        continue
+                        if self.clock.monotonic() + (closed - now) <= deadline:
+                            local.cond.wait(max(0.01, min(closed - now, self.max_wait)))
+                            continue
+                        if local.return_left > 0:
+                            self._refuse(local, closed - now)
+                        # No return time in hand: the refill below reserves some (and sees whether the budget
+                        # opened meanwhile, e.g. another instance gave tokens back).
                     has_tokens = local.tokens > 0 and local.tokens_until > now
                     busy = 0 < local.held <= local.in_flight and local.lease_until > now
                     at_share = local.held >= self.limits.max_in_flight or self.clock.monotonic() < local.next_look
-                    if local.refilling or (busy and has_tokens and at_share):
+                    if local.refilling or (closed <= now and busy and has_tokens and at_share):
                         # Another thread is at storage, or all of the user's slots are ours and busy: wait
                         # for a release here, without a storage call.
                         local.cond.wait(0.05)
                         if self.clock.monotonic() > deadline + 30:
-                            self._exhausted(local, 1.0)
+                            self._refuse(local, 1.0)
                         continue
-                    local.refilling = True
-                    want_slots = min(self.limits.max_in_flight, local.in_flight + local.waiters)
-                    want_tokens = 0 if local.tokens > 0 and local.tokens_until > now else \
-                        min(self.max_batch, max(1, 2 * (local.in_flight + local.waiters)))
-                    local.cond.release()
-                    try:
-                        refill = self._refill(user, want_slots, want_tokens, local.in_flight)
-                    finally:
-                        local.cond.acquire()
-                        local.refilling = False
-                        local.cond.notify_all()
-                    self._apply(local, refill, want_tokens)
+                    refill = self._refill_locked(local, user, want_slots=min(
+                        self.limits.max_in_flight, local.in_flight + local.waiters))
                     now = self._now()
-                    has_tokens = local.tokens > 0 and local.tokens_until > now
-                    if local.in_flight < local.held and local.lease_until > now and has_tokens:
+                    if self._room(local, now):
                         continue
+                    has_tokens = local.tokens > 0 and local.tokens_until > now
                     if 0 < local.held <= local.in_flight and local.lease_until > now and has_tokens:
                         # Our share of the slots is busy: wait for one of our own requests to end (a
                         # release wakes us); look at storage for a larger share again only in a while.
                         local.next_look = self.clock.monotonic() + 0.25
                         local.cond.wait(0.5)
                         if self.clock.monotonic() > deadline + 30:
-                            self._exhausted(local, 1.0)
+                            self._refuse(local, 1.0)
                         continue
                     opening = max(refill.opening, now + 0.05)
                     if opening - now > self.max_wait:
                         local.closed_until = opening
-                    self._wait_or_raise(local, opening - now, deadline)
+                    if self.clock.monotonic() + (opening - now) > deadline:
+                        self._refuse(local, opening - now)
+                    local.cond.wait(max(0.01, min(opening - now, self.max_wait)))
             finally:
                 local.waiters -= 1
+
+    def check(self, user: str) -> None:
+        """Raise BudgetExhausted at once, with the next return time of the user's schedule, when the budget is
+        known (from this process's last look) to stay closed for longer than `max_wait`; else return.
+        Costs no storage call while return times reserved earlier are in hand, one write when a block of
+        them has to be reserved. For callers that can put their work back cheaply before doing any
+        (an export message before its connector read and ledger claim)."""
+        with self._lock:
+            local = self._users.get(user)
+        if local is None:
+            return
+        deadline = self.clock.monotonic() + self.max_wait
+        with local.cond:
+            while local.refilling and self.clock.monotonic() < deadline:
+                local.cond.wait(0.05)
+            now = self._now()
+            closed = max(local.closed_until, local.paused_until)
+            if closed - now <= self.max_wait or local.refilling:
+                return
+            if local.return_left == 0:
+                self._refill_locked(local, user, want_slots=0, probe=True)
+                now = self._now()
+                closed = max(local.closed_until, local.paused_until)
+                if closed - now <= self.max_wait:
+                    return
+            self._refuse(local, closed - now)
 
     def throttled(self, user: str, seconds: float) -> None:
         until = self._now() + max(0.0, seconds)
@@ -249,36 +287,74 @@ class SharedBudget:
                 local = self._users[user] = _Local(threading.Condition(threading.Lock()))
             return local
 
-    def _wait_or_raise(self, local: _Local, seconds: float, deadline: float) -> None:
-        """Called holding local.cond."""
-        if self.clock.monotonic() + seconds > deadline:
-            self._exhausted(local, seconds)
-        local.cond.wait(max(0.01, min(seconds, self.max_wait)))
+    @staticmethod
+    def _room(local: _Local, now: float) -> bool:
+        return local.in_flight < local.held and local.lease_until > now and local.tokens > 0 \
+            and local.tokens_until > now
 
-    def _exhausted(self, local: _Local, seconds: float) -> None:
-        """Raise BudgetExhausted. While the rate window is closed, refusals are given return times one
-        request-interval apart from the opening on (at most `MAX_SPREAD` ahead), so deferred messages come
-        back at about the pace the budget admits them instead of all at once (called holding local.cond)."""
+    def _refill_locked(self, local: _Local, user: str, *, want_slots: int, probe: bool = False) -> _Refill:
+        """One look at storage for `want_slots` slots and, when this process has no usable token, tokens for
+        the requests waiting (called holding local.cond, which is released for the storage call). Tokens in
+        hand that can no longer be used (lapsed) go back to their bucket in the same write; so does the tail
+        of a return block this process no longer needs. When the look finds the rate window closed, it
+        reserves a block of return times from the user's schedule (`probe`: only that, no tokens)."""
+        now = self._now()
+        usable = local.tokens > 0 and local.tokens_until > now
+        # The demand of the next token term: the requests waiting now, and those in flight, whose threads
+        # usually come back for another. What goes unused goes back (below, and on the idle hand-back).
+        want_tokens = 0 if usable or probe else min(self.max_batch, max(1, local.waiters + local.in_flight))
+        give_back = None
+        if local.tokens > 0 and not usable:
+            give_back, local.tokens = (local.tokens_bucket, local.tokens), 0  # lapsed: never used from here on
+        want_returns = 0 if local.return_left > 0 else local.block
+        tail = (local.return_end_ms, round(local.return_next * 1000)) if local.return_left > 0 else None
+        local.refilling = True
+        local.cond.release()
+        try:
+            refill = self._refill(user, want_slots, want_tokens, local.in_flight, give_back=give_back,
+                                  want_returns=want_returns, tail=tail, probe=probe)
+        finally:
+            local.cond.acquire()
+            local.refilling = False
+            local.cond.notify_all()
+        self._apply(local, refill)
+        if probe:
+            local.closed_until = refill.opening if refill.opening - self._now() > self.max_wait else 0.0
+        return refill
+
+    def _refuse(self, local: _Local, seconds: float) -> None:
+        """Raise BudgetExhausted (called holding local.cond). While the budget is closed, each refusal gets the
+        next return time reserved from the user's one schedule (one `spacing` apart across every instance,
+        never before the opening, at most `MAX_SPREAD` ahead), so deferred work comes back at the pace the
+        budget admits it instead of all at once."""
         self.stats.exhausted += 1
         now = self._now()
-        if local.closed_until > now:
-            spacing = self.limits.window_seconds / self.limits.requests_per_window
-            back = max(now + seconds, local.return_at)
-            if back - now <= MAX_SPREAD:
-                local.return_at = back + spacing
-            seconds = min(back - now, MAX_SPREAD)
+        if local.return_left > 0 and max(local.closed_until, local.paused_until) > now:
+            back = max(local.return_next, now + seconds)
+            local.return_next += self.spacing
+            local.return_left -= 1
+            if local.return_left == 0 and self.clock.monotonic() - local.block_taken < 1.0:
+                local.block = min(MAX_BLOCK, local.block * 2)  # refusals come fast: reserve more at once
+            # A little early (half of `max_wait`): work that is back before its time waits for the opening in
+            # `acquire`, while a late one would leave the budget's room unused.
+            seconds = max(0.001, back - now - self.max_wait / 2)
+        seconds = min(seconds, MAX_SPREAD)
         raise BudgetExhausted(
             f"The Business Central request budget of this BC user is used up for now; it opens again in "
             f"{math.ceil(seconds)} s.", retry_after=max(0.001, seconds))
 
-    def _apply(self, local: _Local, refill: _Refill, want_tokens: int) -> None:
+    def _apply(self, local: _Local, refill: _Refill) -> None:
         local.held, local.lease_until = refill.held, refill.lease_until
-        if local.tokens_until <= self._now():
-            local.tokens = 0
         if refill.tokens:
-            local.tokens += refill.tokens
-            local.tokens_until = refill.tokens_until
+            local.tokens, local.tokens_until, local.tokens_bucket = \
+                refill.tokens, refill.tokens_until, refill.tokens_bucket
         local.paused_until = max(local.paused_until, refill.paused_until)
+        if refill.returns:
+            local.return_next, local.return_left = refill.returns_start, refill.returns
+            local.return_end_ms, local.block_taken = refill.returns_end_ms, self.clock.monotonic()
+        elif local.return_left > 0 and refill.opening == 0:
+            # Room again: the return times left over are not needed (their tail went back in the write).
+            local.return_left, local.block = 0, max(1, local.block // 2)
 
     def _release(self, user: str) -> None:
         local = self._local(user)
@@ -286,19 +362,21 @@ class SharedBudget:
             local.in_flight -= 1
             local.cond.notify_all()
             idle = local.in_flight == 0 and local.waiters == 0 and local.held > 0 and not local.refilling
-            if idle:
-                local.refilling = True
-        if not idle:
-            return
+            if not idle:
+                return
+            # Idle: hand the slots back at once, and the tokens in hand with them (valid or not).
+            give_back = (local.tokens_bucket, local.tokens) if local.tokens > 0 else None
+            local.tokens = 0
+            local.refilling = True
         try:
-            refill = self._refill(user, 0, 0, 0)
+            refill: _Refill | None = self._refill(user, 0, 0, 0, give_back=give_back)
         except Exception as exc:  # noqa: BLE001 - the lease then lapses on its own within lease_seconds
             log.warning("Could not hand BC budget slots back: %s", exc)
             refill = None
         with local.cond:
             local.refilling = False
             if refill is not None:
-                self._apply(local, refill, 0)
+                self._apply(local, refill)
             local.cond.notify_all()
 
     def _read(self, user: str) -> tuple[JsonObject, str] | None:
@@ -313,9 +391,14 @@ class SharedBudget:
             self.stats.conflicts += 1
             raise
 
-    def _refill(self, user: str, want_slots: int, want_tokens: int, in_flight: int) -> _Refill:
+    def _refill(self, user: str, want_slots: int, want_tokens: int, in_flight: int, *,
+                give_back: tuple[int, int] | None = None, want_returns: int = 0,
+                tail: tuple[int, int] | None = None, probe: bool = False) -> _Refill:
         """One guarded update of the user's row: lease up to `want_slots` slots (renewing ours), take up to
-        `want_tokens` tokens; what we got and, if not enough, when room opens."""
+        `want_tokens` tokens, give `give_back` = (bucket, tokens) back unused; when the rate window is closed
+        for longer than `max_wait`, reserve `want_returns` return times; when it is open, give the `tail` =
+        (end, next) of our last reservation back if nobody reserved after it. What we got and, if not
+        enough, when room opens."""
         started = self.clock.monotonic()
         limits, owner = self.limits, self.owner
         result: list[_Refill] = []
@@ -334,6 +417,7 @@ class SharedBudget:
             wants = {k: v for k, v in wants_in.items()  # type: ignore[union-attr]
                      if isinstance(v, (int, float)) and v > now_ms and k != owner}
             paused = float(state.get("pausedUntil") or 0) / 1000  # type: ignore[arg-type]
+            return_at_in = int(state.get("returnAt") or 0)  # type: ignore[call-overload]
             until = now + self.lease_seconds
             # Fair shares: the slots are split evenly between the instances that hold or want some; an
             # instance may use more than its share only while no other instance is short of its own.
@@ -350,9 +434,17 @@ class SharedBudget:
             if want_slots > slots:
                 # Renewed by every look while short; lapses soon after the instance stops asking.
                 wants[owner] = round((now + min(2.0, self.lease_seconds)) * 1000)
-            life = self.bucket_seconds + self.token_seconds + TRIP_MARGIN + limits.window_seconds
+            life = self.grant_life
             grants = {b: int(n) for b, n in grants_in.items()  # type: ignore[union-attr]
                       if (int(b) * self.bucket_seconds + life) > now}
+            if give_back is not None and str(give_back[0]) in grants:
+                # Tokens this process took and will never use: they never reach BC, so their grant stops
+                # counting now rather than a whole window later.
+                left = grants[str(give_back[0])] - give_back[1]
+                if left > 0:
+                    grants[str(give_back[0])] = left
+                else:
+                    del grants[str(give_back[0])]
             used = sum(grants.values())
             tokens = 0 if paused > now else max(0, min(want_tokens, limits.requests_per_window - used))
             bucket = int(now // self.bucket_seconds)
@@ -364,17 +456,31 @@ class SharedBudget:
             if want_slots and slots <= in_flight:
                 # Fair shares move at the holders' next refill (every few requests): look again soon.
                 opening = max(opening, now + min(0.5, self.lease_seconds))
-            if want_tokens and not tokens:
+            rate_closed = (want_tokens or probe) and not tokens and (paused > now or used >= limits.requests_per_window)
+            if rate_closed and used >= limits.requests_per_window:
                 # The budget opens when its oldest grant ages out: a request may go then (waiting for
                 # a whole batch to free would hold requests back that the budget already admits).
                 oldest = min((int(b) * self.bucket_seconds + life for b in grants),
                              default=now + self.bucket_seconds)
                 opening = max(opening, oldest)
-            result.append(_Refill(slots, until, tokens, now + self.token_seconds, opening, paused))
+            return_at = return_at_in if return_at_in > now_ms else 0
+            start, reserved = 0.0, 0
+            if rate_closed and opening - now > self.max_wait and want_returns:
+                # The user's one return schedule: the next free return time, one `spacing` apart, never
+                # before the opening (work returning then finds the room the budget admits).
+                start = max(return_at / 1000, opening)
+                if start - now <= MAX_SPREAD:
+                    reserved = want_returns
+                    return_at = round((start + reserved * self.spacing) * 1000)
+            elif tail is not None and opening == 0 and return_at == tail[0]:
+                return_at = tail[1] if tail[1] > now_ms else 0  # nobody reserved after us: the tail is free
+            result.append(_Refill(slots, until, tokens, now + self.token_seconds, bucket, opening, paused,
+                                  start, reserved, return_at if reserved else 0))
             new_state: JsonObject = {"leases": leases, "grants": grants, "wants": wants,  # type: ignore[dict-item]
-                                     "pausedUntil": state.get("pausedUntil") or 0}
+                                     "pausedUntil": state.get("pausedUntil") or 0, "returnAt": return_at}
             if new_state == {"leases": leases_in, "grants": grants_in, "wants": wants_in,
-                             "pausedUntil": state.get("pausedUntil") or 0} and etag is not None:
+                             "pausedUntil": state.get("pausedUntil") or 0, "returnAt": return_at_in} \
+                    and etag is not None:
                 return None  # nothing to change
             return new_state, etag
 

@@ -10,6 +10,7 @@ the key is the BC user (`budget_user(...)`), never the connector.
 `acquire(user)` returns a `Permit` (release it when BC has answered) or raises `BudgetExhausted` with
 `retry_after` = seconds until the budget's next opening, when that is further away than the caller should
 block a worker for. The queue functions then put their message back with that visibility delay.
+`check(user)` raises the same at once, without taking anything, when the budget is already known to be closed.
 `throttled(user, seconds)` tells the budget that BC answered 429 anyway: every instance holds off that long.
 
 The adapter on Table Storage (with its in-memory twin) is `shared.adapters.bc_budget`; `UnlimitedBudget`
@@ -60,6 +61,12 @@ class RequestBudget(Protocol):
         opens only later than a worker should wait."""
         ...
 
+    def check(self, user: str) -> None:
+        """Raise BudgetExhausted(retry_after) at once when `user`'s budget is already known to be closed for
+        longer than a worker should wait; else return (`acquire` decides). For work that can be put back
+        before it costs anything (an export message before its connector read and ledger claim)."""
+        ...
+
     def throttled(self, user: str, seconds: float) -> None:
         """BC answered 429 (or 503) with Retry-After `seconds`: hold every request of `user` off that long."""
         ...
@@ -104,6 +111,9 @@ class UnlimitedBudget:
             count = self._in_flight[user] = self._in_flight.get(user, 0) + 1
             self.peak[user] = max(self.peak.get(user, 0), count)
         return _Counted(self, user)
+
+    def check(self, user: str) -> None:
+        return None
 
     def throttled(self, user: str, seconds: float) -> None:
         with self._lock:

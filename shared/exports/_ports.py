@@ -28,6 +28,11 @@ class BcClientSource(Protocol):
         """Raises `ReconnectRequired` at once while the connector needs a consent."""
         ...
 
+    def check_budget(self, name: str) -> None:
+        """Raises `BudgetExhausted` at once when the request budget of the BC user connector `name` runs as is
+        known to be used up (no storage read for the connector, no BC call); else returns."""
+        ...
+
 
 class Outbox(Protocol):
     def send_outcome(self, outcome: dict[str, Any]) -> None:

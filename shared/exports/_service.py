@@ -140,21 +140,28 @@ class ExportService:
     def process(self, delivery: Delivery) -> Outcome:
         """Export one message; sends and returns its outcome. Raises only when the queue should retry."""
         kind = QUEUE_TYPES[delivery.queue]
-        connector, host_id, _ = peek_identity(delivery.text)
+        peeked = peek_identity(delivery.text)
         with log_scope(operation="export", queue=delivery.queue, messageId=delivery.message_id,
-                       attempt=delivery.dequeue_count, kind=kind, connector=_field(connector),
-                       hostId=_field(host_id)):
-            return self._process(delivery, kind)
+                       attempt=delivery.dequeue_count, kind=kind, connector=_field(peeked[0]),
+                       hostId=_field(peeked[1])):
+            return self._process(delivery, kind, peeked)
 
-    def _process(self, delivery: Delivery, kind: str) -> Outcome:
+    def _process(self, delivery: Delivery, kind: str, peeked: tuple[str | None, str | None, JsonValue]) -> Outcome:
+        connector, host_id, version_raw = peeked
+        if connector is not None:
+            try:
+                # The cheap deferral: while the connector's BC user's budget is known to be used up, the
+                # message goes back before its connector is read or its ledger claim taken.
+                self._bc_clients.check_budget(connector)
+            except BudgetExhausted as err:
+                return self._defer(_Subject(delivery, kind, connector, host_id, version_raw),
+                                   err.retry_after or 1.0, err.code)
         try:
             envelope = parse_envelope(delivery.text, queue_type=kind)
         except MessageInvalid as err:
-            connector, host_id, version_raw = peek_identity(delivery.text)
             return self._conclude(_Subject(delivery, kind, connector, host_id, version_raw,
                                            record=self._readable(connector)), err)
-        _, peeked_id, _ = peek_identity(delivery.text)
-        subject = _Subject(delivery, kind, envelope.connector, peeked_id, envelope.version.raw, envelope.version,
+        subject = _Subject(delivery, kind, envelope.connector, host_id, envelope.version.raw, envelope.version,
                            None)
         try:
             record = self._connectors.get(envelope.connector)
@@ -262,8 +269,13 @@ class ExportService:
         messages. No outcome (the message is not done). The new copy starts at dequeue count 1: a deferral
         is not an attempt (only failures count toward the poison queue). A duplicate delivery is harmless:
         the ledger makes it `unchanged`."""
-        # Up to a second of jitter (the budget already spreads the returns of a backlog).
-        seconds = max(1, math.ceil(retry_after + random.uniform(0, 1)))
+        # The budget gives each refusal its own return time on the BC user's one schedule: keep it (to the
+        # queue's whole seconds; a message back a little early waits for its opening in the budget). BC's
+        # Retry-After is the same for every request it throttled: up to a second of jitter spreads those.
+        if reason == BudgetExhausted.default_code:
+            seconds = max(1, round(retry_after))
+        else:
+            seconds = max(1, math.ceil(retry_after + random.uniform(0, 1)))
         self._requeue.send_text(subject.delivery.queue, subject.delivery.text, visibility_timeout=seconds)
         with log_scope(outcome="deferred", errorCode=reason, delaySeconds=seconds):
             log.info("Export %s %s/%s deferred %d s: the BC user's request budget is used up (%s)", subject.kind,

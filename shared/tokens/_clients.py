@@ -10,7 +10,9 @@
 Every client shares the worker's HTTP session, credential cache and gates, and takes its gate slots
 under the BC user it runs as (`shared.bc.budget_user`): the tenant and client id for app-only access, the
 consenting user (`TokenVersions.consentedBy`) for delegated access. Connectors that share a BC user share
-its budget across every instance (issue 13).
+its budget across every instance (issue 13). `check_budget(name)` asks that budget, by the BC user the
+connector's last client ran as (remembered for `BUDGET_KEY_SECONDS`), whether it is known to be used up, so
+an export message can be put back before its connector is read or its ledger claim taken.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ from ._store import ConnectorRefreshTokens
 from ._versions import TokenVersionStore
 
 __all__ = ["BcClients", "Secrets"]
+
+#: How long the BC user a connector's client ran as is remembered for `check_budget` (a connector whose
+#: credentials change meanwhile is at worst put back once by its old BC user's budget).
+BUDGET_KEY_SECONDS = 10.0
 
 #: Statuses in which a delegated connector has a grant to use.
 _HAS_GRANT = ("connected", "disabled")
@@ -60,6 +66,16 @@ class BcClients:
         self._clock = clock
         self._delegated_users: dict[str, str] = {}
         self._users_lock = threading.Lock()
+        self._budget_keys: dict[str, tuple[str, float]] = {}  # connector -> (BC user, monotonic expiry)
+
+    def check_budget(self, name: str) -> None:
+        """Raises BudgetExhausted at once when the budget of the BC user connector `name`'s last client ran as
+        (in this worker, within `BUDGET_KEY_SECONDS`) is known to be used up; no storage read for the
+        connector, no BC call. Returns when that is not known."""
+        with self._users_lock:
+            known = self._budget_keys.get(name)
+        if known is not None and known[1] > self._clock.monotonic():
+            self._gates.check(known[0])
 
     def for_record(self, record: ConnectorRecord) -> BcClient:
         """A client for a stored connector in its auth mode.
@@ -70,11 +86,15 @@ class BcClients:
         settings = record.settings
         if settings.auth_mode == "clientCredentials":
             client_id, secret = self._app_credentials(settings, secret_name=record.client_secret_name)
-            return self._app_client(settings.tenant_id, settings.environment, client_id, secret,
-                                    key=budget_user(settings.tenant_id, client_id=client_id))
-        credential = self.delegated_credential(record)
-        return self._client(settings, credential, key=self._delegated_user(record), scope=DELEGATED_BC_SCOPE,
-                            delegated=True)
+            key = budget_user(settings.tenant_id, client_id=client_id)
+            client = self._app_client(settings.tenant_id, settings.environment, client_id, secret, key=key)
+        else:
+            credential = self.delegated_credential(record)
+            key = self._delegated_user(record)
+            client = self._client(settings, credential, key=key, scope=DELEGATED_BC_SCOPE, delegated=True)
+        with self._users_lock:
+            self._budget_keys[record.name] = (key, self._clock.monotonic() + BUDGET_KEY_SECONDS)
+        return client
 
     def _delegated_user(self, record: ConnectorRecord) -> str:
         """The budget key of a delegated connector: the person who consented (read once per worker)."""
@@ -127,6 +147,7 @@ class BcClients:
         self._credentials.forget(name)
         with self._users_lock:
             self._delegated_users.pop(name, None)
+            self._budget_keys.pop(name, None)
 
     # -- internals ----------------------------------------------------------------------------------
 

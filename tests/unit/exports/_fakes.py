@@ -134,13 +134,23 @@ class NoBc:
     def for_record(self, _record: Any) -> Any:
         raise AssertionError("this message must not reach Business Central")
 
+    def check_budget(self, _name: str) -> None:
+        pass
+
 
 @dataclass
 class FixedBc:
     client: Any
 
+    #: What `check_budget` raises (a BC user's budget known to be used up), if anything.
+    closed: BaseException | None = None
+
     def for_record(self, _record: Any) -> Any:
         return self.client
+
+    def check_budget(self, _name: str) -> None:
+        if self.closed is not None:
+            raise self.closed
 
 
 @dataclass
@@ -178,13 +188,15 @@ class Ports:
     payloads: InMemoryPayloadStore
 
 
-def deps_for(rec: ConnectorRecord, bc: FakeBc | None = None) -> tuple[Ports, Sent]:
-    """An ExportService on fakes, with its ports; `Sent` collects outcomes and notifications."""
+def deps_for(rec: ConnectorRecord, bc: FakeBc | None = None, *,
+             budget_closed: BaseException | None = None) -> tuple[Ports, Sent]:
+    """An ExportService on fakes, with its ports; `Sent` collects outcomes and notifications.
+    `budget_closed`: what the BC clients' `check_budget` raises (the BC user's budget known to be used up)."""
     sent = Sent()
     clock = FakeClock()
     ledger, parking, store = InMemoryLedger(), InMemoryParkingLot(clock=clock), InMemoryConnectorStore([rec])
     payloads = InMemoryPayloadStore()
-    service = ExportService(connectors=store, ledger=ledger, bc_clients=FixedBc(bc) if bc is not None else NoBc(),
+    service = ExportService(connectors=store, ledger=ledger, bc_clients=FixedBc(bc, budget_closed) if bc is not None else NoBc(),
                             outbox=sent, notifier=sent, parking=parking, reconnects=sent, clock=clock,
                             lookups=LookupCache(clock), payloads=payloads, requeue=sent.requeue,
                             options=ExportOptions(claim_wait_seconds=0.05))

@@ -26,7 +26,7 @@ def test_a_used_up_budget_puts_the_same_text_back_with_the_budgets_opening_as_vi
     assert result["status"] == "deferred"
     assert sent.requeue.texts("bc-customers") == [_text()]
     [delay] = sent.requeue.delays["bc-customers"]
-    assert delay is not None and 13 <= delay <= 14
+    assert delay == 12  # the budget's return time, to the queue's whole seconds (no jitter added)
     assert sent.outcomes == [] and sent.notifications == []
 
 
@@ -55,3 +55,15 @@ def test_the_deferred_copy_is_exported_once_when_it_comes_back():
 
     assert (first["status"], duplicate["status"]) == ("created", "unchanged")
     assert [o["status"] for o in sent.outcomes] == ["created", "unchanged"]
+
+
+def test_a_message_whose_bc_users_budget_is_known_to_be_used_up_is_deferred_before_its_ledger_claim():
+    bc = FakeBc()
+    deps, sent = deps_for(record(), bc, budget_closed=BudgetExhausted("used up", retry_after=7.4))
+
+    result = deps.service.process(Delivery("bc-customers", _text(), "m-1"))
+
+    assert result["status"] == "deferred"
+    assert sent.requeue.texts("bc-customers") == [_text()] and sent.requeue.delays["bc-customers"] == [7]
+    assert deps.ledger.get("acme", "customer", "psa-1") is None  # no claim taken, nothing recorded
+    assert bc.calls == [] and sent.outcomes == []

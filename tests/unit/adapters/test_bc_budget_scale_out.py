@@ -1,0 +1,121 @@
+"""The BC request budget's economy across instances (`shared/adapters/bc_budget.py`, in-memory rows): tokens
+taken and not used go back to the budget, refusals of every instance share one return schedule, and a budget
+known to be closed refuses at once without a storage call. Several `SharedBudget`s on one `MemoryRows` stand
+for several instances; the contract suite (tests/integration/adapters) runs the same rows on Azurite."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import pytest
+
+from shared.adapters.bc_budget import InMemoryRequestBudget, MemoryRows
+from shared.bc import BudgetExhausted, BudgetLimits, budget_user
+
+USER = budget_user("contoso.onmicrosoft.com", client_id="11111111-2222-4333-8444-555555555555")
+T0 = _dt.datetime(2026, 11, 20, 12, 0, tzinfo=_dt.timezone.utc)
+
+
+class FakeClock:
+    """Wall time that moves only when told; monotonic time stands still."""
+
+    def __init__(self) -> None:
+        self.moment = T0
+
+    def now(self) -> _dt.datetime:
+        return self.moment
+
+    def monotonic(self) -> float:
+        return 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.moment += _dt.timedelta(seconds=seconds)
+
+    def advance(self, seconds: float) -> None:
+        self.moment += _dt.timedelta(seconds=seconds)
+
+
+def _instances(count: int, limits: BudgetLimits, clock: FakeClock):
+    rows = MemoryRows()
+    return [InMemoryRequestBudget(limits=limits, clock=clock, rows=rows, max_wait=0.0) for _ in range(count)]
+
+
+def _refused_at(budget, clock: FakeClock) -> float:
+    """The epoch second a refusal tells the caller to come back at."""
+    with pytest.raises(BudgetExhausted) as refused:
+        budget.acquire(USER)
+    return clock.now().timestamp() + refused.value.retry_after
+
+
+def test_tokens_an_instance_took_and_did_not_use_go_back_to_the_budget_when_it_goes_idle():
+    clock = FakeClock()
+    first, second, third = _instances(3, BudgetLimits(max_in_flight=5, requests_per_window=3, window_seconds=60),
+                                      clock)
+    running = first.acquire(USER)  # 1 token
+    second_request = first.acquire(USER)  # one in flight, one waiting: 2 tokens for the next term, 1 used
+    with pytest.raises(BudgetExhausted):
+        second.acquire(USER)  # 3 of 3 granted
+
+    second_request.release()
+    running.release()  # idle: the unused token goes back with the slots
+
+    assert third.acquire(USER) is not None
+
+
+def test_tokens_that_lapsed_unused_go_back_to_the_budget_in_the_next_write():
+    clock = FakeClock()
+    limits = BudgetLimits(max_in_flight=5, requests_per_window=6, window_seconds=60)
+    first, second = _instances(2, limits, clock)
+    held = [first.acquire(USER), first.acquire(USER)]  # 1 + 2 tokens granted, 1 left in hand
+    clock.advance(first.token_seconds + 0.01)  # the token in hand lapses unused
+
+    held.append(first.acquire(USER))  # two in flight + this one: 3 more; the lapsed one goes back
+
+    # Granted: 1 + 2 - 1 + 3 = 5 of 6 (without the give-back, 6: the other instance would be refused).
+    assert second.acquire(USER) is not None
+    with pytest.raises(BudgetExhausted):
+        second.acquire(USER)
+
+
+def test_two_instances_refused_while_the_window_is_closed_share_one_return_schedule():
+    clock = FakeClock()
+    limits = BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60)
+    first, second = _instances(2, limits, clock)
+    for _ in range(10):
+        first.acquire(USER).release()
+
+    returns = [_refused_at(budget, clock) for budget in (first, second, first, second, second, first)]
+
+    # Every return time lies on one grid, one request-interval apart, from the opening on; no two the same
+    # (each instance reserves its times in small blocks, so they need not be consecutive).
+    opening = min(returns)
+    steps = [(t - opening) / first.spacing for t in returns]
+    assert all(abs(step - round(step)) < 1e-6 for step in steps), steps
+    assert len({round(step) for step in steps}) == len(returns)
+    assert opening >= T0.timestamp() + limits.window_seconds  # none before the budget opens
+
+
+def test_a_budget_known_to_be_closed_refuses_a_check_at_once_without_a_storage_call():
+    clock = FakeClock()
+    [budget] = _instances(1, BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60), clock)
+    for _ in range(10):
+        budget.acquire(USER).release()
+    first_return = _refused_at(budget, clock)  # looks at storage: closed; reserves return times
+    calls = budget.stats.transactions
+
+    with pytest.raises(BudgetExhausted) as refused:
+        budget.check(USER)
+
+    assert budget.stats.transactions == calls
+    assert round(clock.now().timestamp() + refused.value.retry_after - first_return, 3) == round(budget.spacing, 3)
+
+
+def test_a_check_of_a_budget_with_room_or_never_seen_lets_the_work_go_on():
+    clock = FakeClock()
+    [budget] = _instances(1, BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60), clock)
+    budget.check(USER)  # never seen: nothing known, nothing asked of storage
+    budget.acquire(USER).release()
+
+    budget.check(USER)
+
+    assert budget.stats.exhausted == 0
