@@ -8,20 +8,31 @@ The row holds
   time in ms. At most `max_in_flight` slots are leased at once across all instances.
 - `grants`: `{bucket: requests}`: rate tokens handed out, by the time bucket they were granted in.
 - `pausedUntil`: a 429 seen by any instance holds everyone off until then.
+- `returnAt`: the user's one return schedule: the next free return time (epoch ms) for work refused while
+  the budget is closed.
 
 **Few storage round trips.** A process does not go to storage for every BC request: it leases slots for a
-short term (`lease_seconds`, renewed by every refill) and takes rate tokens in small batches (twice as
-many as it has requests waiting or in flight, at most `max_batch`). A request that finds a leased slot free and
-a token in hand costs no storage call; a refill is one read and one conditional write (more when another
-instance wrote first). When the process has nothing in flight and nobody waiting, it hands its slots back
-at once (one write), so an idle instance never holds a slot other instances need.
+short term (`lease_seconds`, renewed by every refill) and takes rate tokens for the demand of the next token
+term (the requests waiting and those in flight, whose threads usually come back for another; at most
+`max_batch`). A request that finds a leased slot free and a token in hand costs no storage call; a refill
+is one read and one conditional write (more when another instance wrote first). When the process has
+nothing in flight and nobody waiting, it hands its slots back at once (one write), so an idle instance
+never holds a slot other instances need.
+
+**Unused tokens go back.** Tokens a process took and did not use are given back to the bucket they were
+granted in: on the idle hand-back (all tokens in hand), and, when they lapsed unused, in the next write the
+process makes anyway. A token given back never paid for a request and never will (the process drops it
+from its hand before the write), so subtracting it from its bucket keeps "requests sent from bucket b <=
+grants[b]"; a write that fails only leaves the grant counted (the safe side). Without this a trickle of
+lone requests left a batch of tokens counting against the window for a whole window.
 
 **Sliding window.** Tokens granted in bucket b (width `window/240`) may be used only until
 `token_seconds` (`window/120`) after they were granted, so every request they pay for reaches BC before
 the bucket's end + `token_seconds` (+ a margin for the trip to BC). A bucket therefore counts against the
-budget until `bucket end + token_seconds + margin + window`: no sliding window at BC ever sees more than
-`requests_per_window` (clock skew between instances aside: Azure hosts keep NTP time, milliseconds apart).
-The price is ~1.3 % of the rate (window + bucket + token term + margin instead of window).
+budget until `bucket end + token_seconds + margin + window` (`grant_life` after its start): no sliding
+window at BC ever sees more than `requests_per_window` (clock skew between instances aside: Azure hosts
+keep NTP time, milliseconds apart). The price is ~1.3 % of the rate at BC Online's 5 minutes (window +
+bucket + token term + margin instead of window; ~2 % at a 30 s window).
 
 **Dead workers.** A process that dies keeps its slots only until its lease ends: at most `lease_seconds`
 (15 s by default) after its last refill. That is safe against BC's limits: a request it had sent is
@@ -34,12 +45,18 @@ instance refills every few requests): its slot may be leased again, BC then sees
 5 and queues it.
 
 **Budget exhausted.** When neither a slot nor a token can be had, `acquire` waits if the next opening is
-within `max_wait` seconds, else raises `BudgetExhausted(retry_after=seconds to the opening)` (the queue
+within `max_wait` seconds, else raises `BudgetExhausted(retry_after=seconds to the return time)` (the queue
 functions put their message back with that visibility delay). The local state remembers the opening so
-the next requests of this process raise at once, without a storage call, and spreads them: each refusal
-gets the next free return time, one request-interval (`window / requests_per_window`) after the previous
-one and never before the opening (at most `MAX_SPREAD` ahead), so a backlog returns at the pace the
-budget admits it rather than all at the opening, where most of it would be refused again.
+the next requests of this process raise at once, without a storage call (`check(user)` does the same for
+work that has not started yet). Each refusal gets its own return time from the user's **one** schedule
+(`returnAt`, shared by every instance): the write that finds the window closed also reserves a small block
+of return times (`spacing` = `grant_life / requests_per_window` apart, never before the opening, at most
+`MAX_SPREAD` ahead; the block grows while refusals come fast, up to `MAX_BLOCK`), and the process hands them
+to its refusals. So a backlog comes back at the pace the budget admits it, whatever the number of
+instances, rather than all at the opening (or N times too fast with one schedule per instance), where most
+of it would be refused again. A return time is given `max_wait / 2` early: work back before its time waits
+for the opening in `acquire`; work back late would leave room unused. Return times a process reserved and
+no longer needs (the budget opened for it) go back when nobody reserved after them.
 """
 
 from __future__ import annotations

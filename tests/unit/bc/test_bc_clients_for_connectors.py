@@ -118,3 +118,38 @@ def test_a_consent_callback_checks_bc_with_the_token_in_hand(clients):
     client = clients.with_token(settings, "at-123", 3600, name="acme")
     assert client._credential.get_token("x").token == "at-123"
     assert client._scope.endswith("/user_impersonation")
+
+
+class _ClosedFor:
+    """A budget that knows one BC user's budget is used up."""
+
+    def __init__(self, user: str) -> None:
+        self.user, self.checked = user, []
+
+    def acquire(self, user: str):
+        raise AssertionError("a check must not take a permit")
+
+    def check(self, user: str) -> None:
+        from shared.bc import BudgetExhausted
+
+        self.checked.append(user)
+        if user == self.user:
+            raise BudgetExhausted("used up", retry_after=5)
+
+    def throttled(self, user: str, seconds: float) -> None:
+        pass
+
+
+def test_a_connectors_budget_is_checked_by_the_bc_user_its_last_client_ran_as_without_reading_the_connector(secrets):
+    from shared.bc import BudgetExhausted
+
+    budget = _ClosedFor(budget_user(TENANT, client_id=OWN_CLIENT))
+    clients = BcClients(app=APP, secrets=secrets, token_versions=InMemoryTokenVersionStore(),
+                        credentials=CredentialCache(), session=requests.Session(),
+                        gates=ConnectorGates(budget=budget), clock=SYSTEM_CLOCK)
+    clients.check_budget("acme")  # no client yet: its BC user is not known, nothing to say
+    clients.for_record(_record())
+
+    with pytest.raises(BudgetExhausted):
+        clients.check_budget("acme")
+    assert budget.checked == [budget_user(TENANT, client_id=OWN_CLIENT)]
