@@ -44,19 +44,22 @@ instance whose only request runs longer than `lease_seconds` without a refill in
 instance refills every few requests): its slot may be leased again, BC then sees one more request than
 5 and queues it.
 
-**Budget exhausted.** When neither a slot nor a token can be had, `acquire` waits if the next opening is
-within `max_wait` seconds, else raises `BudgetExhausted(retry_after=seconds to the return time)` (the queue
-functions put their message back with that visibility delay). The local state remembers the opening so
-the next requests of this process raise at once, without a storage call (`check(user)` does the same for
-work that has not started yet). Each refusal gets its own return time from the user's **one** schedule
+**Budget exhausted.** When no slot can be had, `acquire` waits up to `max_wait` seconds for one (slots free
+as requests end, within milliseconds). When no rate token can be had, it waits only if the window opens
+within `rate_wait` (two request-intervals, at most `max_wait`), else raises `BudgetExhausted(retry_after=
+seconds to the return time)` and the queue functions put the message back with that visibility delay: a
+worker thread is not held while the budget's room comes one request at a time, so other BC users' messages
+behind it keep flowing. The local state remembers the opening so the next requests of this process raise at
+once, without a storage call (`check(user)` does the same for work that has not started yet, before its
+connector read and ledger claim). Each refusal gets its own return time from the user's **one** schedule
 (`returnAt`, shared by every instance): the write that finds the window closed also reserves a small block
 of return times (`spacing` = `grant_life / requests_per_window` apart, never before the opening, at most
 `MAX_SPREAD` ahead; the block grows while refusals come fast, up to `MAX_BLOCK`), and the process hands them
 to its refusals. So a backlog comes back at the pace the budget admits it, whatever the number of
 instances, rather than all at the opening (or N times too fast with one schedule per instance), where most
-of it would be refused again. A return time is given `max_wait / 2` early: work back before its time waits
-for the opening in `acquire`; work back late would leave room unused. Return times a process reserved and
-no longer needs (the budget opened for it) go back when nobody reserved after them.
+of it would be refused again. Return times a process reserved and no longer needs (the budget opened for
+it) go back when nobody reserved after them; otherwise they stay holes in the schedule (at most
+`MAX_BLOCK - 1` per instance at the end of a burst).
 """
 
 from __future__ import annotations
@@ -152,6 +155,7 @@ class _Refill:
     tokens_bucket: int
     opening: float  # epoch seconds when room opens again (0: room now)
     paused_until: float
+    rate_closed: bool  # no token for us: the rate window is used up, or BC's Retry-After holds
     returns_start: float = 0.0  # epoch seconds of the first return time reserved
     returns: int = 0  # how many were reserved (one `spacing` apart)
     returns_end_ms: int = 0
@@ -190,6 +194,10 @@ class SharedBudget:
         self.grant_life = self.bucket_seconds + self.token_seconds + TRIP_MARGIN + window
         #: The pace the budget admits requests at in the long run: one return time per `spacing`.
         self.spacing = self.grant_life / self.limits.requests_per_window
+        #: How long a request waits for the rate window to open (two request-intervals, at most `max_wait`):
+        #: beyond that it is refused with a return time, so a worker thread is not held while the budget's
+        #: room comes one request at a time and other BC users' work waits behind it.
+        self.rate_wait = min(self.max_wait, max(0.1, 2 * self.spacing))
 
     # -- the port ---------------------------------------------------------------------------------
 
@@ -208,8 +216,8 @@ class SharedBudget:
                         return _Permit(self, user)
                     closed = max(local.closed_until, local.paused_until)
                     if closed > now:
-                        if self.clock.monotonic() + (closed - now) <= deadline:
-                            local.cond.wait(max(0.01, min(closed - now, self.max_wait)))
+                        if closed - now <= self.rate_wait and self.clock.monotonic() + (closed - now) <= deadline:
+                            local.cond.wait(max(0.01, closed - now))
                             continue
                         if local.return_left > 0:
                             self._refuse(local, closed - now)
@@ -240,9 +248,10 @@ class SharedBudget:
                             self._refuse(local, 1.0)
                         continue
                     opening = max(refill.opening, now + 0.05)
-                    if opening - now > self.max_wait:
+                    if refill.rate_closed and opening - now > self.rate_wait:
                         local.closed_until = opening
-                    if self.clock.monotonic() + (opening - now) > deadline:
+                    if self.clock.monotonic() + (opening - now) > deadline or \
+                            (refill.rate_closed and opening - now > self.rate_wait):
                         self._refuse(local, opening - now)
                     local.cond.wait(max(0.01, min(opening - now, self.max_wait)))
             finally:
@@ -264,13 +273,13 @@ class SharedBudget:
                 local.cond.wait(0.05)
             now = self._now()
             closed = max(local.closed_until, local.paused_until)
-            if closed - now <= self.max_wait or local.refilling:
+            if closed - now <= self.rate_wait or local.refilling:
                 return
             if local.return_left == 0:
-                self._refill_locked(local, user, want_slots=0, probe=True)
+                self._refill_locked(local, user, want_slots=min(self.limits.max_in_flight, local.held), probe=True)
                 now = self._now()
                 closed = max(local.closed_until, local.paused_until)
-                if closed - now <= self.max_wait:
+                if closed - now <= self.rate_wait:
                     return
             self._refuse(local, closed - now)
 
@@ -336,7 +345,7 @@ class SharedBudget:
             local.cond.notify_all()
         self._apply(local, refill)
         if probe:
-            local.closed_until = refill.opening if refill.opening - self._now() > self.max_wait else 0.0
+            local.closed_until = refill.opening if refill.opening - self._now() > self.rate_wait else 0.0
         return refill
 
     def _refuse(self, local: _Local, seconds: float) -> None:
@@ -352,9 +361,7 @@ class SharedBudget:
             local.return_left -= 1
             if local.return_left == 0 and self.clock.monotonic() - local.block_taken < 1.0:
                 local.block = min(MAX_BLOCK, local.block * 2)  # refusals come fast: reserve more at once
-            # A little early (half of `max_wait`): work that is back before its time waits for the opening in
-            # `acquire`, while a late one would leave the budget's room unused.
-            seconds = max(0.001, back - now - self.max_wait / 2)
+            seconds = back - now
         seconds = min(seconds, MAX_SPREAD)
         raise BudgetExhausted(
             f"The Business Central request budget of this BC user is used up for now; it opens again in "
@@ -482,7 +489,7 @@ class SharedBudget:
                 opening = max(opening, oldest)
             return_at = return_at_in if return_at_in > now_ms else 0
             start, reserved = 0.0, 0
-            if rate_closed and opening - now > self.max_wait and want_returns:
+            if rate_closed and opening - now > self.rate_wait and want_returns:
                 # The user's one return schedule: the next free return time, one `spacing` apart, never
                 # before the opening (work returning then finds the room the budget admits).
                 start = max(return_at / 1000, opening)
@@ -492,7 +499,7 @@ class SharedBudget:
             elif tail is not None and opening == 0 and return_at == tail[0]:
                 return_at = tail[1] if tail[1] > now_ms else 0  # nobody reserved after us: the tail is free
             result.append(_Refill(slots, until, tokens, now + self.token_seconds, bucket, opening, paused,
-                                  start, reserved, return_at if reserved else 0))
+                                  bool(rate_closed), start, reserved, return_at if reserved else 0))
             new_state: JsonObject = {"leases": leases, "grants": grants, "wants": wants,  # type: ignore[dict-item]
                                      "pausedUntil": state.get("pausedUntil") or 0, "returnAt": return_at}
             if new_state == {"leases": leases_in, "grants": grants_in, "wants": wants_in,
