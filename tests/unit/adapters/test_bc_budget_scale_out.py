@@ -119,3 +119,20 @@ def test_a_check_of_a_budget_with_room_or_never_seen_lets_the_work_go_on():
     budget.check(USER)
 
     assert budget.stats.exhausted == 0
+
+
+def test_a_request_is_refused_rather_than_held_when_the_rate_window_opens_only_after_two_request_intervals():
+    clock = FakeClock()
+    limits = BudgetLimits(max_in_flight=5, requests_per_window=600, window_seconds=60)
+    rows = MemoryRows()
+    first = InMemoryRequestBudget(limits=limits, clock=clock, rows=rows, max_wait=2.0)
+    for _ in range(600):
+        first.acquire(USER).release()
+    clock.advance(first.grant_life - 1.0)  # the window opens in 1 s: within max_wait, beyond rate_wait
+    other = InMemoryRequestBudget(limits=limits, clock=clock, rows=rows, max_wait=2.0)
+
+    with pytest.raises(BudgetExhausted) as refused:
+        other.acquire(USER)
+
+    assert other.rate_wait < 1.0
+    assert 0.9 <= refused.value.retry_after <= 1.1  # the first return time: the opening
