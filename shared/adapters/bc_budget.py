@@ -144,6 +144,10 @@ class _Local:
     return_end_ms: int = 0  # what this reservation set `returnAt` to (the tail can go back while it is the last)
     block: int = 2  # return times to reserve at once (doubles while refusals come fast, halves when left over)
     block_taken: float = 0.0  # (monotonic) when the block in hand was reserved
+    # The rate window's next openings, as the last look found them closed:
+    rate_known_until: float = 0.0  # epoch seconds: the opening it found (the knowledge is good until then)
+    rate_soon: int = 0  # requests the window admits within `rate_wait` of that look
+    rate_waiting: int = 0  # this process's requests waiting for them
 
 
 @dataclass
@@ -156,6 +160,7 @@ class _Refill:
     opening: float  # epoch seconds when room opens again (0: room now)
     paused_until: float
     rate_closed: bool  # no token for us: the rate window is used up, or BC's Retry-After holds
+    soon: int  # then: requests the window admits within `rate_wait` (grants aging out by then)
     returns_start: float = 0.0  # epoch seconds of the first return time reserved
     returns: int = 0  # how many were reserved (one `spacing` apart)
     returns_end_ms: int = 0
@@ -204,10 +209,15 @@ class SharedBudget:
     def acquire(self, user: str) -> Permit:
         local = self._local(user)
         deadline = self.clock.monotonic() + self.max_wait
+        in_turn = False  # this thread waits for the rate window's next opening (counted in rate_waiting)
+        waited = False  # ... or did: it keeps its turn over requests that came later
         with local.cond:
             local.waiters += 1
             try:
                 while True:
+                    if in_turn:
+                        local.rate_waiting -= 1
+                        in_turn, waited = False, True
                     now = self._now()
                     if self._room(local, now):
                         local.in_flight += 1
@@ -219,10 +229,14 @@ class SharedBudget:
                         if closed - now <= self.rate_wait and self.clock.monotonic() + (closed - now) <= deadline:
                             local.cond.wait(max(0.01, closed - now))
                             continue
+                        self._drop_past_returns(local)
                         if local.return_left > 0:
-                            self._refuse(local, closed - now)
+                            self._refuse(local, closed - now, scheduled=True)
                         # No return time in hand: the refill below reserves some (and sees whether the budget
                         # opened meanwhile, e.g. another instance gave tokens back).
+                    elif not waited and self._spoken_for(local, now):
+                        self._refuse_in_turn(local, user)
+                        continue  # the look found room after all
                     has_tokens = local.tokens > 0 and local.tokens_until > now
                     busy = 0 < local.held <= local.in_flight and local.lease_until > now
                     at_share = local.held >= self.limits.max_in_flight or self.clock.monotonic() < local.next_look
@@ -248,21 +262,34 @@ class SharedBudget:
                             self._refuse(local, 1.0)
                         continue
                     opening = max(refill.opening, now + 0.05)
-                    if refill.rate_closed and opening - now > self.rate_wait:
-                        local.closed_until = opening
-                    if self.clock.monotonic() + (opening - now) > deadline or \
-                            (refill.rate_closed and opening - now > self.rate_wait):
+                    if refill.rate_closed:
+                        if opening - now > self.rate_wait:
+                            local.closed_until = opening
+                            self._refuse(local, opening - now, scheduled=True)
+                        if self.clock.monotonic() + (opening - now) > deadline or \
+                                local.rate_waiting >= max(1, refill.soon):
+                            # What opens next is already waited for by this process's earlier requests.
+                            self._refuse_in_turn(local, user)
+                            continue
+                        local.rate_waiting += 1
+                        in_turn = True
+                        local.cond.wait(max(0.01, opening - now))
+                        continue
+                    if self.clock.monotonic() + (opening - now) > deadline:
                         self._refuse(local, opening - now)
                     local.cond.wait(max(0.01, min(opening - now, self.max_wait)))
             finally:
+                if in_turn:
+                    local.rate_waiting -= 1
                 local.waiters -= 1
 
     def check(self, user: str) -> None:
         """Raise BudgetExhausted at once, with the next return time of the user's schedule, when the budget is
-        known (from this process's last look) to stay closed for longer than `max_wait`; else return.
-        Costs no storage call while return times reserved earlier are in hand, one write when a block of
-        them has to be reserved. For callers that can put their work back cheaply before doing any
-        (an export message before its connector read and ledger claim)."""
+        known (from this process's last look) to stay closed for longer than `rate_wait`, or its next room is
+        already waited for by this process's requests; else return. Costs no storage call while return
+        times reserved earlier are in hand, one write when a block of them has to be reserved. For work
+        that can be put back cheaply before it does anything (an export message before its connector read
+        and ledger claim)."""
         with self._lock:
             local = self._users.get(user)
         if local is None:
@@ -273,15 +300,20 @@ class SharedBudget:
                 local.cond.wait(0.05)
             now = self._now()
             closed = max(local.closed_until, local.paused_until)
-            if closed - now <= self.rate_wait or local.refilling:
+            if local.refilling:
                 return
-            if local.return_left == 0:
-                self._refill_locked(local, user, want_slots=min(self.limits.max_in_flight, local.held), probe=True)
-                now = self._now()
-                closed = max(local.closed_until, local.paused_until)
-                if closed - now <= self.rate_wait:
-                    return
-            self._refuse(local, closed - now)
+            if closed - now > self.rate_wait:
+                self._drop_past_returns(local)
+                if local.return_left == 0:
+                    self._refill_locked(local, user, want_slots=min(self.limits.max_in_flight, local.held),
+                                        probe=True)
+                    now = self._now()
+                    closed = max(local.closed_until, local.paused_until)
+                    if closed - now <= self.rate_wait:
+                        return
+                self._refuse(local, closed - now, scheduled=True)
+            if self._spoken_for(local, now):
+                self._refuse_in_turn(local, user)
 
     def throttled(self, user: str, seconds: float) -> None:
         until = self._now() + max(0.0, seconds)
@@ -348,14 +380,37 @@ class SharedBudget:
             local.closed_until = refill.opening if refill.opening - self._now() > self.rate_wait else 0.0
         return refill
 
-    def _refuse(self, local: _Local, seconds: float) -> None:
+    def _drop_past_returns(self, local: _Local) -> None:
+        """Return times in hand that have passed are no use to a refusal (they are holes in the schedule now)."""
+        if local.return_left > 0 and local.return_next < self._now():
+            local.return_left = 0
+
+    @staticmethod
+    def _spoken_for(local: _Local, now: float) -> bool:
+        """The rate window opens soon, but what opens is already waited for by this process's requests."""
+        return local.rate_known_until > now and local.rate_waiting >= max(1, local.rate_soon)
+
+    def _refuse_in_turn(self, local: _Local, user: str) -> None:
+        """Refuse with the next return time of the schedule (reserving a block when none is in hand; called
+        holding local.cond). Returns instead when that look finds the rate window open after all."""
+        seconds = 0.0
+        self._drop_past_returns(local)
+        if local.return_left == 0:
+            refill = self._refill_locked(local, user, want_slots=min(self.limits.max_in_flight, local.held),
+                                         probe=True)
+            if not refill.rate_closed:
+                return
+            seconds = max(0.0, refill.opening - self._now())
+        self._refuse(local, seconds, scheduled=True)
+
+    def _refuse(self, local: _Local, seconds: float, *, scheduled: bool = False) -> None:
         """Raise BudgetExhausted (called holding local.cond). While the budget is closed, each refusal gets the
         next return time reserved from the user's one schedule (one `spacing` apart across every instance,
         never before the opening, at most `MAX_SPREAD` ahead), so deferred work comes back at the pace the
         budget admits it instead of all at once."""
         self.stats.exhausted += 1
         now = self._now()
-        if local.return_left > 0 and max(local.closed_until, local.paused_until) > now:
+        if scheduled and local.return_left > 0:
             back = max(local.return_next, now + seconds)
             local.return_next += self.spacing
             local.return_left -= 1
@@ -363,6 +418,7 @@ class SharedBudget:
                 local.block = min(MAX_BLOCK, local.block * 2)  # refusals come fast: reserve more at once
             seconds = back - now
         seconds = min(seconds, MAX_SPREAD)
+        seconds = max(seconds, 0.001)
         raise BudgetExhausted(
             f"The Business Central request budget of this BC user is used up for now; it opens again in "
             f"{math.ceil(seconds)} s.", retry_after=max(0.001, seconds))
@@ -373,6 +429,10 @@ class SharedBudget:
             local.tokens, local.tokens_until, local.tokens_bucket = \
                 refill.tokens, refill.tokens_until, refill.tokens_bucket
         local.paused_until = max(local.paused_until, refill.paused_until)
+        if refill.rate_closed:
+            local.rate_soon, local.rate_known_until = refill.soon, refill.opening
+        elif refill.tokens:
+            local.rate_known_until = 0.0
         if refill.returns:
             local.return_next, local.return_left = refill.returns_start, refill.returns
             local.return_end_ms, local.block_taken = refill.returns_end_ms, self.clock.monotonic()
@@ -487,9 +547,11 @@ class SharedBudget:
                 oldest = min((int(b) * self.bucket_seconds + life for b in grants),
                              default=now + self.bucket_seconds)
                 opening = max(opening, oldest)
+            soon = 0 if not rate_closed or paused > now else \
+                sum(n for b, n in grants.items() if int(b) * self.bucket_seconds + life <= now + self.rate_wait)
             return_at = return_at_in if return_at_in > now_ms else 0
             start, reserved = 0.0, 0
-            if rate_closed and opening - now > self.rate_wait and want_returns:
+            if rate_closed and want_returns and (probe or opening - now > self.rate_wait):
                 # The user's one return schedule: the next free return time, one `spacing` apart, never
                 # before the opening (work returning then finds the room the budget admits).
                 start = max(return_at / 1000, opening)
@@ -499,7 +561,7 @@ class SharedBudget:
             elif tail is not None and opening == 0 and return_at == tail[0]:
                 return_at = tail[1] if tail[1] > now_ms else 0  # nobody reserved after us: the tail is free
             result.append(_Refill(slots, until, tokens, now + self.token_seconds, bucket, opening, paused,
-                                  bool(rate_closed), start, reserved, return_at if reserved else 0))
+                                  bool(rate_closed), soon, start, reserved, return_at if reserved else 0))
             new_state: JsonObject = {"leases": leases, "grants": grants, "wants": wants,  # type: ignore[dict-item]
                                      "pausedUntil": state.get("pausedUntil") or 0, "returnAt": return_at}
             if new_state == {"leases": leases_in, "grants": grants_in, "wants": wants_in,
