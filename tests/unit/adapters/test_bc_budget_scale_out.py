@@ -136,3 +136,54 @@ def test_a_request_is_refused_rather_than_held_when_the_rate_window_opens_only_a
 
     assert other.rate_wait < 1.0
     assert 0.9 <= refused.value.retry_after <= 1.1  # the first return time: the opening
+
+
+def _two_waiting_for_the_next_openings():
+    """A budget whose rate window admits 2 requests within `rate_wait` from now, and 2 threads of this
+    process already waiting for them; (budget, clock, threads, permits)."""
+    import threading
+    import time
+
+    clock = FakeClock()
+    limits = BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60)
+    budget = InMemoryRequestBudget(limits=limits, clock=clock, max_wait=2.0)
+    for _ in range(10):  # one grant a second
+        budget.acquire(USER).release()
+        clock.advance(1.0)
+    clock.moment = T0 + _dt.timedelta(seconds=budget.grant_life - 0.5)  # the first grant ages out in 0.5 s
+    permits: list = []
+    threads = [threading.Thread(target=lambda: permits.append(budget.acquire(USER))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for _ in range(200):
+        if budget._local(USER).rate_waiting == 2:
+            break
+        time.sleep(0.01)
+    assert budget._local(USER).rate_waiting == 2
+    return budget, clock, threads, permits
+
+
+def _let_them_through(clock: FakeClock, threads, permits) -> None:
+    clock.advance(2.0)
+    for t in threads:
+        t.join(timeout=5)
+    assert len(permits) == 2
+
+
+def test_a_request_is_refused_at_once_when_what_the_rate_window_opens_next_is_already_waited_for():
+    budget, clock, threads, permits = _two_waiting_for_the_next_openings()
+
+    with pytest.raises(BudgetExhausted) as refused:
+        budget.acquire(USER)
+
+    assert refused.value.retry_after >= 0.5  # a return time from the schedule, not a wait holding the thread
+    _let_them_through(clock, threads, permits)
+
+
+def test_a_check_refuses_work_whose_turn_at_the_next_openings_is_taken_by_requests_already_waiting():
+    budget, clock, threads, permits = _two_waiting_for_the_next_openings()
+
+    with pytest.raises(BudgetExhausted):
+        budget.check(USER)
+
+    _let_them_through(clock, threads, permits)
