@@ -145,7 +145,7 @@ class _Local:
     block: int = 2  # return times to reserve at once (doubles while refusals come fast, halves when left over)
     block_taken: float = 0.0  # (monotonic) when the block in hand was reserved
     # The rate window's next openings, as the last look found them closed:
-    rate_known_until: float = 0.0  # epoch seconds: the opening it found (the knowledge is good until then)
+    rate_known_until: float = 0.0  # epoch seconds: the knowledge is good until then (`rate_wait` after the look)
     rate_soon: int = 0  # requests the window admits within `rate_wait` of that look
     rate_waiting: int = 0  # this process's requests waiting for them
 
@@ -430,7 +430,8 @@ class SharedBudget:
                 refill.tokens, refill.tokens_until, refill.tokens_bucket
         local.paused_until = max(local.paused_until, refill.paused_until)
         if refill.rate_closed:
-            local.rate_soon, local.rate_known_until = refill.soon, refill.opening
+            # Good for `rate_wait`: the requests the window admits by then are those `soon` counts.
+            local.rate_soon, local.rate_known_until = refill.soon, self._now() + self.rate_wait
         elif refill.tokens:
             local.rate_known_until = 0.0
         if refill.returns:
