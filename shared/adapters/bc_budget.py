@@ -96,6 +96,8 @@ TRIP_MARGIN = 0.25
 MAX_SPREAD = 900.0
 #: At most this many return times are reserved from a user's schedule in one write.
 MAX_BLOCK = 8
+#: At most this many of the rate window's next openings are remembered from a look.
+_MAX_OPENINGS = 64
 
 
 class _Rows(Protocol):
@@ -145,8 +147,8 @@ class _Local:
     block: int = 2  # return times to reserve at once (doubles while refusals come fast, halves when left over)
     block_taken: float = 0.0  # (monotonic) when the block in hand was reserved
     # The rate window's next openings, as the last look found them closed:
-    rate_known_until: float = 0.0  # epoch seconds: the knowledge is good until then (`rate_wait` after the look)
-    rate_soon: int = 0  # requests the window admits within `rate_wait` of that look
+    rate_known_until: float = 0.0  # epoch seconds: the knowledge is good until then
+    rate_openings: tuple[float, ...] = ()  # when the window admits its next requests (epoch s, one per request)
     rate_waiting: int = 0  # this process's requests waiting for them
 
 
@@ -161,6 +163,7 @@ class _Refill:
     paused_until: float
     rate_closed: bool  # no token for us: the rate window is used up, or BC's Retry-After holds
     soon: int  # then: requests the window admits within `rate_wait` (grants aging out by then)
+    openings: tuple[float, ...] = ()  # ... and when, within `2 * rate_wait` (one entry per request, at most 64)
     returns_start: float = 0.0  # epoch seconds of the first return time reserved
     returns: int = 0  # how many were reserved (one `spacing` apart)
     returns_end_ms: int = 0
@@ -385,10 +388,12 @@ class SharedBudget:
         if local.return_left > 0 and local.return_next < self._now():
             local.return_left = 0
 
-    @staticmethod
-    def _spoken_for(local: _Local, now: float) -> bool:
+    def _spoken_for(self, local: _Local, now: float) -> bool:
         """The rate window opens soon, but what opens is already waited for by this process's requests."""
-        return local.rate_known_until > now and local.rate_waiting >= max(1, local.rate_soon)
+        if local.rate_known_until <= now:
+            return False
+        due = sum(1 for t in local.rate_openings if now < t <= now + self.rate_wait)
+        return local.rate_waiting >= max(1, due)
 
     def _refuse_in_turn(self, local: _Local, user: str) -> None:
         """Refuse with the next return time of the schedule (reserving a block when none is in hand; called
@@ -430,8 +435,11 @@ class SharedBudget:
                 refill.tokens, refill.tokens_until, refill.tokens_bucket
         local.paused_until = max(local.paused_until, refill.paused_until)
         if refill.rate_closed:
-            # Good for `rate_wait`: the requests the window admits by then are those `soon` counts.
-            local.rate_soon, local.rate_known_until = refill.soon, self._now() + self.rate_wait
+            # When the window admits its next requests, as far as this look saw (`2 * rate_wait` ahead).
+            horizon = self._now() + 2 * self.rate_wait
+            if len(refill.openings) >= _MAX_OPENINGS:
+                horizon = min(horizon, refill.openings[-1])
+            local.rate_openings, local.rate_known_until = refill.openings, horizon
         elif refill.tokens:
             local.rate_known_until = 0.0
         if refill.returns:
@@ -548,8 +556,14 @@ class SharedBudget:
                 oldest = min((int(b) * self.bucket_seconds + life for b in grants),
                              default=now + self.bucket_seconds)
                 opening = max(opening, oldest)
-            soon = 0 if not rate_closed or paused > now else \
-                sum(n for b, n in grants.items() if int(b) * self.bucket_seconds + life <= now + self.rate_wait)
+            openings: list[float] = []
+            if rate_closed and paused <= now:
+                for b in sorted(grants, key=int):
+                    at = int(b) * self.bucket_seconds + life
+                    if at > now + 2 * self.rate_wait or len(openings) >= _MAX_OPENINGS:
+                        break
+                    openings.extend([at] * min(grants[b], _MAX_OPENINGS - len(openings)))
+            soon = sum(1 for at in openings if at <= now + self.rate_wait)
             return_at = return_at_in if return_at_in > now_ms else 0
             start, reserved = 0.0, 0
             if rate_closed and want_returns and (probe or opening - now > self.rate_wait):
@@ -562,7 +576,8 @@ class SharedBudget:
             elif tail is not None and opening == 0 and return_at == tail[0]:
                 return_at = tail[1] if tail[1] > now_ms else 0  # nobody reserved after us: the tail is free
             result.append(_Refill(slots, until, tokens, now + self.token_seconds, bucket, opening, paused,
-                                  bool(rate_closed), soon, start, reserved, return_at if reserved else 0))
+                                  bool(rate_closed), soon, tuple(openings), start, reserved,
+                                  return_at if reserved else 0))
             new_state: JsonObject = {"leases": leases, "grants": grants, "wants": wants,  # type: ignore[dict-item]
                                      "pausedUntil": state.get("pausedUntil") or 0, "returnAt": return_at}
             if new_state == {"leases": leases_in, "grants": grants_in, "wants": wants_in,
