@@ -9,7 +9,8 @@ The row holds
 - `grants`: `{bucket: requests}`: rate tokens handed out, by the time bucket they were granted in.
 - `pausedUntil`: a 429 seen by any instance holds everyone off until then.
 - `returnAt`: the user's one return schedule: the next free return time (epoch ms) for work refused while
-  the budget is closed.
+  the budget is closed; `returnFree`: return times before it that were reserved and handed back unused
+  (epoch ms, ascending, at most `_MAX_FREE`), taken first by later refusals.
 
 **Few storage round trips.** A process does not go to storage for every BC request: it leases slots for a
 short term (`lease_seconds`, renewed by every refill) and takes rate tokens for the demand of the next token
@@ -55,11 +56,19 @@ connector read and ledger claim). Each refusal gets its own return time from the
 (`returnAt`, shared by every instance): the write that finds the window closed also reserves a small block
 of return times (`spacing` = `grant_life / requests_per_window` apart, never before the opening, at most
 `MAX_SPREAD` ahead; the block grows while refusals come fast, up to `MAX_BLOCK`), and the process hands them
-to its refusals. So a backlog comes back at the pace the budget admits it, whatever the number of
-instances, rather than all at the opening (or N times too fast with one schedule per instance), where most
-of it would be refused again. Return times a process reserved and no longer needs (the budget opened for
-it) go back when nobody reserved after them; otherwise they stay holes in the schedule (at most
-`MAX_BLOCK - 1` per instance at the end of a burst).
+to its refusals, earliest first. So a backlog comes back at the pace the budget admits it, whatever the
+number of instances, rather than all at the opening (or N times too fast with one schedule per instance),
+where most of it would be refused again. Return times a process reserved and no longer needs (a look found
+room for it, or it went idle) go back in that write: the tail of the schedule shrinks when they are its
+end, else they are kept in `returnFree`, and a block reserved later takes the earliest free ones (not
+before the opening, not past) before it extends `returnAt`. So a refusal that comes while the schedule has
+holes (a message refused again when its opening was taken, say) fills the earliest of them instead of going
+to the back of the schedule, and an opening reserved by one process and not needed is used by another's
+refusal rather than passing unused. The schedule is advice on when to come back; it never admits a request
+(slots and tokens alone do), so it cannot put more than the window at BC nor more than `max_in_flight` in
+flight. A return time handed back while another thread of its process hands it to a refusal at the same
+moment cannot happen: the write's thread takes the unused times out of the hand first, and puts them back
+if the look found the window still closed.
 """
 
 from __future__ import annotations
@@ -98,6 +107,8 @@ MAX_SPREAD = 900.0
 MAX_BLOCK = 8
 #: At most this many of the rate window's next openings are remembered from a look.
 _MAX_OPENINGS = 64
+#: At most this many free return times (handed back before `returnAt`) are kept in the row.
+_MAX_FREE = 64
 
 
 class _Rows(Protocol):
@@ -141,9 +152,7 @@ class _Local:
     next_look: float = 0.0  # (monotonic) a busy instance at its share asks storage for more not before
     paused_until: float = 0.0
     # Return times reserved from the user's one return schedule (row column `returnAt`), handed to refusals:
-    return_next: float = 0.0  # epoch seconds
-    return_left: int = 0
-    return_end_ms: int = 0  # what this reservation set `returnAt` to (the tail can go back while it is the last)
+    returns: list[float] = field(default_factory=list)  # epoch seconds, ascending
     block: int = 2  # return times to reserve at once (doubles while refusals come fast, halves when left over)
     block_taken: float = 0.0  # (monotonic) when the block in hand was reserved
     # The rate window's next openings, as the last look found them closed:
@@ -164,9 +173,7 @@ class _Refill:
     rate_closed: bool  # no token for us: the rate window is used up, or BC's Retry-After holds
     soon: int  # then: requests the window admits within `rate_wait` (grants aging out by then)
     openings: tuple[float, ...] = ()  # ... and when, within `2 * rate_wait` (one entry per request, at most 64)
-    returns_start: float = 0.0  # epoch seconds of the first return time reserved
-    returns: int = 0  # how many were reserved (one `spacing` apart)
-    returns_end_ms: int = 0
+    returns: tuple[float, ...] = ()  # return times reserved (epoch seconds, ascending)
 
 
 class _Permit:
@@ -233,7 +240,7 @@ class SharedBudget:
                             local.cond.wait(max(0.01, closed - now))
                             continue
                         self._drop_past_returns(local)
-                        if local.return_left > 0:
+                        if local.returns:
                             self._refuse(local, closed - now, scheduled=True)
                         # No return time in hand: the refill below reserves some (and sees whether the budget
                         # opened meanwhile, e.g. another instance gave tokens back).
@@ -307,7 +314,7 @@ class SharedBudget:
                 return
             if closed - now > self.rate_wait:
                 self._drop_past_returns(local)
-                if local.return_left == 0:
+                if not local.returns:
                     self._refill_locked(local, user, want_slots=min(self.limits.max_in_flight, local.held),
                                         probe=True)
                     now = self._now()
@@ -367,26 +374,35 @@ class SharedBudget:
         give_back = None
         if local.tokens > 0 and not usable:
             give_back, local.tokens = (local.tokens_bucket, local.tokens), 0  # lapsed: never used from here on
-        want_returns = 0 if local.return_left > 0 else local.block
-        tail = (local.return_end_ms, round(local.return_next * 1000)) if local.return_left > 0 else None
+        self._drop_past_returns(local)
+        want_returns = 0 if local.returns else local.block
+        # Return times in hand go back if this look finds room; out of the hand meanwhile, so no other thread
+        # hands one to a refusal while the write frees it.
+        unused, local.returns = local.returns, []
         local.refilling = True
         local.cond.release()
+        kept = unused  # until the write says they went back
         try:
             refill = self._refill(user, want_slots, want_tokens, local.in_flight, give_back=give_back,
-                                  want_returns=want_returns, tail=tail, probe=probe)
+                                  want_returns=want_returns, unused=unused, probe=probe)
+            if refill.opening == 0:
+                kept = []
         finally:
             local.cond.acquire()
             local.refilling = False
+            if kept:
+                local.returns = sorted(set(local.returns) | set(kept))  # not given back: still ours
             local.cond.notify_all()
-        self._apply(local, refill)
+        self._apply(local, refill, gave_back=bool(unused) and not kept)
         if probe:
             local.closed_until = refill.opening if refill.opening - self._now() > self.rate_wait else 0.0
         return refill
 
     def _drop_past_returns(self, local: _Local) -> None:
         """Return times in hand that have passed are no use to a refusal (they are holes in the schedule now)."""
-        if local.return_left > 0 and local.return_next < self._now():
-            local.return_left = 0
+        now = self._now()
+        if local.returns and local.returns[0] < now:
+            local.returns = [t for t in local.returns if t >= now]
 
     def _spoken_for(self, local: _Local, now: float) -> bool:
         """The rate window opens soon, but what opens is already waited for by this process's requests."""
@@ -400,7 +416,7 @@ class SharedBudget:
         holding local.cond). Returns instead when that look finds the rate window open after all."""
         seconds = 0.0
         self._drop_past_returns(local)
-        if local.return_left == 0:
+        if not local.returns:
             refill = self._refill_locked(local, user, want_slots=min(self.limits.max_in_flight, local.held),
                                          probe=True)
             if not refill.rate_closed:
@@ -415,11 +431,9 @@ class SharedBudget:
         budget admits it instead of all at once."""
         self.stats.exhausted += 1
         now = self._now()
-        if scheduled and local.return_left > 0:
-            back = max(local.return_next, now + seconds)
-            local.return_next += self.spacing
-            local.return_left -= 1
-            if local.return_left == 0 and self.clock.monotonic() - local.block_taken < 1.0:
+        if scheduled and local.returns:
+            back = max(local.returns.pop(0), now + seconds)
+            if not local.returns and self.clock.monotonic() - local.block_taken < 1.0:
                 local.block = min(MAX_BLOCK, local.block * 2)  # refusals come fast: reserve more at once
             seconds = back - now
         seconds = min(seconds, MAX_SPREAD)
@@ -428,7 +442,7 @@ class SharedBudget:
             f"The Business Central request budget of this BC user is used up for now; it opens again in "
             f"{math.ceil(seconds)} s.", retry_after=max(0.001, seconds))
 
-    def _apply(self, local: _Local, refill: _Refill) -> None:
+    def _apply(self, local: _Local, refill: _Refill, *, gave_back: bool = False) -> None:
         local.held, local.lease_until = refill.held, refill.lease_until
         if refill.tokens:
             local.tokens, local.tokens_until, local.tokens_bucket = \
@@ -443,11 +457,11 @@ class SharedBudget:
         elif refill.tokens:
             local.rate_known_until = 0.0
         if refill.returns:
-            local.return_next, local.return_left = refill.returns_start, refill.returns
-            local.return_end_ms, local.block_taken = refill.returns_end_ms, self.clock.monotonic()
-        elif local.return_left > 0 and refill.opening == 0:
-            # Room again: the return times left over are not needed (their tail went back in the write).
-            local.return_left, local.block = 0, max(1, local.block // 2)
+            local.returns = sorted(set(local.returns) | set(refill.returns))
+            local.block_taken = self.clock.monotonic()
+        elif gave_back and refill.opening == 0:
+            # Room again: the return times left over were not needed (they went back in the write).
+            local.block = max(1, local.block // 2)
 
     def _release(self, user: str) -> None:
         local = self._local(user)
@@ -460,15 +474,18 @@ class SharedBudget:
             # Idle: hand the slots back at once, and the tokens in hand with them (valid or not).
             give_back = (local.tokens_bucket, local.tokens) if local.tokens > 0 else None
             local.tokens = 0
+            unused, local.returns = local.returns, []  # and the return times in hand (holes if the write fails)
             local.refilling = True
         try:
-            refill: _Refill | None = self._refill(user, 0, 0, 0, give_back=give_back)
+            refill: _Refill | None = self._refill(user, 0, 0, 0, give_back=give_back, unused=unused)
         except Exception as exc:  # noqa: BLE001 - the lease then lapses on its own within lease_seconds
             log.warning("Could not hand BC budget slots back: %s", exc)
             refill = None
         with local.cond:
             local.refilling = False
             if refill is not None:
+                if unused and refill.opening != 0:  # not given back (BC's Retry-After holds): still ours
+                    local.returns = sorted(set(local.returns) | set(unused))
                 self._apply(local, refill)
             local.cond.notify_all()
 
@@ -486,12 +503,12 @@ class SharedBudget:
 
     def _refill(self, user: str, want_slots: int, want_tokens: int, in_flight: int, *,
                 give_back: tuple[int, int] | None = None, want_returns: int = 0,
-                tail: tuple[int, int] | None = None, probe: bool = False) -> _Refill:
+                unused: list[float] | None = None, probe: bool = False) -> _Refill:
         """One guarded update of the user's row: lease up to `want_slots` slots (renewing ours), take up to
         `want_tokens` tokens, give `give_back` = (bucket, tokens) back unused; when the rate window is closed
-        for longer than `max_wait`, reserve `want_returns` return times; when it is open, give the `tail` =
-        (end, next) of our last reservation back if nobody reserved after it. What we got and, if not
-        enough, when room opens."""
+        for longer than `rate_wait` (or `probe`), reserve `want_returns` return times (the earliest free
+        ones first); when there is room, give the return times `unused` (epoch s) back to the schedule. What
+        we got and, if not enough, when room opens."""
         started = self.clock.monotonic()
         limits, owner = self.limits, self.owner
         result: list[_Refill] = []
@@ -511,6 +528,7 @@ class SharedBudget:
                      if isinstance(v, (int, float)) and v > now_ms and k != owner}
             paused = float(state.get("pausedUntil") or 0) / 1000  # type: ignore[arg-type]
             return_at_in = int(state.get("returnAt") or 0)  # type: ignore[call-overload]
+            free_in = state.get("returnFree") if isinstance(state.get("returnFree"), list) else []
             until = now + self.lease_seconds
             # Fair shares: the slots are split evenly between the instances that hold or want some; an
             # instance may use more than its share only while no other instance is short of its own.
@@ -565,24 +583,37 @@ class SharedBudget:
                     openings.extend([at] * min(grants[b], _MAX_OPENINGS - len(openings)))
             soon = sum(1 for at in openings if at <= now + self.rate_wait)
             return_at = return_at_in if return_at_in > now_ms else 0
-            start, reserved = 0.0, 0
+            free = sorted(int(t) for t in free_in if isinstance(t, (int, float)) and now_ms <= t < return_at)
+            reserved: list[float] = []
             if rate_closed and want_returns and (probe or opening - now > self.rate_wait):
-                # The user's one return schedule: the next free return time, one `spacing` apart, never
-                # before the opening (work returning then finds the room the budget admits).
+                # The user's one return schedule: the earliest free return times handed back by others (not
+                # before the opening: work returning then finds the room the budget admits), then the next
+                # ones at its end, one `spacing` apart, never before the opening.
+                taken = [t for t in free if t >= opening * 1000][:want_returns]
+                free = [t for t in free if t not in taken]
+                reserved = [t / 1000 for t in taken]
                 start = max(return_at / 1000, opening)
-                if start - now <= MAX_SPREAD:
-                    reserved = want_returns
-                    return_at = round((start + reserved * self.spacing) * 1000)
-            elif tail is not None and opening == 0 and return_at == tail[0]:
-                return_at = tail[1] if tail[1] > now_ms else 0  # nobody reserved after us: the tail is free
+                if len(reserved) < want_returns and start - now <= MAX_SPREAD:
+                    more = want_returns - len(reserved)
+                    reserved += [start + i * self.spacing for i in range(more)]
+                    return_at = round((start + more * self.spacing) * 1000)
+            elif unused and opening == 0:
+                # Room for us: the return times we reserved and did not hand out are free for others' refusals.
+                free = sorted(set(free) | {round(t * 1000) for t in unused if now_ms <= t * 1000 < return_at})
+                while free and return_at - free[-1] <= self.spacing * 1000 + 1:
+                    return_at = free.pop()  # the end of the schedule: it shrinks
+            free = free[-_MAX_FREE:]
             result.append(_Refill(slots, until, tokens, now + self.token_seconds, bucket, opening, paused,
-                                  bool(rate_closed), soon, tuple(openings), start, reserved,
-                                  return_at if reserved else 0))
+                                  bool(rate_closed), soon, tuple(openings), tuple(reserved)))
             new_state: JsonObject = {"leases": leases, "grants": grants, "wants": wants,  # type: ignore[dict-item]
                                      "pausedUntil": state.get("pausedUntil") or 0, "returnAt": return_at}
-            if new_state == {"leases": leases_in, "grants": grants_in, "wants": wants_in,
-                             "pausedUntil": state.get("pausedUntil") or 0, "returnAt": return_at_in} \
-                    and etag is not None:
+            if free or free_in:
+                new_state["returnFree"] = free  # type: ignore[assignment]
+            old_state = {"leases": leases_in, "grants": grants_in, "wants": wants_in,
+                         "pausedUntil": state.get("pausedUntil") or 0, "returnAt": return_at_in}
+            if free_in:
+                old_state["returnFree"] = free_in
+            if new_state == old_state and etag is not None:
                 return None  # nothing to change
             return new_state, etag
 

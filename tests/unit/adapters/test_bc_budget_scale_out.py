@@ -187,3 +187,22 @@ def test_a_check_refuses_work_whose_turn_at_the_next_openings_is_taken_by_reques
         budget.check(USER)
 
     _let_them_through(clock, threads, permits)
+
+
+
+def test_a_refusal_takes_the_earliest_return_time_another_instance_reserved_and_did_not_need():
+    clock = FakeClock()
+    limits = BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60)
+    first, second, third = _instances(3, limits, clock)
+    running = first.acquire(USER)
+    for _ in range(9):
+        second.acquire(USER).release()  # the window is used up
+    first_return = _refused_at(first, clock)  # first reserves a block of 2 return times, hands out 1
+    second_return = _refused_at(second, clock)  # second's block comes after first's
+    running.release()  # first goes idle: the return time it did not hand out goes back to the schedule
+
+    third_return = _refused_at(third, clock)
+
+    # The hole first left between the two blocks, not a time after the end of the schedule.
+    assert second_return == pytest.approx(first_return + 2 * first.spacing, abs=0.002)
+    assert third_return == pytest.approx(first_return + first.spacing, abs=0.002)
