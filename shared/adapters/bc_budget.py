@@ -61,14 +61,13 @@ number of instances, rather than all at the opening (or N times too fast with on
 where most of it would be refused again. Return times a process reserved and no longer needs (a look found
 room for it, or it went idle) go back in that write: the tail of the schedule shrinks when they are its
 end, else they are kept in `returnFree`, and a block reserved later takes the earliest free ones (not
-before the opening, not past) before it extends `returnAt`. So a refusal that comes while the schedule has
-holes (a message refused again when its opening was taken, say) fills the earliest of them instead of going
+before the opening, not past) before it extends `returnAt`. So refusals that reserve while the schedule has
+holes (a message refused again when its opening was taken, say) fill the earliest of them instead of going
 to the back of the schedule, and an opening reserved by one process and not needed is used by another's
 refusal rather than passing unused. The schedule is advice on when to come back; it never admits a request
 (slots and tokens alone do), so it cannot put more than the window at BC nor more than `max_in_flight` in
-flight. A return time handed back while another thread of its process hands it to a refusal at the same
-moment cannot happen: the write's thread takes the unused times out of the hand first, and puts them back
-if the look found the window still closed.
+flight. No return time is both handed back and handed to a refusal: the writing thread takes the unused
+times out of the hand before the write, and puts them back if the look found no room.
 """
 
 from __future__ import annotations
@@ -363,8 +362,8 @@ class SharedBudget:
     def _refill_locked(self, local: _Local, user: str, *, want_slots: int, probe: bool = False) -> _Refill:
         """One look at storage for `want_slots` slots and, when this process has no usable token, tokens for
         the requests waiting (called holding local.cond, which is released for the storage call). Tokens in
-        hand that can no longer be used (lapsed) go back to their bucket in the same write; so does the tail
-        of a return block this process no longer needs. When the look finds the rate window closed, it
+        hand that can no longer be used (lapsed) go back to their bucket in the same write; so do the return
+        times in hand when the look finds room (this process no longer needs them). When the look finds the rate window closed, it
         reserves a block of return times from the user's schedule (`probe`: only that, no tokens)."""
         now = self._now()
         usable = local.tokens > 0 and local.tokens_until > now
