@@ -3,7 +3,6 @@ runs both. Several `SharedBudget`s on the same rows stand for several instances 
 
 from __future__ import annotations
 
-import datetime as _dt
 import threading
 import time
 
@@ -13,31 +12,12 @@ from shared.adapters import ensure_table
 from shared.adapters.bc_budget import InMemoryRequestBudget, MemoryRows, SharedBudget, TableRequestBudget
 from shared.bc import BudgetExhausted, BudgetLimits, budget_user
 from shared.clock import SYSTEM_CLOCK
+from tests._clock import ManualClock
 
 pytestmark = pytest.mark.integration
 
 USER = budget_user("contoso.onmicrosoft.com", client_id="11111111-2222-4333-8444-555555555555")
 OTHER_USER = budget_user("fabrikam.onmicrosoft.com", client_id="11111111-2222-4333-8444-555555555555")
-T0 = _dt.datetime(2026, 11, 20, 12, 0, tzinfo=_dt.timezone.utc)
-
-
-class FakeClock:
-    """Wall time that moves only when told (the budget's expiries); monotonic time stands still."""
-
-    def __init__(self) -> None:
-        self.moment = T0
-
-    def now(self) -> _dt.datetime:
-        return self.moment
-
-    def monotonic(self) -> float:
-        return 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.moment += _dt.timedelta(seconds=seconds)
-
-    def advance(self, seconds: float) -> None:
-        self.moment += _dt.timedelta(seconds=seconds)
 
 
 @pytest.fixture(params=["table", "memory"])
@@ -104,7 +84,7 @@ def test_a_steady_stream_costs_less_than_one_storage_transaction_per_request(ins
 
 
 def test_a_dead_instances_slots_are_free_again_when_its_lease_ends(instances):
-    clock = FakeClock()
+    clock = ManualClock()
     limits = BudgetLimits(max_in_flight=2, requests_per_window=1000, window_seconds=300)
     dead = instances(limits, clock=clock, lease_seconds=15.0, max_wait=0.0)
     alive = instances(limits, clock=clock, lease_seconds=15.0, max_wait=0.0)
@@ -120,7 +100,7 @@ def test_a_dead_instances_slots_are_free_again_when_its_lease_ends(instances):
 
 
 def test_an_idle_instance_hands_its_slots_back_at_once(instances):
-    clock = FakeClock()
+    clock = ManualClock()
     limits = BudgetLimits(max_in_flight=2, requests_per_window=1000, window_seconds=300)
     first = instances(limits, clock=clock, lease_seconds=60.0, max_wait=0.0)
     second = instances(limits, clock=clock, lease_seconds=60.0, max_wait=0.0)
@@ -132,7 +112,7 @@ def test_an_idle_instance_hands_its_slots_back_at_once(instances):
 
 
 def test_the_rate_window_is_shared_and_reopens_when_the_oldest_grant_ages_out(instances):
-    clock = FakeClock()
+    clock = ManualClock()
     limits = BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60)
     first = instances(limits, clock=clock, max_wait=0.0)
     second = instances(limits, clock=clock, max_wait=0.0)
@@ -149,7 +129,7 @@ def test_the_rate_window_is_shared_and_reopens_when_the_oldest_grant_ages_out(in
 
 
 def test_a_429_holds_every_instance_off_for_its_retry_after(instances):
-    clock = FakeClock()
+    clock = ManualClock()
     limits = BudgetLimits()
     first = instances(limits, clock=clock, max_wait=0.0)
     second = instances(limits, clock=clock, max_wait=0.0)
@@ -162,7 +142,7 @@ def test_a_429_holds_every_instance_off_for_its_retry_after(instances):
 
 
 def test_bc_users_have_budgets_of_their_own(instances):
-    clock = FakeClock()
+    clock = ManualClock()
     limits = BudgetLimits(max_in_flight=1, requests_per_window=1, window_seconds=60)
     budget = instances(limits, clock=clock, max_wait=0.0)
     budget.acquire(USER)
@@ -171,7 +151,7 @@ def test_bc_users_have_budgets_of_their_own(instances):
 
 
 def test_refusals_while_the_window_is_closed_are_spread_at_the_pace_the_budget_admits(instances):
-    clock = FakeClock()
+    clock = ManualClock()
     limits = BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60)
     budget = instances(limits, clock=clock, max_wait=0.0)
     for _ in range(10):

@@ -11,36 +11,17 @@ import pytest
 
 from shared.adapters.bc_budget import InMemoryRequestBudget, MemoryRows
 from shared.bc import BudgetExhausted, BudgetLimits, budget_user
+from tests._clock import T0, ManualClock
 
 USER = budget_user("contoso.onmicrosoft.com", client_id="11111111-2222-4333-8444-555555555555")
-T0 = _dt.datetime(2026, 11, 20, 12, 0, tzinfo=_dt.timezone.utc)
 
 
-class FakeClock:
-    """Wall time that moves only when told; monotonic time stands still."""
-
-    def __init__(self) -> None:
-        self.moment = T0
-
-    def now(self) -> _dt.datetime:
-        return self.moment
-
-    def monotonic(self) -> float:
-        return 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.moment += _dt.timedelta(seconds=seconds)
-
-    def advance(self, seconds: float) -> None:
-        self.moment += _dt.timedelta(seconds=seconds)
-
-
-def _instances(count: int, limits: BudgetLimits, clock: FakeClock):
+def _instances(count: int, limits: BudgetLimits, clock: ManualClock):
     rows = MemoryRows()
     return [InMemoryRequestBudget(limits=limits, clock=clock, rows=rows, max_wait=0.0) for _ in range(count)]
 
 
-def _refused_at(budget, clock: FakeClock) -> float:
+def _refused_at(budget, clock: ManualClock) -> float:
     """The epoch second a refusal tells the caller to come back at."""
     with pytest.raises(BudgetExhausted) as refused:
         budget.acquire(USER)
@@ -48,7 +29,7 @@ def _refused_at(budget, clock: FakeClock) -> float:
 
 
 def test_tokens_an_instance_took_and_did_not_use_go_back_to_the_budget_when_it_goes_idle():
-    clock = FakeClock()
+    clock = ManualClock()
     first, second, third = _instances(3, BudgetLimits(max_in_flight=5, requests_per_window=3, window_seconds=60),
                                       clock)
     running = first.acquire(USER)  # 1 token
@@ -63,7 +44,7 @@ def test_tokens_an_instance_took_and_did_not_use_go_back_to_the_budget_when_it_g
 
 
 def test_tokens_that_lapsed_unused_go_back_to_the_budget_in_the_next_write():
-    clock = FakeClock()
+    clock = ManualClock()
     limits = BudgetLimits(max_in_flight=5, requests_per_window=6, window_seconds=60)
     first, second = _instances(2, limits, clock)
     held = [first.acquire(USER), first.acquire(USER)]  # 1 + 2 tokens granted, 1 left in hand
@@ -78,7 +59,7 @@ def test_tokens_that_lapsed_unused_go_back_to_the_budget_in_the_next_write():
 
 
 def test_two_instances_refused_while_the_window_is_closed_share_one_return_schedule():
-    clock = FakeClock()
+    clock = ManualClock()
     limits = BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60)
     first, second = _instances(2, limits, clock)
     for _ in range(10):
@@ -96,7 +77,7 @@ def test_two_instances_refused_while_the_window_is_closed_share_one_return_sched
 
 
 def test_a_budget_known_to_be_closed_refuses_a_check_at_once_without_a_storage_call():
-    clock = FakeClock()
+    clock = ManualClock()
     [budget] = _instances(1, BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60), clock)
     for _ in range(10):
         budget.acquire(USER).release()
@@ -111,7 +92,7 @@ def test_a_budget_known_to_be_closed_refuses_a_check_at_once_without_a_storage_c
 
 
 def test_a_check_of_a_budget_with_room_or_never_seen_lets_the_work_go_on():
-    clock = FakeClock()
+    clock = ManualClock()
     [budget] = _instances(1, BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60), clock)
     budget.check(USER)  # never seen: nothing known, nothing asked of storage
     budget.acquire(USER).release()
@@ -122,7 +103,7 @@ def test_a_check_of_a_budget_with_room_or_never_seen_lets_the_work_go_on():
 
 
 def test_a_request_is_refused_rather_than_held_when_the_rate_window_opens_only_after_two_request_intervals():
-    clock = FakeClock()
+    clock = ManualClock()
     limits = BudgetLimits(max_in_flight=5, requests_per_window=600, window_seconds=60)
     rows = MemoryRows()
     first = InMemoryRequestBudget(limits=limits, clock=clock, rows=rows, max_wait=2.0)
@@ -144,7 +125,7 @@ def _two_waiting_for_the_next_openings():
     import threading
     import time
 
-    clock = FakeClock()
+    clock = ManualClock()
     limits = BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60)
     budget = InMemoryRequestBudget(limits=limits, clock=clock, max_wait=2.0)
     for _ in range(10):  # one grant a second
@@ -163,7 +144,7 @@ def _two_waiting_for_the_next_openings():
     return budget, clock, threads, permits
 
 
-def _let_them_through(clock: FakeClock, threads, permits) -> None:
+def _let_them_through(clock: ManualClock, threads, permits) -> None:
     clock.advance(2.0)
     for t in threads:
         t.join(timeout=5)
@@ -191,7 +172,7 @@ def test_a_check_refuses_work_whose_turn_at_the_next_openings_is_taken_by_reques
 
 
 def test_a_refusal_takes_the_earliest_return_time_another_instance_reserved_and_did_not_need():
-    clock = FakeClock()
+    clock = ManualClock()
     limits = BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60)
     first, second, third = _instances(3, limits, clock)
     running = first.acquire(USER)
