@@ -52,6 +52,14 @@ def _start_sandbox(state_dir: str) -> tuple[subprocess.Popen, str]:
     return child, line.split("ready on ", 1)[1].split()[0]
 
 
+def _stop_sandbox(child: subprocess.Popen) -> None:
+    child.terminate()
+    try:
+        child.wait(10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+
+
 def _connector(store: Any, name: str, source: str, company_id: str) -> None:
     from sandbox import constants
     from shared.connectors import ConnectorRecord, parse_connector_settings
@@ -174,11 +182,7 @@ def run(sizes: tuple[int, ...] = SIZES, *, sources: tuple[str, ...] = SOURCES, q
                   f"({results['queue_sample']['messages_per_second']}/s)", flush=True)
         finally:
             azurite.stop()
-            sandbox.terminate()
-            try:
-                sandbox.wait(10)
-            except subprocess.TimeoutExpired:
-                sandbox.kill()
+            _stop_sandbox(sandbox)
             if previous is None:
                 os.environ.pop("REQUESTS_CA_BUNDLE", None)
             else:

@@ -25,7 +25,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
@@ -33,7 +32,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from benchmarks.expense_import import _start_sandbox  # one way to start the sandbox process
+from benchmarks.expense_import import _start_sandbox, _stop_sandbox  # one way to start and stop the sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -214,11 +213,7 @@ def run(*, postings: int = 50, delay: float = 30.0, polling: float | None = None
             if host is not None:
                 host.stop()
             azurite.stop()
-            sandbox.terminate()
-            try:
-                sandbox.wait(10)
-            except subprocess.TimeoutExpired:
-                sandbox.kill()
+            _stop_sandbox(sandbox)
     return results
 
 

@@ -284,20 +284,29 @@ class EntraEndpoints:
             body["client_info"] = self._tokens.client_info(user.object_id, tenant_id)
         return _token_json(body)
 
-    # -- authorize endpoint -------------------------------------------------------------------------
-
-    def _authorize(self, ctx: "_Ctx", tenant_ref: str) -> Response:
-        args = ctx.request.args
+    def _requesting_app(self, ctx: "_Ctx", tenant_ref: str) -> "tuple[Tenant | None, App] | Response":
+        """The tenant of the URL (None for `common`/`organizations`) and the app of `client_id`, or the error
+        page Entra shows when either is unknown or the app cannot sign in there (before any redirect)."""
         well_known = self._directory.is_well_known(tenant_ref)
         tenant = None if well_known else self._directory.tenant(tenant_ref)
         if tenant is None and not well_known:
             return ctx.error_page(_tenant_not_found(tenant_ref))
-        client_id = args.get("client_id")
+        client_id = ctx.request.args.get("client_id")
         if not client_id:
             return ctx.error_page(_missing("client_id"))
         app = self._directory.app(client_id)
         if app is None or (tenant is not None and not self._directory.app_can_sign_in(app, tenant)):
             return ctx.error_page(_app_not_found(client_id, tenant.display_name if tenant else tenant_ref))
+        return tenant, app
+
+    # -- authorize endpoint -------------------------------------------------------------------------
+
+    def _authorize(self, ctx: "_Ctx", tenant_ref: str) -> Response:
+        args = ctx.request.args
+        found = self._requesting_app(ctx, tenant_ref)
+        if isinstance(found, Response):
+            return found
+        tenant, app = found
         redirect_uri = args.get("redirect_uri")
         if not redirect_uri:
             return ctx.error_page(EntraError("invalid_request", 900971, "No reply address provided."))
@@ -457,16 +466,10 @@ class EntraEndpoints:
         """The admin consent page. Without redirect_uri, Entra uses the app's registered reply URL (the v1
         form `/{tenant}/adminconsent?client_id=` that docs/deploy.md sends an administrator)."""
         args = ctx.request.args
-        well_known = self._directory.is_well_known(tenant_ref)
-        tenant = None if well_known else self._directory.tenant(tenant_ref)
-        if tenant is None and not well_known:
-            return ctx.error_page(_tenant_not_found(tenant_ref))
-        client_id = args.get("client_id")
-        if not client_id:
-            return ctx.error_page(_missing("client_id"))
-        app = self._directory.app(client_id)
-        if app is None or (tenant is not None and not self._directory.app_can_sign_in(app, tenant)):
-            return ctx.error_page(_app_not_found(client_id, tenant.display_name if tenant else tenant_ref))
+        found = self._requesting_app(ctx, tenant_ref)
+        if isinstance(found, Response):
+            return found
+        tenant, app = found
         redirect_uri = args.get("redirect_uri") or (app.redirect_uris[0] if app.redirect_uris else "")
         if not redirect_uri:
             return ctx.error_page(EntraError("invalid_request", 900971, "No reply address provided."))

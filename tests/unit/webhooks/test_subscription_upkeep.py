@@ -11,31 +11,19 @@ from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.adapters.secrets import InMemorySecretStore, webhook_state_name
 from shared.adapters.webhook_subscriptions import InMemorySubscriptionStore
 from shared.bc import BcValidationError
-from shared.clock import SYSTEM_CLOCK, iso
+from shared.clock import iso
 from shared.connectors import ConnectorRecord, parse_connector_settings
 from shared.webhooks import WebhookOptions, WebhookSubscriptions
+from tests._clock import FixedClock
 
 COMPANY = "11111111-2222-3333-4444-555555555555"
 NOW = _dt.datetime(2026, 11, 2, 10, tzinfo=_dt.timezone.utc)
 
 
-@dataclass
-class _Clock:
-    at: _dt.datetime = NOW
-
-    def now(self) -> _dt.datetime:
-        return self.at
-
-    def monotonic(self) -> float:
-        return SYSTEM_CLOCK.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        pass
-
 
 @dataclass
 class _Bc:
-    clock: _Clock
+    clock: FixedClock
     refuse: bool = False
     subs: dict[str, dict] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
@@ -71,7 +59,7 @@ class _Bc:
 
 
 def _world(refuse: bool = False, **expenses):
-    clock = _Clock()
+    clock = FixedClock(NOW)
     record = ConnectorRecord(
         name="acme", status="connected", company_id=COMPANY, company_name="CRONUS", tax_mode="salesTax",
         refresh_token_expires_at=None,

@@ -12,9 +12,11 @@ import pytest
 
 from shared.adapters.secrets import InMemorySecretStore, webhook_state_name
 from shared.adapters.webhook_subscriptions import InMemoryImportRequestRows, InMemoryRequestQueue
-from shared.clock import SYSTEM_CLOCK
 from shared.errors import InvalidInput, NotFound
 from shared.webhooks import ExpenseNotifications, notification_base
+from tests._clock import FixedClock
+
+NOW = _dt.datetime(2026, 11, 2, 10, tzinfo=_dt.timezone.utc)
 
 SANDBOX = "https://127.0.0.1:8443"
 CLOUD = "https://api.businesscentral.dynamics.com"
@@ -52,27 +54,14 @@ class _Importer:
         return _Summary(self.statuses.pop(0) if self.statuses else "completed")
 
 
-@dataclass
-class _Clock:
-    at: _dt.datetime = field(default_factory=lambda: _dt.datetime(2026, 11, 2, 10, tzinfo=_dt.timezone.utc))
 
-    def now(self) -> _dt.datetime:
-        return self.at
-
-    def monotonic(self) -> float:
-        return SYSTEM_CLOCK.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        pass
-
-
-def _intake(importer: _Importer | None = None, clock: _Clock | None = None):
+def _intake(importer: _Importer | None = None, clock: FixedClock | None = None):
     secrets = InMemorySecretStore()
     secrets.set_secret(webhook_state_name("acme"), "s3cret-state")
     queue = InMemoryRequestQueue()
     rows = InMemoryImportRequestRows()
     intake = ExpenseNotifications(connectors=None, secrets=secrets, rows=rows, queue=queue,  # type: ignore[arg-type]
-                                  importer=importer or _Importer(), clock=clock or _Clock())
+                                  importer=importer or _Importer(), clock=clock or FixedClock(NOW))
     return intake, queue, rows
 
 
@@ -149,7 +138,7 @@ def test_a_notification_during_a_run_queues_one_further_run_and_no_more():
 
 
 def test_a_queued_flag_whose_message_was_lost_stops_coalescing_after_ten_minutes():
-    clock = _Clock()
+    clock = FixedClock(NOW)
     intake, queue, _ = _intake(clock=clock)
     intake.request_run("acme")
     assert intake.request_run("acme") is False
@@ -187,7 +176,7 @@ def test_refused_notifications_do_not_turn_into_a_key_vault_read_each():
     secrets = _CountingSecrets()
     secrets.set_secret(webhook_state_name("acme"), "s3cret-state")
     intake = ExpenseNotifications(connectors=None, secrets=secrets, rows=InMemoryImportRequestRows(),  # type: ignore[arg-type]
-                                  queue=InMemoryRequestQueue(), importer=_Importer(), clock=_Clock())
+                                  queue=InMemoryRequestQueue(), importer=_Importer(), clock=FixedClock(NOW))
     intake.receive("acme", _body("s3cret-state"))
     for _ in range(20):
         with pytest.raises(NotFound):
