@@ -68,6 +68,16 @@ refusal rather than passing unused. The schedule is advice on when to come back;
 (slots and tokens alone do), so it cannot put more than the window at BC nor more than `max_in_flight` in
 flight. No return time is both handed back and handed to a refusal: the writing thread takes the unused
 times out of the hand before the write, and puts them back if the look found no room.
+
+**New work goes behind.** Deferred work comes back marked as such (`shared.messages.wrap_deferred`), and
+`check(user, new_work=True)` refuses new work while the schedule is booked past `rate_wait` (the row's
+`returnAt`, as this process's last look saw it), with a return time at the schedule's end (or the earliest
+hole): the room the budget admits until then is promised to the work deferred before. A BC user's work is
+so taken in turn, and each new message of a flooding user costs a cheap deferral (return times in hand, a
+look per block of them), not a connector read, a ledger claim and a look; the hosts get through a flood to
+other users' messages behind it at the rate they can re-send messages. Work coming back (`new_work=False`)
+is judged by the window alone, as before. The end of the schedule passes with the time it stands for, so
+new work meets an open budget again as soon as the deferred work is due.
 """
 
 from __future__ import annotations
@@ -158,6 +168,7 @@ class _Local:
     rate_known_until: float = 0.0  # epoch seconds: the knowledge is good until then
     rate_openings: tuple[float, ...] = ()  # when the window admits its next requests (epoch s, one per request)
     rate_waiting: int = 0  # this process's requests waiting for them
+    schedule_end: float = 0.0  # epoch seconds: the end of the user's return schedule (`returnAt`), last look
 
 
 @dataclass
@@ -173,6 +184,7 @@ class _Refill:
     soon: int  # then: requests the window admits within `rate_wait` (grants aging out by then)
     openings: tuple[float, ...] = ()  # ... and when, within `2 * rate_wait` (one entry per request, at most 64)
     returns: tuple[float, ...] = ()  # return times reserved (epoch seconds, ascending)
+    return_at: float = 0.0  # the end of the user's return schedule after the write (epoch seconds; 0: none)
 
 
 class _Permit:
@@ -292,13 +304,16 @@ class SharedBudget:
                     local.rate_waiting -= 1
                 local.waiters -= 1
 
-    def check(self, user: str) -> None:
+    def check(self, user: str, *, new_work: bool) -> None:
         """Raise BudgetExhausted at once, with the next return time of the user's schedule, when the budget is
         known (from this process's last look) to stay closed for longer than `rate_wait`, or its next room is
-        already waited for by this process's requests; else return. Costs no storage call while return
-        times reserved earlier are in hand, one write when a block of them has to be reserved. For work
-        that can be put back cheaply before it does anything (an export message before its connector read
-        and ledger claim)."""
+        already waited for by this process's requests, or, for `new_work`, when the schedule is booked past
+        `rate_wait`: work deferred before was promised the room until then, and new work goes behind it (in
+        order within the BC user; and a flood of one user's messages costs the other users' messages behind
+        it in the queue one cheap deferral each, not a connector read, a ledger claim and a look each). Else
+        return. Costs no storage call while return times reserved earlier are in hand, one write when a block
+        of them has to be reserved. For work that can be put back cheaply before it does anything (an export
+        message before its connector read and ledger claim)."""
         with self._lock:
             local = self._users.get(user)
         if local is None:
@@ -307,10 +322,19 @@ class SharedBudget:
         with local.cond:
             while local.refilling and self.clock.monotonic() < deadline:
                 local.cond.wait(0.05)
-            now = self._now()
-            closed = max(local.closed_until, local.paused_until)
             if local.refilling:
                 return
+            now = self._now()
+            if new_work and local.schedule_end - now > self.rate_wait:
+                self._drop_past_returns(local)
+                if not local.returns:
+                    self._refill_locked(local, user, want_slots=min(self.limits.max_in_flight, local.held),
+                                        probe=True, behind=True)
+                    now = self._now()
+                if local.schedule_end - now > self.rate_wait:  # still booked (the look reserved at its end)
+                    # No return time in hand only when the schedule reaches `MAX_SPREAD` ahead: come back then.
+                    self._refuse(local, 0.0 if local.returns else local.schedule_end - now, scheduled=True)
+            closed = max(local.closed_until, local.paused_until)
             if closed - now > self.rate_wait:
                 self._drop_past_returns(local)
                 if not local.returns:
@@ -359,12 +383,14 @@ class SharedBudget:
         return local.in_flight < local.held and local.lease_until > now and local.tokens > 0 \
             and local.tokens_until > now
 
-    def _refill_locked(self, local: _Local, user: str, *, want_slots: int, probe: bool = False) -> _Refill:
+    def _refill_locked(self, local: _Local, user: str, *, want_slots: int, probe: bool = False,
+                       behind: bool = False) -> _Refill:
         """One look at storage for `want_slots` slots and, when this process has no usable token, tokens for
         the requests waiting (called holding local.cond, which is released for the storage call). Tokens in
         hand that can no longer be used (lapsed) go back to their bucket in the same write; so do the return
         times in hand when the look finds room (this process no longer needs them). When the look finds the rate window closed, it
-        reserves a block of return times from the user's schedule (`probe`: only that, no tokens)."""
+        reserves a block of return times from the user's schedule (`probe`: only that, no tokens; `behind`: also
+        when the schedule is booked, for new work)."""
         now = self._now()
         usable = local.tokens > 0 and local.tokens_until > now
         # The demand of the next token term: the requests waiting now, and those in flight, whose threads
@@ -383,7 +409,7 @@ class SharedBudget:
         kept = unused  # until the write says they went back
         try:
             refill = self._refill(user, want_slots, want_tokens, local.in_flight, give_back=give_back,
-                                  want_returns=want_returns, unused=unused, probe=probe)
+                                  want_returns=want_returns, unused=unused, probe=probe, behind=behind)
             if refill.opening == 0:
                 kept = []
         finally:
@@ -443,6 +469,7 @@ class SharedBudget:
 
     def _apply(self, local: _Local, refill: _Refill, *, gave_back: bool = False) -> None:
         local.held, local.lease_until = refill.held, refill.lease_until
+        local.schedule_end = refill.return_at
         if refill.tokens:
             local.tokens, local.tokens_until, local.tokens_bucket = \
                 refill.tokens, refill.tokens_until, refill.tokens_bucket
@@ -502,12 +529,13 @@ class SharedBudget:
 
     def _refill(self, user: str, want_slots: int, want_tokens: int, in_flight: int, *,
                 give_back: tuple[int, int] | None = None, want_returns: int = 0,
-                unused: list[float] | None = None, probe: bool = False) -> _Refill:
+                unused: list[float] | None = None, probe: bool = False, behind: bool = False) -> _Refill:
         """One guarded update of the user's row: lease up to `want_slots` slots (renewing ours), take up to
         `want_tokens` tokens, give `give_back` = (bucket, tokens) back unused; when the rate window is closed
-        for longer than `rate_wait` (or `probe`), reserve `want_returns` return times (the earliest free
-        ones first); when there is room, give the return times `unused` (epoch s) back to the schedule. What
-        we got and, if not enough, when room opens."""
+        for longer than `rate_wait` (or `probe`), or (`behind`: for new work) the return schedule is booked
+        past `rate_wait`, reserve `want_returns` return times (the earliest free ones first); when there is
+        room, give the return times `unused` (epoch s) back to the schedule. What we got and, if not enough,
+        when room opens."""
         started = self.clock.monotonic()
         limits, owner = self.limits, self.owner
         result: list[_Refill] = []
@@ -584,7 +612,9 @@ class SharedBudget:
             return_at = return_at_in if return_at_in > now_ms else 0
             free = sorted(int(t) for t in free_in if isinstance(t, (int, float)) and now_ms <= t < return_at)
             reserved: list[float] = []
-            if rate_closed and want_returns and (probe or opening - now > self.rate_wait):
+            # New work while work deferred before is promised the room up to the schedule's end: it goes behind.
+            booked = behind and return_at - now_ms > self.rate_wait * 1000
+            if want_returns and (booked or (rate_closed and (probe or opening - now > self.rate_wait))):
                 # The user's one return schedule: the earliest free return times handed back by others (not
                 # before the opening: work returning then finds the room the budget admits), then the next
                 # ones at its end, one `spacing` apart, never before the opening.
@@ -603,7 +633,7 @@ class SharedBudget:
                     return_at = free.pop()  # the end of the schedule: it shrinks
             free = free[-_MAX_FREE:]
             result.append(_Refill(slots, until, tokens, now + self.token_seconds, bucket, opening, paused,
-                                  bool(rate_closed), soon, tuple(openings), tuple(reserved)))
+                                  bool(rate_closed), soon, tuple(openings), tuple(reserved), return_at / 1000))
             new_state: JsonObject = {"leases": leases, "grants": grants, "wants": wants,  # type: ignore[dict-item]
                                      "pausedUntil": state.get("pausedUntil") or 0, "returnAt": return_at}
             if free or free_in:

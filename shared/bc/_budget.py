@@ -10,7 +10,10 @@ the key is the BC user (`budget_user(...)`), never the connector.
 `acquire(user)` returns a `Permit` (release it when BC has answered) or raises `BudgetExhausted` with
 `retry_after` = seconds until the budget's next opening, when that is further away than the caller should
 block a worker for. The queue functions then put their message back with that visibility delay.
-`check(user)` raises the same at once, without taking anything, when the budget is already known to be closed.
+`check(user, new_work=...)` raises the same at once, without taking anything, when the budget is already known
+to be closed, or (new work) when its room is already promised to work deferred before: new work queues
+behind the deferred work of its BC user, so a flood of one user's messages costs other users' messages behind
+it in the queue only a cheap deferral each.
 `throttled(user, seconds)` tells the budget that BC answered 429 anyway: every instance holds off that long.
 
 The adapter on Table Storage (with its in-memory twin) is `shared.adapters.bc_budget`; `UnlimitedBudget`
@@ -61,10 +64,12 @@ class RequestBudget(Protocol):
         opens only later than a worker should wait."""
         ...
 
-    def check(self, user: str) -> None:
+    def check(self, user: str, *, new_work: bool) -> None:
         """Raise BudgetExhausted(retry_after) at once when `user`'s budget is already known to be closed for
-        longer than a worker should wait; else return (`acquire` decides). For work that can be put back
-        before it costs anything (an export message before its connector read and ledger claim)."""
+        longer than a worker should wait, or, for `new_work` (not deferred work coming back at the time it was
+        promised), when the budget's next room is already promised to work deferred before it; else return
+        (`acquire` decides). For work that can be put back before it costs anything (an export message before
+        its connector read and ledger claim)."""
         ...
 
     def throttled(self, user: str, seconds: float) -> None:
@@ -112,7 +117,7 @@ class UnlimitedBudget:
             self.peak[user] = max(self.peak.get(user, 0), count)
         return _Counted(self, user)
 
-    def check(self, user: str) -> None:
+    def check(self, user: str, *, new_work: bool) -> None:
         return None
 
     def throttled(self, user: str, seconds: float) -> None:

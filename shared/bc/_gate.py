@@ -86,9 +86,10 @@ class ConnectorGates:
             permit.release()
             semaphore.release()
 
-    def check(self, key: str) -> None:
-        """Raises BudgetExhausted at once when `key`'s budget is known to be closed (see RequestBudget.check)."""
-        self.budget.check(key)
+    def check(self, key: str, *, new_work: bool) -> None:
+        """Raises BudgetExhausted at once when `key`'s budget is known to be closed, or promised to deferred
+        work ahead of `new_work` (see RequestBudget.check)."""
+        self.budget.check(key, new_work=new_work)
 
     def throttled(self, key: str, seconds: float) -> None:
         """BC answered 429 anyway: the budget holds every instance's requests of `key` off `seconds`."""

@@ -28,6 +28,8 @@ class Delivery:
     text: str  # the original message text (JSON), byte for byte what the host sent
     message_id: str
     dequeue_count: int = 1
+    #: The app's own deferred copy, back at the time the BC user's budget promised it (not new work).
+    deferred: bool = False
 
 
 class LookupCache:

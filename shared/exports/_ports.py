@@ -28,9 +28,10 @@ class BcClientSource(Protocol):
         """Raises `ReconnectRequired` at once while the connector needs a consent."""
         ...
 
-    def check_budget(self, name: str) -> None:
+    def check_budget(self, name: str, *, new_work: bool) -> None:
         """Raises `BudgetExhausted` at once when the request budget of the BC user connector `name` runs as is
-        known to be used up (no storage read for the connector, no BC call); else returns."""
+        known to be used up, or (`new_work`: not a deferred copy coming back) already promised to work deferred
+        before (no storage read for the connector, no BC call); else returns."""
         ...
 
 

@@ -58,6 +58,7 @@ from shared.messages import (
     parse_data,
     parse_envelope,
     peek_identity,
+    wrap_deferred,
 )
 
 from ._claim import EntityKey, ledger_stamp, record_failure
@@ -150,9 +151,10 @@ class ExportService:
         connector, host_id, version_raw = peeked
         if connector is not None:
             try:
-                # The cheap deferral: while the connector's BC user's budget is known to be used up, the
-                # message goes back before its connector is read or its ledger claim taken.
-                self._bc_clients.check_budget(connector)
+                # The cheap deferral: while the connector's BC user's budget is known to be used up, or (new
+                # work) already promised to messages deferred before, the message goes back before its
+                # connector is read or its ledger claim taken.
+                self._bc_clients.check_budget(connector, new_work=not delivery.deferred)
             except BudgetExhausted as err:
                 return self._defer(_Subject(delivery, kind, connector, host_id, version_raw),
                                    err.retry_after or 1.0, err.code)
@@ -264,11 +266,12 @@ class ExportService:
         raise exc
 
     def _defer(self, subject: _Subject, retry_after: float, reason: str) -> Outcome:
-        """The BC user's budget is used up (or BC said 429): put the same text back on its queue, visible
-        when the budget opens again, and complete this delivery, so the worker moves on to other connectors'
-        messages. No outcome (the message is not done). The new copy starts at dequeue count 1: a deferral
-        is not an attempt (only failures count toward the poison queue). A duplicate delivery is harmless:
-        the ledger makes it `unchanged`."""
+        """The BC user's budget is used up (or BC said 429): put the message back on its queue as a deferred
+        copy (the same text, marked as returning work: `shared.messages.wrap_deferred`), visible when the budget
+        opens again, and complete this delivery, so the worker moves on to other connectors' messages. No
+        outcome (the message is not done). The new copy starts at dequeue count 1: a deferral is not an
+        attempt (only failures count toward the poison queue). A duplicate delivery is harmless: the ledger
+        makes it `unchanged`."""
         # The budget gives each refusal its own return time on the BC user's one schedule: keep it (to the
         # queue's whole seconds; a message back a little early waits for its opening in the budget). BC's
         # Retry-After is the same for every request it throttled: up to a second of jitter spreads those.
@@ -276,7 +279,9 @@ class ExportService:
             seconds = max(1, round(retry_after))
         else:
             seconds = max(1, math.ceil(retry_after + random.uniform(0, 1)))
-        self._requeue.send_text(subject.delivery.queue, subject.delivery.text, visibility_timeout=seconds)
+        copy = wrap_deferred(subject.delivery.text, return_at=self._clock.now() + _dt.timedelta(seconds=seconds),
+                             code=reason)
+        self._requeue.send_text(subject.delivery.queue, copy, visibility_timeout=seconds)
         with log_scope(outcome="deferred", errorCode=reason, delaySeconds=seconds):
             log.info("Export %s %s/%s deferred %d s: the BC user's request budget is used up (%s)", subject.kind,
                      subject.connector, subject.host_id, seconds, reason)

@@ -37,6 +37,7 @@ from ._envelope import (
     parse_envelope,
     peek_identity,
 )
+from ._deferral import Received, unwrap_deferred, wrap_deferred
 from ._errors import MessageInvalid
 from ._fields import UNSET, shorten
 from ._outbound import NOTIFICATION_EVENTS, OUTCOME_STATUSES, notification, outcome
@@ -58,6 +59,7 @@ __all__ = [
     "MessageInvalid",
     "NOTIFICATION_EVENTS",
     "PRODUCT_TYPES",
+    "Received",
     "ProductData",
     "ProjectData",
     "ProjectRef",
@@ -76,4 +78,6 @@ __all__ = [
     "parse_project",
     "peek_identity",
     "shorten",
+    "unwrap_deferred",
+    "wrap_deferred",
 ]

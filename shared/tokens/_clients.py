@@ -10,7 +10,7 @@
 Every client shares the worker's HTTP session, credential cache and gates, and takes its gate slots
 under the BC user it runs as (`shared.bc.budget_user`): the tenant and client id for app-only access, the
 consenting user (`TokenVersions.consentedBy`) for delegated access. Connectors that share a BC user share
-its budget across every instance (issue 13). `check_budget(name)` asks that budget, by the BC user the
+its budget across every instance. `check_budget(name, new_work=...)` asks that budget, by the BC user the
 connector's last client ran as (remembered for `BUDGET_KEY_SECONDS`), whether it is known to be used up, so
 an export message can be put back before its connector is read or its ledger claim taken.
 """
@@ -68,14 +68,14 @@ class BcClients:
         self._users_lock = threading.Lock()
         self._budget_keys: dict[str, tuple[str, float]] = {}  # connector -> (BC user, monotonic expiry)
 
-    def check_budget(self, name: str) -> None:
+    def check_budget(self, name: str, *, new_work: bool) -> None:
         """Raises BudgetExhausted at once when the budget of the BC user connector `name`'s last client ran as
-        (in this worker, within `BUDGET_KEY_SECONDS`) is known to be used up; no storage read for the
-        connector, no BC call. Returns when that is not known."""
+        (in this worker, within `BUDGET_KEY_SECONDS`) is known to be used up, or, for `new_work`, promised to
+        work deferred before; no storage read for the connector, no BC call. Returns when that is not known."""
         with self._users_lock:
             known = self._budget_keys.get(name)
         if known is not None and known[1] > self._clock.monotonic():
-            self._gates.check(known[0])
+            self._gates.check(known[0], new_work=new_work)
 
     def for_record(self, record: ConnectorRecord) -> BcClient:
         """A client for a stored connector in its auth mode.

@@ -9,7 +9,7 @@ import datetime as _dt
 
 import pytest
 
-from shared.adapters.bc_budget import InMemoryRequestBudget, MemoryRows
+from shared.adapters.bc_budget import MAX_BLOCK, InMemoryRequestBudget, MemoryRows
 from shared.bc import BudgetExhausted, BudgetLimits, budget_user
 from tests._clock import T0, ManualClock
 
@@ -85,7 +85,7 @@ def test_a_budget_known_to_be_closed_refuses_a_check_at_once_without_a_storage_c
     calls = budget.stats.transactions
 
     with pytest.raises(BudgetExhausted) as refused:
-        budget.check(USER)
+        budget.check(USER, new_work=False)
 
     assert budget.stats.transactions == calls
     assert round(clock.now().timestamp() + refused.value.retry_after - first_return, 3) == round(budget.spacing, 3)
@@ -94,10 +94,10 @@ def test_a_budget_known_to_be_closed_refuses_a_check_at_once_without_a_storage_c
 def test_a_check_of_a_budget_with_room_or_never_seen_lets_the_work_go_on():
     clock = ManualClock()
     [budget] = _instances(1, BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60), clock)
-    budget.check(USER)  # never seen: nothing known, nothing asked of storage
+    budget.check(USER, new_work=False)  # never seen: nothing known, nothing asked of storage
     budget.acquire(USER).release()
 
-    budget.check(USER)
+    budget.check(USER, new_work=False)
 
     assert budget.stats.exhausted == 0
 
@@ -165,7 +165,7 @@ def test_a_check_refuses_work_whose_turn_at_the_next_openings_is_taken_by_reques
     budget, clock, threads, permits = _two_waiting_for_the_next_openings()
 
     with pytest.raises(BudgetExhausted):
-        budget.check(USER)
+        budget.check(USER, new_work=False)
 
     _let_them_through(clock, threads, permits)
 
@@ -187,3 +187,62 @@ def test_a_refusal_takes_the_earliest_return_time_another_instance_reserved_and_
     # The hole first left between the two blocks, not a time after the end of the schedule.
     assert second_return == pytest.approx(first_return + 2 * first.spacing, abs=0.002)
     assert third_return == pytest.approx(first_return + first.spacing, abs=0.002)
+
+
+def _booked_schedule(clock: ManualClock):
+    """Two instances of a budget whose window was used up at T0 and whose first instance then refused 4
+    requests (their return times, one request-interval apart from the opening on); the clock just past the
+    opening, so the window has room again. (first, second, handed-out return times)."""
+    limits = BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60)
+    first, second = _instances(2, limits, clock)
+    for _ in range(10):
+        first.acquire(USER).release()
+    handed = [_refused_at(first, clock) for _ in range(4)]
+    clock.moment = T0 + _dt.timedelta(seconds=first.grant_life + 0.01)  # the grants of T0 aged out: room
+    return first, second, handed
+
+
+def test_new_work_goes_behind_the_work_deferred_before_even_when_the_window_has_room():
+    clock = ManualClock()
+    first, _second, handed = _booked_schedule(clock)
+
+    with pytest.raises(BudgetExhausted) as refused:
+        first.check(USER, new_work=True)
+
+    assert clock.now().timestamp() + refused.value.retry_after > max(handed) + 0.001
+
+
+def test_deferred_work_coming_back_in_its_turn_is_let_through_to_the_budget():
+    clock = ManualClock()
+    first, _second, _handed = _booked_schedule(clock)
+
+    first.check(USER, new_work=False)  # returns: `acquire` decides
+
+    assert first.acquire(USER) is not None
+
+
+def test_another_instance_learns_the_booked_schedule_in_one_look_and_defers_new_work_without_storage_calls():
+    clock = ManualClock()
+    first, second, handed = _booked_schedule(clock)
+    second.acquire(USER).release()  # its first look: the schedule reaches past the request-interval
+    writes = second.stats.writes
+
+    returns = []
+    for _ in range(2):
+        with pytest.raises(BudgetExhausted) as refused:
+            second.check(USER, new_work=True)
+        returns.append(clock.now().timestamp() + refused.value.retry_after)
+
+    assert second.stats.writes == writes + 1  # one look reserved a block of return times at the end
+    assert min(returns) > max(handed) and returns == sorted(set(returns))
+
+
+def test_new_work_goes_straight_to_the_budget_once_the_schedule_end_has_passed():
+    clock = ManualClock()
+    first, _second, handed = _booked_schedule(clock)
+    # Past the last return time handed out and the rest of the block reserved with it.
+    clock.moment = T0 + _dt.timedelta(seconds=max(handed) + (MAX_BLOCK + 1) * first.spacing - T0.timestamp())
+
+    first.check(USER, new_work=True)
+
+    assert first.acquire(USER) is not None

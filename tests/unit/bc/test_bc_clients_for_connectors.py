@@ -129,10 +129,10 @@ class _ClosedFor:
     def acquire(self, user: str):
         raise AssertionError("a check must not take a permit")
 
-    def check(self, user: str) -> None:
+    def check(self, user: str, *, new_work: bool) -> None:
         from shared.bc import BudgetExhausted
 
-        self.checked.append(user)
+        self.checked.append((user, new_work))
         if user == self.user:
             raise BudgetExhausted("used up", retry_after=5)
 
@@ -147,9 +147,9 @@ def test_a_connectors_budget_is_checked_by_the_bc_user_its_last_client_ran_as_wi
     clients = BcClients(app=APP, secrets=secrets, token_versions=InMemoryTokenVersionStore(),
                         credentials=CredentialCache(), session=requests.Session(),
                         gates=ConnectorGates(budget=budget), clock=SYSTEM_CLOCK)
-    clients.check_budget("acme")  # no client yet: its BC user is not known, nothing to say
+    clients.check_budget("acme", new_work=True)  # no client yet: its BC user is not known, nothing to say
     clients.for_record(_record())
 
     with pytest.raises(BudgetExhausted):
-        clients.check_budget("acme")
-    assert budget.checked == [budget_user(TENANT, client_id=OWN_CLIENT)]
+        clients.check_budget("acme", new_work=True)
+    assert budget.checked == [(budget_user(TENANT, client_id=OWN_CLIENT), True)]

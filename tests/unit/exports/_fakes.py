@@ -134,7 +134,7 @@ class NoBc:
     def for_record(self, _record: Any) -> Any:
         raise AssertionError("this message must not reach Business Central")
 
-    def check_budget(self, _name: str) -> None:
+    def check_budget(self, _name: str, *, new_work: bool) -> None:
         pass
 
 
@@ -144,11 +144,14 @@ class FixedBc:
 
     #: What `check_budget` raises (a BC user's budget known to be used up), if anything.
     closed: BaseException | None = None
+    #: `new_work` of every `check_budget` call, in order.
+    checks: list[bool] = field(default_factory=list)
 
     def for_record(self, _record: Any) -> Any:
         return self.client
 
-    def check_budget(self, _name: str) -> None:
+    def check_budget(self, _name: str, *, new_work: bool) -> None:
+        self.checks.append(new_work)
         if self.closed is not None:
             raise self.closed
 
@@ -186,6 +189,7 @@ class Ports:
     store: InMemoryConnectorStore
     clock: FakeClock
     payloads: InMemoryPayloadStore
+    bc_clients: "FixedBc | NoBc"
 
 
 def deps_for(rec: ConnectorRecord, bc: FakeBc | None = None, *,
@@ -196,8 +200,9 @@ def deps_for(rec: ConnectorRecord, bc: FakeBc | None = None, *,
     clock = FakeClock()
     ledger, parking, store = InMemoryLedger(), InMemoryParkingLot(clock=clock), InMemoryConnectorStore([rec])
     payloads = InMemoryPayloadStore()
-    service = ExportService(connectors=store, ledger=ledger, bc_clients=FixedBc(bc, budget_closed) if bc is not None else NoBc(),
+    bc_clients = FixedBc(bc, budget_closed) if bc is not None else NoBc()
+    service = ExportService(connectors=store, ledger=ledger, bc_clients=bc_clients,
                             outbox=sent, notifier=sent, parking=parking, reconnects=sent, clock=clock,
                             lookups=LookupCache(clock), payloads=payloads, requeue=sent.requeue,
                             options=ExportOptions(claim_wait_seconds=0.05))
-    return Ports(service, ledger, parking, store, clock, payloads), sent
+    return Ports(service, ledger, parking, store, clock, payloads, bc_clients), sent
