@@ -2,7 +2,8 @@
 sandbox with BC's limits on and 50 ms of latency per BC request. Runnable alone (it takes minutes; not
 part of `make bench` or `make test`):
 
-    python -m benchmarks.scale_out [--invoices N] [--flood N] [--processes 1,2,4]
+    python -m benchmarks.scale_out [--invoices N] [--flood N] [--flood-senders N] [--processes 1,2,4]
+                                   [--skip cost,one,noisy,two] [--logs DIR]
 
 The sandbox's rate window is scaled down 10x in time and 6x in rate (`SCALE_OUT_REQUESTS`, default 100
 requests per 30 s: a ceiling of 200 requests per minute per BC user instead of 1,200) and the app's budget
@@ -44,6 +45,9 @@ LATENCY_MS = 50
 WINDOW = {"requestsPerWindow": int(os.environ.get("SCALE_OUT_REQUESTS", "100")), "windowSeconds": 30}
 CEILING_PER_MIN = WINDOW["requestsPerWindow"] * 60 / WINDOW["windowSeconds"]
 NOISY_PROCESSES = 2
+#: A flood arrives as fast as a host application can put it on the queue: several threads sending
+#: (`--flood-senders`; 1 sends at the pace the hosts work the queue off on this machine).
+FLOOD_SENDERS = 8
 
 
 class _Quiet:
@@ -122,16 +126,23 @@ class Bench:
                 host.kill()
         self.hosts.clear()
 
-    def send(self, connector: str, count: int, tag: str) -> float:
+    def send(self, connector: str, count: int, tag: str, *, senders: int = 1) -> float:
+        """Put `count` invoices of `connector` on bc-invoices from `senders` threads; when sending started."""
+        from concurrent.futures import ThreadPoolExecutor
+
         queue = self.queues.get_queue_client("bc-invoices")
         try:
             queue.create_queue()
         except Exception:  # noqa: BLE001 - exists
             pass
-        started = time.time()
-        for n in range(count):
+
+        def one(n: int) -> None:
             queue.send_message(json.dumps({"connector": connector, "type": "invoice", "version": 1,
                                            "data": invoice(f"{tag}-{n}", customer_id=f"cust-{connector}")}))
+
+        started = time.time()
+        with ThreadPoolExecutor(senders) as pool:
+            list(pool.map(one, range(count)))
         return started
 
     def collect(self, expected: dict[str, int], timeout: float) -> dict[str, list[float]]:
@@ -227,7 +238,9 @@ def main() -> None:
     parser.add_argument("--flood", type=int, default=3000)
     parser.add_argument("--processes", default="1,2,4")
     parser.add_argument("--pair", type=int, default=150, help="invoices per connector, two-connector runs")
+    parser.add_argument("--flood-senders", type=int, default=FLOOD_SENDERS, help="threads putting the flood on")
     parser.add_argument("--skip", default="")
+    parser.add_argument("--logs", help="copy the dev hosts' logs into this directory at the end")
     args = parser.parse_args()
     from devtools._services import start_azurite_on_free_ports
 
@@ -254,7 +267,7 @@ def main() -> None:
                     print(json.dumps(row), flush=True)
                     results["one_connector"].append(row)
             if "noisy" not in args.skip:
-                results["noisy_neighbour"] = noisy(b, args.flood)
+                results["noisy_neighbour"] = noisy(b, args.flood, args.flood_senders)
                 print(json.dumps(results["noisy_neighbour"]), flush=True)
             if "two" not in args.skip:
                 results["two_connectors"] = [two_connectors(b, args.pair, same) for same in (False, True)]
@@ -263,6 +276,12 @@ def main() -> None:
         finally:
             b.stop_hosts()
             child.stop()
+            if args.logs:
+                import shutil
+
+                Path(args.logs).mkdir(parents=True, exist_ok=True)
+                for path in Path(state_dir).glob("*.log"):
+                    shutil.copy(path, args.logs)
     print(json.dumps(results, indent=2))
 
 
@@ -345,25 +364,29 @@ def two_connectors(b: Bench, count: int, same_user: bool) -> dict[str, Any]:
             "load_1min_at_end": round(os.getloadavg()[0], 1)}
 
 
-def noisy(b: Bench, flood: int) -> dict[str, Any]:
+def noisy(b: Bench, flood: int, senders: int = FLOOD_SENDERS) -> dict[str, Any]:
     b.clear_queue()
     a = b.connector(*b.fresh_user("a"))
     bb = b.connector(*b.fresh_user("b"))
     b.reset_limits()
     deferred_before = b.deferrals()
     b.start_hosts(NOISY_PROCESSES)
-    sent_a = b.send(a, flood, "floodA")
+    sent_a = b.send(a, flood, "floodA", senders=senders)
+    flooded = time.time()
     time.sleep(WINDOW["windowSeconds"] / 3)  # A is well into its budget
     deferred_at_b, at_b = b.deferrals(), time.time()
     sent_b = b.send(bb, 20, "B")
-    seen = b.collect({bb: 20}, timeout=240)
+    seen = b.collect({bb: 20, a: 0}, timeout=240)
     deferred_at_end, at_end = b.deferrals(), time.time()
     b.stop_hosts()
     b.clear_queue()  # A's flood, deferred
     times_b = seen[bb]
-    return {"processes": NOISY_PROCESSES, "flood_a": flood, "flood_send_seconds": round(sent_b - sent_a, 1),
+    return {"processes": NOISY_PROCESSES, "flood_a": flood, "flood_senders": senders, "flood_sent_in_seconds": round(flooded - sent_a, 1),
+            "b_sent_seconds_after_flood_began": round(sent_b - sent_a, 1),
             "b_invoices": 20, "b_outcomes": len(times_b),
             "b_last_outcome_seconds_after_send": round(max(times_b) - sent_b, 1) if times_b else None,
+            "b_outcome_seconds_after_send": [round(t - sent_b, 1) for t in sorted(times_b)],
+            "a_outcomes_while_b_waited": len(seen[a]),
             "statuses": seen["_statuses"], "deferrals": deferred_at_end - deferred_before,
             # What bounds B: the hosts work through A's messages ahead of B's, deferring them.
             "deferrals_per_second_per_process_while_b_waited": round(
