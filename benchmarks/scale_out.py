@@ -3,7 +3,7 @@ sandbox with BC's limits on and 50 ms of latency per BC request. Runnable alone 
 part of `make bench` or `make test`):
 
     python -m benchmarks.scale_out [--invoices N] [--flood N] [--flood-senders N] [--processes 1,2,4]
-                                   [--skip cost,one,noisy,two] [--logs DIR]
+                                   [--skip cost,one,deferral,noisy,two] [--logs DIR]
 
 The sandbox's rate window is scaled down 10x in time and 6x in rate (`SCALE_OUT_REQUESTS`, default 100
 requests per 30 s: a ceiling of 200 requests per minute per BC user instead of 1,200) and the app's budget
@@ -65,7 +65,12 @@ class Bench:
                     "BC_REQUESTS_PER_WINDOW": str(WINDOW["requestsPerWindow"]),
                     "BC_RATE_WINDOW_SECONDS": str(WINDOW["windowSeconds"]),
                     "EXPENSE_IMPORT_SCHEDULE": "0 0 0 1 1 *", "TOKEN_KEEPALIVE_SCHEDULE": "0 0 0 1 1 *"}
+        from azure.data.tables import TableServiceClient
         from azure.storage.queue import QueueServiceClient
+
+        from shared.adapters import ensure_table
+        from shared.adapters.bc_budget import TableRequestBudget
+        from shared.bc import BudgetLimits, ConnectorGates
 
         from shared.adapters.secrets import LocalDevSecretStore
         from shared.bootstrap import bootstrap, build_adapters
@@ -77,10 +82,15 @@ class Bench:
             except Exception:  # noqa: BLE001 - it exists
                 pass
         os.environ["REQUESTS_CA_BUNDLE"] = ca
+        # The app's budget, as the composition root builds it, kept at hand for its storage counters.
+        limits = BudgetLimits(5, WINDOW["requestsPerWindow"], WINDOW["windowSeconds"])
+        tables = TableServiceClient.from_connection_string(connection)
+        self.budget = TableRequestBudget(lambda: ensure_table(tables.get_table_client("BcBudgets")), limits=limits)
         adapters = build_adapters(self.env, secrets=LocalDevSecretStore(REPO / ".local-secrets" / "secrets.json"),
-                                  notifier=_Quiet())
+                                  notifier=_Quiet(), gates=ConnectorGates(limits.max_in_flight, budget=self.budget))
         self.app = bootstrap(adapters=adapters)
         self.hosts: list[subprocess.Popen[str]] = []
+        self.azurite_pid = 0
 
     def other_app(self, secret: str) -> str:
         """Another app registration (another BC user), enabled in the BC environment; its client id."""
@@ -130,11 +140,7 @@ class Bench:
         """Put `count` invoices of `connector` on bc-invoices from `senders` threads; when sending started."""
         from concurrent.futures import ThreadPoolExecutor
 
-        queue = self.queues.get_queue_client("bc-invoices")
-        try:
-            queue.create_queue()
-        except Exception:  # noqa: BLE001 - exists
-            pass
+        queue = self.queues.get_queue_client("bc-invoices")  # created by __init__
 
         def one(n: int) -> None:
             queue.send_message(json.dumps({"connector": connector, "type": "invoice", "version": 1,
@@ -185,6 +191,15 @@ class Bench:
         self.admin.set_limits(requestsPerWindow=6000, windowSeconds=300)
         time.sleep(0.5)
         self.admin.set_limits(**WINDOW)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process `pid` has used so far (Linux `/proc`; 0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _rate(times: list[float]) -> float:
@@ -253,6 +268,7 @@ def main() -> None:
         except BaseException:
             child.stop()
             raise
+        b.azurite_pid = child.process.pid
         try:
             b.admin.set_latency(LATENCY_MS)
             b.admin.set_limits(**WINDOW)
@@ -266,6 +282,9 @@ def main() -> None:
                     row = one_connector(b, n, args.invoices)
                     print(json.dumps(row), flush=True)
                     results["one_connector"].append(row)
+            if "deferral" not in args.skip:
+                results["deferral_cost"] = deferral_cost(b)
+                print(json.dumps(results["deferral_cost"]), flush=True)
             if "noisy" not in args.skip:
                 results["noisy_neighbour"] = noisy(b, args.flood, args.flood_senders)
                 print(json.dumps(results["noisy_neighbour"]), flush=True)
@@ -364,6 +383,48 @@ def two_connectors(b: Bench, count: int, same_user: bool) -> dict[str, Any]:
             "load_1min_at_end": round(os.getloadavg()[0], 1)}
 
 
+def deferral_cost(b: Bench, count: int = 400, threads: int = 5) -> dict[str, Any]:
+    """What the app spends on one deferral of new work while its BC user's return schedule is booked, apart
+    from the queue's own cost (which Azurite makes grow with the queue's depth): in this process, `threads`
+    threads (one instance's concurrency on a queue: host.json's batchSize 4 + newBatchThreshold 1) hand
+    `count` new invoices of a flooding BC user to the export service. Wall and CPU time per deferral, and
+    the budget's storage calls; a host adds its delete of each message and a quarter of a receive."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared.exports import Delivery
+
+    b.clear_queue()
+    a = b.connector(*b.fresh_user("d"))
+    b.reset_limits()
+
+    def delivery(n: int) -> Delivery:
+        return Delivery("bc-invoices", json.dumps({"connector": a, "type": "invoice", "version": 1,
+                                                   "data": invoice(f"defer-{n}", customer_id=f"cust-{a}")}),
+                        uuid.uuid4().hex)
+
+    # Use the window up, then refuse until the schedule reaches well ahead (as a flood does).
+    statuses: dict[str, int] = {}
+    n = 0
+    while statuses.get("deferred", 0) < 20:
+        status = b.app.exports.process(delivery(n))["status"]
+        statuses[status] = statuses.get(status, 0) + 1
+        n += 1
+    stats = b.budget.stats
+    before = (stats.reads, stats.writes)
+    wall, cpu = time.perf_counter(), time.process_time()
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(lambda k: b.app.exports.process(delivery(n + k))["status"], range(count)))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    b.clear_queue()
+    return {"threads": threads, "new_messages": count, "booked_with": statuses,
+            "deferred": results.count("deferred"), "exported": count - results.count("deferred"),
+            "deferrals_per_second": round(count / wall, 1), "wall_ms_per_deferral": round(wall / count * 1000, 2),
+            "cpu_ms_per_deferral": round(cpu / count * 1000, 2),
+            "budget_storage_calls_per_deferral": round(
+                (stats.reads - before[0] + stats.writes - before[1]) / count, 3),
+            "load_1min_at_end": round(os.getloadavg()[0], 1)}
+
+
 def noisy(b: Bench, flood: int, senders: int = FLOOD_SENDERS) -> dict[str, Any]:
     b.clear_queue()
     a = b.connector(*b.fresh_user("a"))
@@ -374,10 +435,13 @@ def noisy(b: Bench, flood: int, senders: int = FLOOD_SENDERS) -> dict[str, Any]:
     sent_a = b.send(a, flood, "floodA", senders=senders)
     flooded = time.time()
     time.sleep(WINDOW["windowSeconds"] / 3)  # A is well into its budget
-    deferred_at_b, at_b = b.deferrals(), time.time()
+    pids = [b.azurite_pid] + [host.pid for host in b.hosts]
+    deferred_at_b, at_b, cpu_at_b = b.deferrals(), time.time(), [_cpu_seconds(pid) for pid in pids]
     sent_b = b.send(bb, 20, "B")
     seen = b.collect({bb: 20, a: 0}, timeout=240)
-    deferred_at_end, at_end = b.deferrals(), time.time()
+    deferred_at_end, at_end, cpu_at_end = b.deferrals(), time.time(), [_cpu_seconds(pid) for pid in pids]
+    # Who was busy while B waited: a share of one core each (Azurite's queue serves from one thread).
+    busy = [round((end - start) / max(0.1, at_end - at_b), 2) for start, end in zip(cpu_at_b, cpu_at_end)]
     b.stop_hosts()
     b.clear_queue()  # A's flood, deferred
     times_b = seen[bb]
@@ -391,6 +455,7 @@ def noisy(b: Bench, flood: int, senders: int = FLOOD_SENDERS) -> dict[str, Any]:
             # What bounds B: the hosts work through A's messages ahead of B's, deferring them.
             "deferrals_per_second_per_process_while_b_waited": round(
                 (deferred_at_end - deferred_at_b) / max(0.1, at_end - at_b) / NOISY_PROCESSES, 1),
+            "cpu_share_while_b_waited": {"azurite": busy[0], "dev_hosts": busy[1:]},
             "load_1min_at_end": round(os.getloadavg()[0], 1)}
 
 
