@@ -166,3 +166,25 @@ def test_refusals_while_the_window_is_closed_are_spread_at_the_pace_the_budget_a
     # One request-interval apart: a grant's life (the window + the accounting margin) / 10 requests.
     assert [round(b - a, 3) for a, b in zip(delays, delays[1:])] == [round(budget.spacing, 3)] * 3
     assert 6.0 <= budget.spacing <= 6.2
+
+
+def test_new_work_on_another_instance_goes_behind_the_work_deferred_before_once_the_window_has_room(instances):
+    clock = ManualClock()
+    limits = BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60)
+    first = instances(limits, clock=clock, max_wait=0.0)
+    second = instances(limits, clock=clock, max_wait=0.0)
+    for _ in range(10):
+        first.acquire(USER).release()
+    promised = []
+    for _ in range(3):
+        with pytest.raises(BudgetExhausted) as refused:
+            first.acquire(USER)
+        promised.append(clock.now().timestamp() + refused.value.retry_after)
+    second.check(USER, new_work=True)  # never looked: nothing known, so its first message takes the full path
+    clock.advance(first.grant_life + 0.01)  # the window has room again; the deferred work is due from now on
+    second.acquire(USER).release()  # that look sees the schedule booked
+
+    with pytest.raises(BudgetExhausted) as refused:
+        second.check(USER, new_work=True)
+
+    assert clock.now().timestamp() + refused.value.retry_after > max(promised)
