@@ -9,7 +9,6 @@ import azure.functions as func
 
 from shared.adapters import decode_queue_text
 from shared.exports import Delivery
-from shared.messages import unwrap_deferred
 
 __all__ = ["delivery_of"]
 
@@ -18,10 +17,9 @@ def delivery_of(queue: str, msg: func.QueueMessage) -> Delivery:
     """The message text (plain UTF-8 JSON, or base64 JSON: docs/contract.md §4; the host's text of a deferred
     copy), id and dequeue count."""
     body = msg.get_body()
-    received = unwrap_deferred(decode_queue_text(body if body is not None else b""))
+    text = decode_queue_text(body if body is not None else b"")
     # The host always gives an id; without one, each delivery must count as a different message, or two
     # of them could take over each other's ledger claim.
     message_id = getattr(msg, "id", None) or f"no-id-{uuid.uuid4().hex}"
     dequeue_count = getattr(msg, "dequeue_count", None) or 1
-    return Delivery(queue=queue, text=received.text, message_id=str(message_id), dequeue_count=int(dequeue_count),
-                    deferred=received.deferred)
+    return Delivery.received(queue, text, str(message_id), int(dequeue_count))

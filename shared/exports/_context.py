@@ -10,7 +10,7 @@ from typing import Callable, TypeVar
 from shared.bc import BcClient
 from shared.clock import Clock
 from shared.connectors import ConnectorRecord, ConnectorSettings
-from shared.messages import Version
+from shared.messages import Version, unwrap_deferred
 
 from ._ledger import Ledger
 from ._ports import BcClientSource, ExportOptions
@@ -30,6 +30,12 @@ class Delivery:
     dequeue_count: int = 1
     #: The app's own deferred copy, back at the time the BC user's budget promised it (not new work).
     deferred: bool = False
+
+    @classmethod
+    def received(cls, queue: str, text: str, message_id: str, dequeue_count: int = 1) -> "Delivery":
+        """A delivery of queue text as it arrived: a deferred copy gives the host's text, marked `deferred`."""
+        message = unwrap_deferred(text)
+        return cls(queue, message.text, message_id, dequeue_count, deferred=message.deferred)
 
 
 class LookupCache:

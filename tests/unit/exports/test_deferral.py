@@ -57,9 +57,9 @@ def test_the_deferred_copy_is_exported_once_when_it_comes_back():
     deps, sent = deps_for(record(), bc)
     deps.service.process(Delivery("bc-customers", _text(), "m-1"))
 
-    [again] = _returned(sent)
-    first = deps.service.process(Delivery("bc-customers", again.text, "m-2", deferred=True))
-    duplicate = deps.service.process(Delivery("bc-customers", again.text, "m-3", deferred=True))
+    [copy] = sent.requeue.texts("bc-customers")
+    first = deps.service.process(Delivery.received("bc-customers", copy, "m-2"))
+    duplicate = deps.service.process(Delivery.received("bc-customers", copy, "m-3"))
 
     assert (first["status"], duplicate["status"]) == ("created", "unchanged")
     assert [o["status"] for o in sent.outcomes] == ["created", "unchanged"]
