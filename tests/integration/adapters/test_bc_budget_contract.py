@@ -111,13 +111,19 @@ def test_an_idle_instance_hands_its_slots_back_at_once(instances):
     assert second.acquire(USER) is not None and second.acquire(USER) is not None
 
 
-def test_the_rate_window_is_shared_and_reopens_when_the_oldest_grant_ages_out(instances):
-    clock = ManualClock()
+def _two_with_the_window_used_up_by_the_first(instances, clock: ManualClock) -> tuple[SharedBudget, SharedBudget]:
+    """Two instances of a budget of 10 requests per 60 s on `clock`; the first has sent all 10."""
     limits = BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60)
     first = instances(limits, clock=clock, max_wait=0.0)
     second = instances(limits, clock=clock, max_wait=0.0)
     for _ in range(10):
         first.acquire(USER).release()
+    return first, second
+
+
+def test_the_rate_window_is_shared_and_reopens_when_the_oldest_grant_ages_out(instances):
+    clock = ManualClock()
+    first, second = _two_with_the_window_used_up_by_the_first(instances, clock)
 
     with pytest.raises(BudgetExhausted) as refused:
         second.acquire(USER)
@@ -170,11 +176,7 @@ def test_refusals_while_the_window_is_closed_are_spread_at_the_pace_the_budget_a
 
 def test_new_work_on_another_instance_goes_behind_the_work_deferred_before_once_the_window_has_room(instances):
     clock = ManualClock()
-    limits = BudgetLimits(max_in_flight=5, requests_per_window=10, window_seconds=60)
-    first = instances(limits, clock=clock, max_wait=0.0)
-    second = instances(limits, clock=clock, max_wait=0.0)
-    for _ in range(10):
-        first.acquire(USER).release()
+    first, second = _two_with_the_window_used_up_by_the_first(instances, clock)
     promised = []
     for _ in range(3):
         with pytest.raises(BudgetExhausted) as refused:

@@ -51,13 +51,20 @@ def test_a_429_that_arrives_anyway_defers_by_bcs_retry_after():
     assert sent.outcomes == []
 
 
-def test_the_deferred_copy_is_exported_once_when_it_comes_back():
+def _deferred_once():
+    """An export service on fakes that deferred one message (its BC request refused by the budget):
+    (its ports, what it sent, the deferred copy it put back on the queue)."""
     bc = FakeBc()
     bc.fail["create_entity"] = [BudgetExhausted("used up", retry_after=1)]
     deps, sent = deps_for(record(), bc)
     deps.service.process(Delivery("bc-customers", _text(), "m-1"))
-
     [copy] = sent.requeue.texts("bc-customers")
+    return deps, sent, copy
+
+
+def test_the_deferred_copy_is_exported_once_when_it_comes_back():
+    deps, sent, copy = _deferred_once()
+
     first = deps.service.process(Delivery.received("bc-customers", copy, "m-2"))
     duplicate = deps.service.process(Delivery.received("bc-customers", copy, "m-3"))
 
@@ -87,11 +94,7 @@ def test_the_budget_is_asked_about_a_hosts_message_as_new_work_and_about_a_defer
 
 
 def test_the_queue_trigger_hands_over_the_hosts_text_of_a_deferred_copy_and_marks_it_deferred():
-    bc = FakeBc()
-    bc.fail["create_entity"] = [BudgetExhausted("used up", retry_after=3)]
-    deps, sent = deps_for(record(), bc)
-    deps.service.process(Delivery("bc-customers", _text(), "m-1"))
-    [copy] = sent.requeue.texts("bc-customers")
+    _deps, _sent, copy = _deferred_once()
 
     delivery = delivery_of("bc-customers", func.QueueMessage(id="m-2", body=copy.encode("utf-8")))
 
