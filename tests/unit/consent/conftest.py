@@ -19,32 +19,15 @@ from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.connectors import ConnectorRecord, ConnectorStatuses, parse_connector_settings
 from shared.consent import REPLAY_LEASE, ConsentService
 from shared.adapters.parking import InMemoryParkingLot
+from tests._clock import LockstepClock
 from tests._schemas import check_sent
 
 AUTHORITY = "https://login.test"
 PUBLIC = "https://func-bc.example.net"
 
 
-class Clock:
-    """A `shared.clock.Clock` that moves only when told (callable too, for the lease store)."""
-
-    def __init__(self) -> None:
-        self.moment = _dt.datetime(2026, 11, 23, 10, 0, tzinfo=_dt.timezone.utc)
-
-    def now(self) -> _dt.datetime:
-        return self.moment
-
-    def monotonic(self) -> float:
-        return self.moment.timestamp()
-
-    def sleep(self, seconds: float) -> None:
-        self.advance(seconds=seconds)
-
-    def __call__(self) -> _dt.datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += _dt.timedelta(**delta)
+#: The consent tests' first moment (their expiries are stated from it, e.g. a link valid until 10:10).
+START = _dt.datetime(2026, 11, 23, 10, 0, tzinfo=_dt.timezone.utc)
 
 
 @dataclass
@@ -89,7 +72,7 @@ def delegated_record(name: str = "acme", status: str = "consent_required", tenan
 class Ports:
     """The consent's ports as in-memory fakes; `service()` builds a ConsentService over them as they are now."""
 
-    clock: Clock
+    clock: LockstepClock
     redeemer: FakeRedeemer
     store: InMemoryConnectorStore = field(default_factory=lambda: InMemoryConnectorStore([delegated_record()]))
     secrets: InMemorySecretStore = field(default_factory=InMemorySecretStore)
@@ -132,8 +115,8 @@ class Ports:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> LockstepClock:
+    return LockstepClock(START)
 
 
 @pytest.fixture

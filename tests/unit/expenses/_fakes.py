@@ -21,11 +21,11 @@ from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.connectors import ConnectorRecord, ConnectorStatuses, ConnectorStore, parse_connector_settings
 from shared.messages import notification
 from shared.expenses import IMPORT_LEASE, ExpenseImport, HostProject, ImportOptions
+from tests._clock import LockstepClock
 from tests._schemas import check_sent
 
 COMPANY_ID = "5a1c6898-0000-4e8f-9b7a-5c6d7e8f9a01"
 NAME = "acme"
-T0 = _dt.datetime(2026, 11, 20, 12, 0, tzinfo=_dt.timezone.utc)
 
 ACCOUNTS = [
     {"number": "60100", "displayName": "Travel", "category": "Expense"},
@@ -41,30 +41,6 @@ _CONDITION = re.compile(r"(\w+) (eq|gt|ge|lt|le) (\S+)")
 def stamp(moment: _dt.datetime) -> str:
     return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (
         moment.microsecond // 1000)
-
-
-class FakeClock:
-    """`now()` and `monotonic()` that move only when told (or by `tick` per monotonic read)."""
-
-    def __init__(self, start: _dt.datetime = T0, tick: float = 0.0) -> None:
-        self.moment = start
-        self.seconds = 0.0
-        self.tick = tick
-
-    def now(self) -> _dt.datetime:
-        return self.moment
-
-    def monotonic(self) -> float:
-        self.seconds += self.tick
-        return self.seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.advance(seconds=seconds)
-
-    def advance(self, **delta: float) -> None:
-        step = _dt.timedelta(**delta)
-        self.moment += step
-        self.seconds += step.total_seconds()
 
 
 class FakeProjectMap:
@@ -107,7 +83,7 @@ class StatusReconnects:
     """What the consent service does on a revoked grant, minus the consent link: status
     `reconnect_required` once and one notification."""
 
-    def __init__(self, store: ConnectorStore, notifications: CollectedNotifications, clock: FakeClock) -> None:
+    def __init__(self, store: ConnectorStore, notifications: CollectedNotifications, clock: LockstepClock) -> None:
         self.store, self.notifications, self.clock = store, notifications, clock
 
     def report(self, name: str, reason: str) -> bool:
@@ -127,7 +103,7 @@ class StatusReconnects:
 class FakeBc:
     """In-memory documents and G/L entries, read the way the import reads them."""
 
-    def __init__(self, clock: FakeClock) -> None:
+    def __init__(self, clock: LockstepClock) -> None:
         self.clock = clock
         self.documents: dict[str, list[dict]] = {"purchaseInvoices": [], "purchaseCreditMemos": []}
         self.entries: list[dict] = []
@@ -247,7 +223,7 @@ class World:
     """A connector, its fake BC, in-memory stores, collected notifications; `run()` imports once."""
 
     def __init__(self, *, tick: float = 0.0, **expenses: Any) -> None:
-        self.clock = FakeClock(tick=tick)
+        self.clock = LockstepClock(tick=tick)
         self.bc = FakeBc(self.clock)
         self.store = InMemoryConnectorStore()
         self.store.create(ConnectorRecord(name=NAME, settings=parse_connector_settings(settings_document(**expenses)), status="connected",

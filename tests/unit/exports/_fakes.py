@@ -1,16 +1,15 @@
 """In-memory ports for the export use case: a connector record, a BC client that records what it is asked,
-a clock that moves only when slept on, and an `ExportService` built on them."""
+and an `ExportService` built on them."""
 
 from __future__ import annotations
 
 from shared.adapters.queues import InMemoryQueueSender
 
 import copy
-import datetime as _dt
 import itertools
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from shared.adapters.ledger import InMemoryLedger
 from shared.adapters.parking import InMemoryParkingLot
@@ -18,10 +17,9 @@ from shared.adapters.payloads import InMemoryPayloadStore
 from shared.adapters.connector_store import InMemoryConnectorStore
 from shared.connectors import ConnectorRecord, parse_connector_settings
 from shared.exports import ExportOptions, ExportService, LookupCache
+from tests._clock import LockstepClock
 from tests._settings import apply_changes
 from tests._schemas import check_sent
-
-NOW = _dt.datetime(2026, 11, 20, 12, 0, tzinfo=_dt.timezone.utc)
 
 COMPANY_ID = "11111111-2222-3333-4444-555555555555"
 
@@ -108,26 +106,6 @@ class FakeBc:
         return dict(body)
 
 
-class FakeClock:
-    """A clock that stands still until slept on; `on_sleep` runs on each sleep (another worker acting)."""
-
-    def __init__(self, now: _dt.datetime = NOW, on_sleep: Callable[[float], None] | None = None) -> None:
-        self._now, self._monotonic, self.on_sleep = now, 0.0, on_sleep
-        self.slept: list[float] = []
-
-    def now(self) -> _dt.datetime:
-        return self._now
-
-    def monotonic(self) -> float:
-        return self._monotonic
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self._monotonic += seconds
-        if self.on_sleep is not None:
-            self.on_sleep(seconds)
-
-
 class NoBc:
     """A BC client source for messages that must not reach Business Central."""
 
@@ -187,7 +165,7 @@ class Ports:
     ledger: InMemoryLedger
     parking: InMemoryParkingLot
     store: InMemoryConnectorStore
-    clock: FakeClock
+    clock: LockstepClock
     payloads: InMemoryPayloadStore
     bc_clients: "FixedBc | NoBc"
 
@@ -197,7 +175,7 @@ def deps_for(rec: ConnectorRecord, bc: FakeBc | None = None, *,
     """An ExportService on fakes, with its ports; `Sent` collects outcomes and notifications.
     `budget_closed`: what the BC clients' `check_budget` raises (the BC user's budget known to be used up)."""
     sent = Sent()
-    clock = FakeClock()
+    clock = LockstepClock()
     ledger, parking, store = InMemoryLedger(), InMemoryParkingLot(clock=clock), InMemoryConnectorStore([rec])
     payloads = InMemoryPayloadStore()
     bc_clients = FixedBc(bc, budget_closed) if bc is not None else NoBc()

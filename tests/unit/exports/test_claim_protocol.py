@@ -19,13 +19,13 @@ from shared.exports import (
     ExportOptions,
     LedgerRow,
 )
-from tests.unit.exports._fakes import FakeClock
+from tests._clock import LockstepClock
 
 KEY = EntityKey("acme", "invoice", "PSA-1")
 
 
 def claims(ledger, *, wait=0.0, stale=360.0, on_sleep=None, clock=None):
-    clock = clock or FakeClock(on_sleep=on_sleep)
+    clock = clock or LockstepClock(on_sleep=on_sleep)
     return Claims(ledger, clock, ExportOptions(claim_wait_seconds=wait, stale_claim_seconds=stale,
                                                claim_poll_seconds=0.01))
 
@@ -81,7 +81,7 @@ def test_the_same_message_redelivered_after_a_crash_takes_over_at_once_with_a_lo
 def test_another_message_waits_for_a_fresh_claim_then_gives_the_queue_the_retry():
     ledger = InMemoryLedger()
     seed(ledger, status=PENDING, attempt_message_id="m-1", attempt_started_at="2026-11-20T11:59:59Z")
-    clock = FakeClock()
+    clock = LockstepClock()
     with pytest.raises(ClaimBusy, match="Another worker is exporting invoice 'PSA-1'"):
         claim(ledger, "m-2", wait=0.05, clock=clock)
     assert clock.slept  # it polled before giving up
