@@ -7,36 +7,28 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
 from shared.adapters.connector_store import InMemoryConnectorStore, TableConnectorStore
 from shared.connectors import ConnectorRecord, ConnectorSettings, SettingsInvalid
 from shared.errors import ConflictError, TooLarge, disposition
+from tests._clock import ManualClock
 
 pytestmark = pytest.mark.integration
 
 
-class TickingClock:
-    """Each call is one second later, so every write gets a distinct, predictable stamp."""
-
-    def __init__(self) -> None:
-        self._now = datetime(2026, 11, 20, 10, 15, 0, tzinfo=timezone.utc)
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        with self._lock:
-            self._now += timedelta(seconds=1)
-            return self._now
+#: What the stores' clock says: the moment they stamp records that come without timestamps.
+STAMP = datetime(2026, 11, 20, 10, 15, 1, tzinfo=timezone.utc)
 
 
 @pytest.fixture(params=["table", "memory"])
 def store(request):
     if request.param == "memory":
-        return InMemoryConnectorStore(clock=TickingClock())
+        return InMemoryConnectorStore(clock=ManualClock(STAMP))
     make_table_client = request.getfixturevalue("make_table_client")
-    return TableConnectorStore(make_table_client("Connectors"), clock=TickingClock())
+    return TableConnectorStore(make_table_client("Connectors"), clock=ManualClock(STAMP))
 
 
 def record(name: str, **changes) -> ConnectorRecord:

@@ -12,24 +12,16 @@ import threading
 import pytest
 
 from shared.adapters import InMemoryLeaseStore, LeaseLost, TableLeaseStore, ensure_table
+from tests._clock import T0, ManualClock
 
 pytestmark = pytest.mark.integration
 
-T0 = _dt.datetime(2026, 11, 20, 12, 0, tzinfo=_dt.timezone.utc)
 TTL = _dt.timedelta(minutes=6)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.moment = T0
-
-    def now(self) -> _dt.datetime:
-        return self.moment
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(T0)
 
 
 @pytest.fixture(params=["table", "memory"])

@@ -14,7 +14,7 @@ from shared.adapters.secrets import InMemorySecretStore
 from shared.adapters.token_versions import InMemoryTokenVersionStore
 from shared.clock import SYSTEM_CLOCK
 from shared.tokens import ConnectorRefreshTokens
-from tests.unit.consent.conftest import Clock
+from tests._clock import ManualClock
 from tests.unit.auth._entra import (
     AUTHORITY_HOST,
     CLIENT_ID,
@@ -109,8 +109,7 @@ def test_a_token_stored_before_the_guard_existed_gets_a_guard_at_its_first_rotat
 def test_each_kept_rotation_moves_the_expiry_ninety_days_ahead(secrets):
     import datetime as dt
 
-    clock = Clock()
-    clock.moment = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    clock = ManualClock(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
     tokens = ConnectorRefreshTokens("acme", secrets, InMemoryTokenVersionStore(), clock=clock)
     assert tokens.store_new_grant("rt-1", consented_by=None).expires_at == "2026-04-01T00:00:00Z"
 
