@@ -16,7 +16,10 @@ from tests.integration.expenses._helpers import MAPPED, expense_settings
 
 @dataclass
 class ShiftedClock:
-    """The system clock moved ahead by `offset` (the sandbox's clock is moved by the same amount)."""
+    """The system clock moved ahead by `offset` (the sandbox's clock is moved by the same amount).
+
+    Not one of tests/_clock.py's fakes: the worker here talks to the real sandbox and dev host, so its
+    time (and `sleep`) must be real; only the jump the test makes on the sandbox's clock is added."""
 
     offset: _dt.timedelta = field(default_factory=_dt.timedelta)
 
