@@ -245,3 +245,28 @@ def test_costs_posted_before_their_project_are_sent_once_by_the_run_after_the_pr
     assert "P-1003" not in services.adapters.cursors.load(name, UNKNOWN_PROJECTS_ROW)["values"]  # no longer reported
     status, again = run_now(name)
     assert (status, again["sent"], sent_messages(services, name)) == (200, 0, [])
+
+
+def test_costs_posted_on_a_value_are_sent_once_by_the_run_after_an_exported_project_is_renumbered_to_it(
+        services, connector):
+    name = connector(exports_projects=True)
+    project = {"id": "prj-77", "number": "P-1077", "name": "Office move", "customerId": "cust-1",
+               "status": "active"}
+    exported = services.exports().process(Delivery("bc-projects", message(name, "project", project), "p-77-1"))
+    assert (exported["status"], exported["bc"]["number"]) == ("created", "P-1077"), exported
+    status, before = run_now(name)
+    assert status == 200 and "P-1003" in before["unknownProjectValues"]
+    assert all(m["project"]["number"] != "P-1003" for m in sent_messages(services, name))
+
+    renumbered = services.exports().process(Delivery("bc-projects", message(
+        name, "project", {**project, "number": "P-1003"}, version=2), "p-77-2"))
+    assert renumbered["bc"]["number"] == "P-1003", renumbered  # the host project now carries P-1003
+
+    status, after = run_now(name)
+    late = sent_messages(services, name)
+    assert status == 200 and [(m["documentNumber"], m["project"]) for m in late] == [
+        ("PP-INV108003", {"id": "prj-77", "number": "P-1003"})]
+    assert "P-1003" not in after["unknownProjectValues"]
+    assert "P-1003" not in services.adapters.cursors.load(name, UNKNOWN_PROJECTS_ROW)["values"]  # no longer reported
+    status, again = run_now(name)
+    assert (status, again["sent"], sent_messages(services, name)) == (200, 0, [])
