@@ -13,7 +13,6 @@ import logging
 import azure.functions as func
 
 from ._http import json_response, mapped_errors
-from ._queue import delivery_of
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +41,7 @@ def bc_notifications(req: func.HttpRequest) -> func.HttpResponse:
 @bp.queue_trigger(arg_name="msg", queue_name="bc-import-requests", connection="AzureWebJobsStorage")
 def run_requested_import(msg: func.QueueMessage) -> None:
     """One import run a notification asked for (coalesced); a failure ends up in the run's summary."""
+    from functions._queue import delivery_of
     from shared.bootstrap import worker_app
 
     summary = worker_app().notifications.run_requested(delivery_of("bc-import-requests", msg).text)

@@ -4,6 +4,7 @@
   private `_modules` belong to it), counting imports inside functions too.
 - Nothing under `shared/` imports the composition root (`shared.bootstrap`).
 - The blueprints in `functions/` import only the root and their own plumbing.
+- Importing `function_app` (a cold start) loads no Azure SDK, `requests`, MSAL or `cryptography`.
 - Fewer than 40 bare `Any` annotations in `shared/` (JSON documents use `JsonObject`/`JsonValue`).
 - No tracked file refers to a path outside the repository or to documents that are not part of it.
 """
@@ -140,6 +141,20 @@ def test_blueprints_import_only_the_root_and_their_plumbing():
         if bad:
             offenders[path.name] = bad
     assert offenders == {}
+
+
+def test_a_cold_start_imports_no_sdk_the_functions_load_on_first_use():
+    """The host imports `function_app` before the first invocation of every new instance: the SDKs are
+    imported by the code that uses them, on first use (benchmarks/cold_start.py measures the time)."""
+    import json
+    import sys
+
+    heavy = ["requests", "urllib3", "msal", "cryptography", "azure.identity", "azure.data.tables",
+             "azure.storage.queue", "azure.storage.blob", "azure.keyvault.secrets"]
+    probe = f"import json, sys; import function_app; print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+
+    assert json.loads(loaded.stdout.strip().splitlines()[-1]) == []
 
 
 _BARE_ANY = re.compile(r"(:\s*Any\b(?!\])|->\s*Any\b)")
