@@ -94,7 +94,7 @@ from typing import TYPE_CHECKING, Callable, Protocol
 from shared.bc import BudgetExhausted, BudgetLimits, Permit
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.errors import ConflictError
-from shared.guarded import guarded_update
+from shared.guarded import DEFAULT_ATTEMPTS, guarded_update
 from shared.jsontypes import JsonObject
 
 from ._tables import LazyTable, row_etag, write_if_unchanged
@@ -213,6 +213,7 @@ class SharedBudget:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._users: dict[str, _Local] = {}
+        self._seen: dict[str, tuple[JsonObject, str]] = {}  # each user's row as this process last read or wrote it
         window = self.limits.window_seconds
         self.bucket_seconds = window / 240
         self.token_seconds = window / 120
@@ -361,8 +362,7 @@ class SharedBudget:
             return {**state, "pausedUntil": round(until * 1000)}, etag
 
         try:
-            guarded_update(lambda: self._read(user), decide, lambda change: self._write(user, *change),
-                           what="the BC budget")
+            self._update(user, decide)
         except Exception as exc:  # noqa: BLE001 - the local pause still holds; the budget row is advice
             log.warning("Could not record BC's throttling in the budget row: %s", exc)
 
@@ -515,17 +515,69 @@ class SharedBudget:
                 self._apply(local, refill)
             local.cond.notify_all()
 
+    def _update(self, user: str, decide: Callable[[tuple[JsonObject, str] | None],
+                                                  tuple[JsonObject, str | None] | None],
+                *, attempts: int = DEFAULT_ATTEMPTS) -> None:
+        """`guarded_update` of the user's row, starting from the row as this process last read or wrote it:
+        when no other instance wrote since, the conditional write succeeds without a read first (its ETag
+        proves the copy current), so work that runs one request at a time pays one storage call per
+        refill, not two. Only while the copy shows no other instance active: a copy that is stale costs a
+        failed write before the loop reads the row again, which is what happens where instances share it.
+        A decision of "nothing to write" made on the copy is made again on a fresh read: the copy may be
+        stale, and a look must see the row as it is."""
+        with self._lock:
+            seen = self._seen.get(user)
+        if seen is not None and self._others_active(seen[0]):
+            seen = None  # other instances write this row too: the copy is likely stale, read first
+        pending = [seen]
+
+        def read() -> tuple[JsonObject, str] | None:
+            known, pending[0] = pending[0], None
+            return known if known is not None else self._read(user)
+
+        def decide_on(current: tuple[JsonObject, str] | None) -> tuple[JsonObject, str | None] | None:
+            change = decide(current)
+            if change is None and seen is not None and current is seen:
+                change = decide(self._read(user))
+            return change
+
+        guarded_update(read, decide_on, lambda change: self._write(user, *change), what="the BC budget",
+                       attempts=attempts)
+
+    def _others_active(self, state: JsonObject) -> bool:
+        """Whether the row shows another instance holding slots or asking for them now."""
+        now_ms = self._now() * 1000
+        for column in ("leases", "wants"):
+            entries = state.get(column)
+            if isinstance(entries, dict):
+                for owner, value in entries.items():
+                    until = value[1] if isinstance(value, list) and len(value) == 2 else value
+                    if owner != self.owner and isinstance(until, (int, float)) and until > now_ms:
+                        return True
+        return False
+
     def _read(self, user: str) -> tuple[JsonObject, str] | None:
         self.stats.reads += 1
-        return self.rows.read(user)
+        row = self.rows.read(user)
+        with self._lock:
+            if row is None:
+                self._seen.pop(user, None)
+            else:
+                self._seen[user] = row
+        return row
 
     def _write(self, user: str, state: JsonObject, etag: str | None) -> str:
         self.stats.writes += 1
         try:
-            return self.rows.write(user, state, etag)
+            new_etag = self.rows.write(user, state, etag)
         except ConflictError:
             self.stats.conflicts += 1
+            with self._lock:
+                self._seen.pop(user, None)
             raise
+        with self._lock:
+            self._seen[user] = (state, new_etag)  # `decide` builds new dicts: this one is not changed later
+        return new_etag
 
     def _refill(self, user: str, want_slots: int, want_tokens: int, in_flight: int, *,
                 give_back: tuple[int, int] | None = None, want_returns: int = 0,
@@ -647,8 +699,7 @@ class SharedBudget:
             return new_state, etag
 
         try:
-            guarded_update(lambda: self._read(user), decide, lambda change: self._write(user, *change),
-                           what="the BC budget", attempts=20)
+            self._update(user, decide, attempts=20)
         finally:
             self.stats.seconds += self.clock.monotonic() - started
         return result[0]
