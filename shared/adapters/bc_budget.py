@@ -16,7 +16,8 @@ The row holds
 short term (`lease_seconds`, renewed by every refill) and takes rate tokens for the demand of the next token
 term (the requests waiting and those in flight, whose threads usually come back for another; at most
 `max_batch`). A request that finds a leased slot free and a token in hand costs no storage call; a refill
-is one read and one conditional write (more when another instance wrote first). When the process has
+is one read and one conditional write (more when another instance wrote first), or the write alone while
+the row as this process last wrote it shows no other instance active (`_update`). When the process has
 nothing in flight and nobody waiting, it hands its slots back at once (one write), so an idle instance
 never holds a slot other instances need.
 

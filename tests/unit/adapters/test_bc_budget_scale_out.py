@@ -246,3 +246,27 @@ def test_new_work_goes_straight_to_the_budget_once_the_schedule_end_has_passed()
     first.check(USER, new_work=True)
 
     assert first.acquire(USER) is not None
+
+
+def test_an_instance_alone_in_the_row_refills_from_its_own_last_write_without_reading_the_row():
+    clock = ManualClock()
+    [budget] = _instances(1, BudgetLimits(max_in_flight=5, requests_per_window=100, window_seconds=60), clock)
+    budget.acquire(USER).release()  # a refill, then the idle hand-back
+    reads, writes = budget.stats.reads, budget.stats.writes
+
+    budget.acquire(USER).release()
+
+    assert (budget.stats.reads - reads, budget.stats.writes - writes) == (0, 2)
+
+
+def test_a_copy_of_the_row_made_stale_by_another_instance_fails_its_write_and_the_row_is_read_again():
+    clock = ManualClock()
+    first, second = _instances(2, BudgetLimits(max_in_flight=1, requests_per_window=100, window_seconds=60), clock)
+    first.acquire(USER).release()  # first's copy: nobody holds a slot
+    held = second.acquire(USER)  # second takes the only slot after that copy was made
+
+    with pytest.raises(BudgetExhausted):
+        first.acquire(USER)  # decided on the copy, the write fails; read again, the slot is taken
+
+    assert first.stats.conflicts == 1
+    held.release()
