@@ -226,25 +226,35 @@ def test_the_timer_imports_enabled_connectors_and_logs_a_past_due_run(services, 
     assert len(sent_messages(services, name)) == 6
 
 
-def test_costs_posted_before_their_project_are_sent_once_by_the_run_after_the_project_export(services, connector):
-    name = connector(exports_projects=True)
+def _a_run_reports_p1003_unknown_and_sends_nothing_on_it(services, name: str) -> None:
     status, before = run_now(name)
     assert status == 200 and "P-1003" in before["unknownProjectValues"]
     assert all(m["project"]["number"] != "P-1003" for m in sent_messages(services, name))
+
+
+def _the_next_run_sends_p1003s_costs_once_for(services, name: str, host_project: str) -> None:
+    """The run after P-1003 became `host_project`'s value sends PP-INV108003's P-1003 line once, with that
+    project, and no longer reports P-1003; the run after it sends nothing."""
+    status, after = run_now(name)
+    late = sent_messages(services, name)
+    assert status == 200 and [(m["documentNumber"], m["project"]) for m in late] == [
+        ("PP-INV108003", {"id": host_project, "number": "P-1003"})]
+    assert "P-1003" not in after["unknownProjectValues"]
+    assert "P-1003" not in services.adapters.cursors.load(name, UNKNOWN_PROJECTS_ROW)["values"]
+    status, again = run_now(name)
+    assert (status, again["sent"], sent_messages(services, name)) == (200, 0, [])
+
+
+def test_costs_posted_before_their_project_are_sent_once_by_the_run_after_the_project_export(services, connector):
+    name = connector(exports_projects=True)
+    _a_run_reports_p1003_unknown_and_sends_nothing_on_it(services, name)
 
     exported = services.exports().process(Delivery("bc-projects", message(name, "project", {
         "id": "prj-1003", "number": "P-1003", "name": "Warehouse fit-out", "customerId": "cust-1",
         "status": "active"}), "p-1003"))
     assert exported["status"] == "updated", exported  # BC's value P-1003, adopted
 
-    status, after = run_now(name)
-    late = sent_messages(services, name)
-    assert status == 200 and [(m["documentNumber"], m["project"]) for m in late] == [
-        ("PP-INV108003", {"id": "prj-1003", "number": "P-1003"})]
-    assert "P-1003" not in after["unknownProjectValues"]
-    assert "P-1003" not in services.adapters.cursors.load(name, UNKNOWN_PROJECTS_ROW)["values"]  # no longer reported
-    status, again = run_now(name)
-    assert (status, again["sent"], sent_messages(services, name)) == (200, 0, [])
+    _the_next_run_sends_p1003s_costs_once_for(services, name, "prj-1003")
 
 
 def test_costs_posted_on_a_value_are_sent_once_by_the_run_after_an_exported_project_is_renumbered_to_it(
@@ -254,19 +264,10 @@ def test_costs_posted_on_a_value_are_sent_once_by_the_run_after_an_exported_proj
                "status": "active"}
     exported = services.exports().process(Delivery("bc-projects", message(name, "project", project), "p-77-1"))
     assert (exported["status"], exported["bc"]["number"]) == ("created", "P-1077"), exported
-    status, before = run_now(name)
-    assert status == 200 and "P-1003" in before["unknownProjectValues"]
-    assert all(m["project"]["number"] != "P-1003" for m in sent_messages(services, name))
+    _a_run_reports_p1003_unknown_and_sends_nothing_on_it(services, name)
 
     renumbered = services.exports().process(Delivery("bc-projects", message(
         name, "project", {**project, "number": "P-1003"}, version=2), "p-77-2"))
     assert renumbered["bc"]["number"] == "P-1003", renumbered  # the host project now carries P-1003
 
-    status, after = run_now(name)
-    late = sent_messages(services, name)
-    assert status == 200 and [(m["documentNumber"], m["project"]) for m in late] == [
-        ("PP-INV108003", {"id": "prj-77", "number": "P-1003"})]
-    assert "P-1003" not in after["unknownProjectValues"]
-    assert "P-1003" not in services.adapters.cursors.load(name, UNKNOWN_PROJECTS_ROW)["values"]  # no longer reported
-    status, again = run_now(name)
-    assert (status, again["sent"], sent_messages(services, name)) == (200, 0, [])
+    _the_next_run_sends_p1003s_costs_once_for(services, name, "prj-77")
