@@ -38,6 +38,8 @@ FIELDS: Mapping[str, str] = {
     "queue": "queue the message came from (bc-invoices, bc-invoices-poison, ...)",
     "messageId": "queue message id",
     "attempt": "delivery attempt of the message (1 to 5)",
+    "returning": "true when the message is the app's deferred copy, back at the time its BC user's budget "
+                 "promised it (false: new work from the host)",
     "kind": "entity type of an export message: customer, project, invoice, product",
     "hostId": "the host application's id of the entity",
     "outcome": "status of the outcome message (created, updated, unchanged, failed, parked) or of a run "

@@ -143,7 +143,8 @@ class ExportService:
         kind = QUEUE_TYPES[delivery.queue]
         peeked = peek_identity(delivery.text)
         with log_scope(operation="export", queue=delivery.queue, messageId=delivery.message_id,
-                       attempt=delivery.dequeue_count, kind=kind, connector=_field(peeked[0]),
+                       attempt=delivery.dequeue_count, returning=delivery.deferred, kind=kind,
+                       connector=_field(peeked[0]),
                        hostId=_field(peeked[1])):
             return self._process(delivery, kind, peeked)
 

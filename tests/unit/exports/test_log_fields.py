@@ -35,8 +35,17 @@ def test_a_created_customer_logs_its_connector_queue_message_id_host_id_attempt_
     _customer(deps, message_id="msg-7", dequeue_count=2)
     (line,) = _export_lines(caplog)
     assert _fields(line) == {"operation": "export", "connector": "acme", "queue": "bc-customers",
-                             "messageId": "msg-7", "attempt": 2, "kind": "customer", "hostId": "c-1",
-                             "outcome": "created"}
+                             "messageId": "msg-7", "attempt": 2, "returning": False, "kind": "customer",
+                             "hostId": "c-1", "outcome": "created"}
+
+
+def test_a_deferred_copy_coming_back_logs_that_it_is_returning_work(caplog):
+    caplog.set_level(logging.DEBUG)
+    deps, _ = deps_for(record(), FakeBc())
+    text = json.dumps({"connector": "acme", "type": "customer", "version": 1, "data": CUSTOMER})
+    deps.service.process(Delivery("bc-customers", text, "m-2", deferred=True))
+    (line,) = _export_lines(caplog)
+    assert (_fields(line)["returning"], _fields(line)["outcome"]) == (True, "created")
 
 
 def test_a_refused_customer_logs_failed_with_the_error_code_and_bcs_ids_for_support(caplog):
