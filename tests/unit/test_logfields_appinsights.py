@@ -57,3 +57,11 @@ def test_a_line_outside_any_scope_has_no_connector_dimension(exported):
     logger.info("Keep-alive: 0 refreshed")
     (item,) = envelopes()
     assert "connector" not in item.data.base_data.properties
+
+
+def test_a_yes_no_field_reaches_custom_dimensions_as_the_string_true_or_false_capitalised(exported):
+    logger, envelopes = exported
+    with log_scope(returning=True):
+        logger.info("Export customer acme/c-1 created")
+    (item,) = envelopes()
+    assert item.data.base_data.properties["returning"] == "True"  # KQL: tobool(customDimensions.returning)
