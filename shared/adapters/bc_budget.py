@@ -330,8 +330,7 @@ class SharedBudget:
             if new_work and local.schedule_end - now > self.rate_wait:
                 self._drop_past_returns(local)
                 if not local.returns:
-                    self._refill_locked(local, user, want_slots=min(self.limits.max_in_flight, local.held),
-                                        probe=True, behind=True)
+                    self._probe(local, user, behind=True)
                     now = self._now()
                 if local.schedule_end - now > self.rate_wait:  # still booked (the look reserved at its end)
                     # No return time in hand only when the schedule reaches `MAX_SPREAD` ahead: come back then.
@@ -340,8 +339,7 @@ class SharedBudget:
             if closed - now > self.rate_wait:
                 self._drop_past_returns(local)
                 if not local.returns:
-                    self._refill_locked(local, user, want_slots=min(self.limits.max_in_flight, local.held),
-                                        probe=True)
+                    self._probe(local, user)
                     now = self._now()
                     closed = max(local.closed_until, local.paused_until)
                     if closed - now <= self.rate_wait:
@@ -424,6 +422,12 @@ class SharedBudget:
             local.closed_until = refill.opening if refill.opening - self._now() > self.rate_wait else 0.0
         return refill
 
+    def _probe(self, local: _Local, user: str, *, behind: bool = False) -> _Refill:
+        """A look that takes no token: it renews the slots held, learns the window and the schedule, and
+        reserves a block of return times when the window is closed (or, `behind`, the schedule booked)."""
+        return self._refill_locked(local, user, want_slots=min(self.limits.max_in_flight, local.held), probe=True,
+                                   behind=behind)
+
     def _drop_past_returns(self, local: _Local) -> None:
         """Return times in hand that have passed are no use to a refusal (they are holes in the schedule now)."""
         now = self._now()
@@ -443,8 +447,7 @@ class SharedBudget:
         seconds = 0.0
         self._drop_past_returns(local)
         if not local.returns:
-            refill = self._refill_locked(local, user, want_slots=min(self.limits.max_in_flight, local.held),
-                                         probe=True)
+            refill = self._probe(local, user)
             if not refill.rate_closed:
                 return
             seconds = max(0.0, refill.opening - self._now())

@@ -141,11 +141,10 @@ class ExportService:
     def process(self, delivery: Delivery) -> Outcome:
         """Export one message; sends and returns its outcome. Raises only when the queue should retry."""
         kind = QUEUE_TYPES[delivery.queue]
-        peeked = peek_identity(delivery.text)
+        peeked = connector, host_id, _ = peek_identity(delivery.text)
         with log_scope(operation="export", queue=delivery.queue, messageId=delivery.message_id,
                        attempt=delivery.dequeue_count, returning=delivery.deferred, kind=kind,
-                       connector=_field(peeked[0]),
-                       hostId=_field(peeked[1])):
+                       connector=_field(connector), hostId=_field(host_id)):
             return self._process(delivery, kind, peeked)
 
     def _process(self, delivery: Delivery, kind: str, peeked: tuple[str | None, str | None, JsonValue]) -> Outcome:

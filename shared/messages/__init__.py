@@ -8,6 +8,7 @@ per problem, so a bad message becomes a clear `failed` outcome and is never retr
 Pure: no storage, no BC.
 """
 
+from ._deferral import Received, unwrap_deferred, wrap_deferred
 from ._entities import (
     MAX_INVOICE_LINES,
     NEGATIVE_INVOICE_TOTAL,
@@ -37,7 +38,6 @@ from ._envelope import (
     parse_envelope,
     peek_identity,
 )
-from ._deferral import Received, unwrap_deferred, wrap_deferred
 from ._errors import MessageInvalid
 from ._fields import UNSET, shorten
 from ._outbound import NOTIFICATION_EVENTS, OUTCOME_STATUSES, notification, outcome
@@ -59,12 +59,12 @@ __all__ = [
     "MessageInvalid",
     "NOTIFICATION_EVENTS",
     "PRODUCT_TYPES",
-    "Received",
     "ProductData",
     "ProjectData",
     "ProjectRef",
     "ProjectTag",
     "QUEUE_TYPES",
+    "Received",
     "UNSET",
     "Version",
     "notification",

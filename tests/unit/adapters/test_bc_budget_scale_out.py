@@ -270,3 +270,16 @@ def test_a_copy_of_the_row_made_stale_by_another_instance_fails_its_write_and_th
 
     assert first.stats.conflicts == 1
     held.release()
+
+
+def test_an_instance_whose_copy_shows_another_instance_active_reads_the_row_before_writing():
+    clock = ManualClock()
+    first, second = _instances(2, BudgetLimits(max_in_flight=5, requests_per_window=100, window_seconds=60), clock)
+    held = first.acquire(USER)
+    second.acquire(USER).release()  # second's copy of the row shows first holding a slot
+    held.release()  # first hands its slot back: second's copy is stale now
+    conflicts = second.stats.conflicts
+
+    second.acquire(USER).release()
+
+    assert second.stats.conflicts == conflicts  # read first, so no write was decided on the stale copy
